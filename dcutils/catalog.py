@@ -1,0 +1,189 @@
+"""Every figure and table of the three papers: notebook, outputs and status.
+
+This is the project's index (as pyprobml's figure index): each
+:class:`Item` names its paper, its catalog id (``fig01``, ``tab05``,
+``algo1``, ``headline``), a short slug, its kind (data / config / schematic),
+what it shows, and its status here. Notebook and output names derive from it:
+
+- notebook: ``notebooks/<paper>/<id>-<slug>.ipynb``
+- outputs:  ``figures/<paper>/<id>-<slug>.{png,pdf}`` (figures) or
+  ``.{csv,md}`` (tables)
+
+``figures/README.md`` is rendered from this module by :func:`render_index`
+(``make index``), so the index cannot drift from the code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dcutils import paths
+
+DONE = "done"
+NOT_STARTED = "not started"
+SCHEMATIC = "schematic, not regenerated"
+
+
+@dataclass(frozen=True)
+class Item:
+    paper: str
+    id: str
+    slug: str
+    kind: str  # "data", "config" or "schematic"
+    title: str
+    status: str = NOT_STARTED  # DONE, NOT_STARTED, SCHEMATIC or "partial: <reason>"
+
+    @property
+    def key(self) -> str:
+        return f"{self.paper}/{self.id}"
+
+    @property
+    def stem(self) -> str:
+        return f"{self.id}-{self.slug}"
+
+    @property
+    def is_table(self) -> bool:
+        return self.id.startswith("tab") or self.id == "headline"
+
+    @property
+    def notebook(self) -> Path:
+        return paths.NOTEBOOKS / self.paper / f"{self.stem}.ipynb"
+
+    def outputs(self) -> list[Path]:
+        """The files this item's notebook writes, under ``figures/<paper>/``."""
+        exts = (".csv", ".md") if self.is_table else (".png", ".pdf")
+        return [paths.FIGURES / self.paper / f"{self.stem}{ext}" for ext in exts]
+
+
+def _items(paper: str, rows: list[tuple]) -> list[Item]:
+    return [Item(paper, *row) for row in rows]
+
+
+PARTIAL_SUBSTITUTE = "partial: substitute data sets where the paper's are not available offline"
+
+ITEMS: list[Item] = [
+    *_items("brb", [
+        ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem"),
+        ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)"),
+        ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch"),
+        ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)"),
+        ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding"),
+        ("fig04", "pretrained-dcn", "data", "scenario 1 (pretraining): DCN, +Recluster, +Reset, +BRB per data set"),
+        ("fig05", "no-pretraining-gain", "data", "scenario 2 (no pretraining): relative ACC gain of BRB for DEC and IDEC"),
+        ("fig06", "dcn-analysis", "data", "analysis as fig02 on OPTDIGITS and MNIST"),
+        ("fig07", "centroid-distance-ratio", "data", "histogram of d1/d2 before and after a BRB step (DCN)"),
+        ("fig08", "sensitivity-mnist", "data", "sensitivity over lr x T x alpha on MNIST"),
+        ("fig09", "sensitivity-usps-optdigits", "data", "sensitivity grid on USPS and OPTDIGITS"),
+        ("fig10", "ablation-targets", "data", "BRB vs Disentangled vs embedding noise (OPTDIGITS)"),
+        ("fig11", "embedding-reset", "data", "BRB with vs without embedding-layer reset"),
+        ("fig12", "momentum-reset", "data", "BRB with vs without centroid momentum reset"),
+        ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB"),
+        ("fig14", "pretrained-nmi-ari", "data", "NMI and ARI with pretraining, as fig04"),
+        ("fig15", "no-pretraining-nmi-ari", "data", "NMI and ARI without pretraining, as fig05"),
+        ("fig16", "silhouette-mnist", "data", "silhouette (ground truth) per epoch, DCN variants, MNIST"),
+        ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels"),
+        ("fig18", "reconstruction-loss", "data", "reconstruction loss per epoch, DCN with vs without BRB"),
+        ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise"),
+        ("tab01", "contrastive", "data", "contrastive (SimCLR, ResNet18) + self-labeling, CIFAR10 / CIFAR100-20"),
+        ("tab02", "appendix-contents", "config", "contents of the appendix", "index only: a list of appendix sections, nothing to compute"),
+        ("tab03", "datasets", "config", "data set statistics from the loaders", DONE),
+        ("tab04", "runtime", "data", "wall-clock time of one run per data set"),
+        ("tab05", "hyperparameters-grayscale", "config", "hyperparameters, grayscale data sets", DONE),
+        ("tab06", "hyperparameters-gtsrb", "config", "hyperparameters, GTSRB", DONE),
+        ("tab07", "hyperparameters-contrastive", "config", "hyperparameters, contrastive experiments", DONE),
+        ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size"),
+        ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size"),
+        ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms"),
+        ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)"),
+        ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)"),
+        ("tab13", "acc-all-variants", "data", "ACC of all 24 variants on 6 data sets"),
+        ("tab14", "nmi-all-variants", "data", "NMI of all 24 variants"),
+        ("tab15", "ari-all-variants", "data", "ARI of all 24 variants"),
+        ("tab16", "contrastive-self-labeling", "data", "contrastive with self-labeling, ACC"),
+        ("tab17", "contrastive-no-self-labeling", "data", "contrastive without self-labeling, ACC"),
+        ("tab18", "own-assignments-no-pretraining", "data", "reclustering with own assignments vs k-means, no pretraining"),
+        ("tab19", "own-assignments-pretraining", "data", "the same with pretraining"),
+        ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead"),
+    ]),
+    *_items("resl", [
+        ("algo1", "resl-loop", "data", "the ReSL loop with a pluggable reset strategy"),
+        ("fig01", "confident-fraction", "data", "fraction of confident samples per self-labeling epoch"),
+        ("fig02", "plasticity-injection", "data", "plasticity injection vs none, ACC per epoch (CIFAR10)"),
+        ("fig03", "nmi-match", "data", "NMI match of confident pseudo-labels, HT vs SCAN+SL (STL10)"),
+        ("fig04", "ht-vs-scan", "data", "HT vs SCAN+SL: ACC, NMI match, CL change"),
+        ("fig05", "sp-heatmaps", "data", "ACC heatmaps for SP: reset frequency x alpha"),
+        ("fig06", "ht-heatmaps", "data", "ACC heatmaps for HT: momentum x reset frequency"),
+        ("fig07", "plasticity-injection-others", "data", "plasticity injection on the other data sets"),
+        ("tab01", "acc", "data", "ACC avg/max: SP, SP*, HT, SCAN+SL"),
+        ("tab02", "nmi-match", "data", "NMI match at epochs 100 and 200"),
+        ("tab03", "hyperparameters", "config", "SCAN self-labeling hyperparameters", DONE),
+        ("tab04", "acc-appendix", "data", "= tab01 (appendix copy)"),
+        ("tab05", "ari", "data", "ARI avg/max"),
+        ("tab06", "nmi", "data", "NMI avg/max"),
+    ]),
+    *_items("rdc", [
+        ("algo1", "rdc-algorithm", "data", "the R-DC two-phase algorithm"),
+        ("fig01", "id-lid-paradigms", "data", "ID and LID through pretraining and DEC clustering"),
+        ("fig02", "feature-twist-dec", "data", "feature twist: curved clusters under DEC"),
+        ("fig03", "clustering-gain", "data", "ACC gain of the clustering phase over pretraining"),
+        *[(f"fig{n:02d}", "schematic", "schematic", "paradigm and pipeline diagram", SCHEMATIC) for n in range(4, 12)],
+        ("fig12", "dynae-vs-rdc", "data", "ACC per iteration in phase 2, DynAE vs R-DC (FMNIST)"),
+        ("fig13", "rdc-accuracy", "data", "ACC per iteration of R-DC"),
+        ("fig14", "neighbour-purity", "data", "% true / false neighbours, initial vs after filtering"),
+        ("fig15", "id-lid-phases", "data", "ID and LID through both phases, DynAE vs R-DC"),
+        ("fig16", "feature-twist-rdc", "data", "as fig02 with R-DC phase 2"),
+        ("fig17", "sensitivity", "data", "sensitivity to beta x gamma"),
+        ("fig18", "pca-rdc", "data", "PCA 2-D of R-DC latent codes"),
+        ("fig19", "pca-cc", "data", "PCA 2-D of a contrastive-clustering baseline"),
+        ("fig20", "noise-robustness", "data", "ACC/F1 under input Gaussian noise"),
+        ("tab01", "datasets", "config", "data set statistics", DONE),
+        ("tab02", "beta-gamma", "config", "beta / gamma per data set", DONE),
+        ("tab03", "cifar10-fmnist", "data", "ACC / F1 macro / F1 micro, 10 methods, CIFAR10 and FMNIST"),
+        ("tab04", "vessel-pneumonia", "data", "the same, VesselMNIST3D and PneumoniaMNIST"),
+        ("tab05", "breast-blood", "data", "the same, BreastMNIST and BloodMNIST"),
+        ("tab06", "runtime", "data", "runtime at equal iterations"),
+        ("tab07", "complexity", "config", "complexity and hyperparameter counts"),
+        ("tab08", "ablation", "data", "ablation: P1, P1+P2, P1+P3, P1+P2+P3"),
+    ]),
+]
+
+_BY_KEY = {item.key: item for item in ITEMS}
+
+
+def get_item(key: str) -> Item:
+    """The item ``"<paper>/<id>"`` (e.g. ``"brb/fig01"``); raises KeyError with the valid ids."""
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        paper = key.split("/")[0]
+        near = [k for k in _BY_KEY if k.startswith(paper + "/")] or list(_BY_KEY)
+        raise KeyError(f"unknown catalog item {key!r}; items are like {', '.join(near[:8])}, ...") from None
+
+
+def items(paper: str | None = None) -> list[Item]:
+    return [i for i in ITEMS if paper is None or i.paper == paper]
+
+
+def render_index() -> str:
+    """Markdown of ``figures/README.md``: every catalog item, its notebook, status and outputs."""
+    titles = {"brb": "Breaking the Reclustering Barrier (BRB)", "resl": "ReSL", "rdc": "R-DC"}
+    lines = [
+        "# Figure index",
+        "",
+        "Every figure and table of the three papers (the catalog, `../shared/FIGURES.md`),",
+        "with the notebook that regenerates it, its status and its outputs. Generated from",
+        "`dcutils/catalog.py` by `make index`; do not edit by hand.",
+        "",
+        "Outputs here are from the `quick` profile unless their stamp says otherwise.",
+        "",
+    ]
+    for paper in paths.PAPERS:
+        lines += [f"## {paper}: {titles[paper]}", "", "| id | kind | what | notebook | status | outputs |", "|---|---|---|---|---|---|"]
+        for item in items(paper):
+            nb = item.notebook
+            nb_cell = f"[`{nb.name}`](../notebooks/{paper}/{nb.name})" if nb.exists() else "—"
+            outs = [p for p in item.outputs() if p.exists()]
+            out_cell = ", ".join(f"[`{p.name}`]({paper}/{p.name})" for p in outs) or "—"
+            lines.append(f"| {item.id} | {item.kind} | {item.title} | {nb_cell} | {item.status} | {out_cell} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,186 @@
+"""Figures and tables written to ``figures/<paper>/``, stamped with their provenance.
+
+Every output states the profile, seeds, data sets (naming any substitute) and
+git commit behind it:
+
+- PNG / PDF: a footer line on the figure and the file's metadata;
+- CSV: ``#`` comment lines first (read back with ``pd.read_csv(path, comment="#")``);
+- Markdown: a provenance paragraph under the table.
+
+Tables comparing with a paper put the paper's value, the reproduced value and
+their difference side by side (:func:`comparison`).
+"""
+from __future__ import annotations
+
+import math
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dcutils import catalog, paths
+from dcutils.profiles import Settings
+
+
+def git_commit() -> str:
+    """Short commit of the repository, ``-dirty`` when tracked files changed; ``unknown`` outside git."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=10", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "dcutils", "notebooks"],
+            cwd=paths.ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What an output was made from."""
+
+    item: str
+    profile: str
+    seeds: tuple[int, ...]
+    datasets: tuple[str, ...]
+    commit: str
+    notes: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        seeds = _compact(self.seeds) if self.seeds else "none"
+        data = ", ".join(self.datasets) if self.datasets else "none"
+        text = f"{self.item} · profile {self.profile} · seeds {seeds} · data {data} · commit {self.commit}"
+        return text + "".join(f" · {n}" for n in self.notes)
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "item": self.item,
+            "profile": self.profile,
+            "seeds": _compact(self.seeds) if self.seeds else "none",
+            "datasets": ", ".join(self.datasets) or "none",
+            "commit": self.commit,
+            **({"notes": "; ".join(self.notes)} if self.notes else {}),
+        }
+
+
+def _compact(seeds: Sequence[int]) -> str:
+    seeds = sorted(seeds)
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
+
+
+def provenance(settings: Settings, datasets: Iterable[str] = (), seeds: Iterable[int] | None = None,
+               notes: Iterable[str] = ()) -> Provenance:
+    """Provenance of an output made under ``settings`` from ``datasets`` and ``seeds``.
+
+    ``datasets`` should name substitutes as such, e.g. ``"MNIST (test split only)"``.
+    """
+    seeds = settings.seeds if seeds is None else seeds
+    return Provenance(settings.item, settings.profile, tuple(seeds), tuple(datasets), git_commit(), tuple(notes))
+
+
+def _stem(prov: Provenance) -> Path:
+    it = catalog.get_item(prov.item)
+    return paths.figure_dir(it.paper, prov.profile) / it.stem
+
+
+def save_figure(fig, prov: Provenance) -> list[Path]:
+    """Write ``fig`` as PNG and PDF for ``prov.item`` with a provenance footer."""
+    fig.text(0.005, 0.003, prov.line(), fontsize=6, color="0.4", ha="left", va="bottom")
+    stem = _stem(prov)
+    out = []
+    for ext, meta in ((".png", {"Description": prov.line()}), (".pdf", {"Subject": prov.line()})):
+        path = stem.with_suffix(ext)
+        fig.savefig(path, dpi=150, bbox_inches="tight", metadata=meta)
+        out.append(path)
+    return out
+
+
+def save_table(table: pd.DataFrame, prov: Provenance, *, floatfmt: str = ".2f") -> list[Path]:
+    """Write ``table`` as CSV (with ``#`` provenance lines) and Markdown for ``prov.item``."""
+    stem = _stem(prov)
+    header = "".join(f"# {k}: {v}\n" for k, v in prov.as_dict().items())
+    csv_path, md_path = stem.with_suffix(".csv"), stem.with_suffix(".md")
+    csv_path.write_text(header + table.to_csv(index=False))
+    title = catalog.get_item(prov.item).title
+    md = f"# {prov.item}: {title}\n\n{to_markdown(table, floatfmt)}\n\n_{prov.line()}_\n"
+    md_path.write_text(md)
+    return [csv_path, md_path]
+
+
+def to_markdown(table: pd.DataFrame, floatfmt: str = ".2f") -> str:
+    """A GitHub Markdown table (no extra dependency)."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return "—" if math.isnan(v) else format(v, floatfmt)
+        return str(v).replace("|", "\\|")
+
+    cols = [str(c) for c in table.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------
+# paper vs reproduced
+
+
+def mean_se(values: Iterable[float]) -> tuple[float, float, int]:
+    """Mean, standard error (sample std / sqrt(n), 0 for one value) and n of the finite values."""
+    arr = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if arr.size == 0:
+        return math.nan, math.nan, 0
+    se = float(arr.std(ddof=1) / math.sqrt(arr.size)) if arr.size > 1 else 0.0
+    return float(arr.mean()), se, int(arr.size)
+
+
+def comparison(runs: pd.DataFrame, paper: pd.DataFrame, keys: Sequence[str], metric: str,
+               *, scale: float = 100.0) -> pd.DataFrame:
+    """Paper value, reproduced mean ± SE, difference and seed count per cell.
+
+    Parameters
+    ----------
+    runs : one row per run with the ``keys`` columns and ``metric`` (a fraction).
+    paper : one row per cell with the ``keys`` columns, ``paper`` (in percent, NaN
+        when the paper gives none) and optionally ``paper_se``.
+    keys : the columns identifying a cell (e.g. ``["dataset", "variant"]``).
+    scale : factor from the run metric to the paper's unit (100 for percent).
+
+    Returns
+    -------
+    DataFrame with ``keys`` then ``paper``, ``paper_se``, ``reproduced``,
+    ``reproduced_se``, ``difference`` (reproduced − paper), ``seeds``. Cells of
+    the paper with no run keep NaN in the reproduced columns and 0 seeds; runs
+    with no paper cell are kept with NaN paper values.
+    """
+    keys = list(keys)
+    if "paper_se" not in paper.columns:
+        paper = paper.assign(paper_se=math.nan)
+    rows = []
+    if len(runs):
+        for key, group in runs.groupby(keys, sort=False):
+            key = key if isinstance(key, tuple) else (key,)
+            m, se, n = mean_se(group[metric] * scale)
+            rows.append({**dict(zip(keys, key)), "reproduced": m, "reproduced_se": se, "seeds": n})
+    rep = pd.DataFrame(rows, columns=[*keys, "reproduced", "reproduced_se", "seeds"])
+    table = paper[[*keys, "paper", "paper_se"]].merge(rep, on=keys, how="outer", sort=False)
+    table["seeds"] = table["seeds"].fillna(0).astype(int)
+    table["difference"] = table["reproduced"] - table["paper"]
+    return table[[*keys, "paper", "paper_se", "reproduced", "reproduced_se", "difference", "seeds"]]
+
+
+def plus_minus(mean: float, se: float, digits: int = 2) -> str:
+    """``"84.50 ± 1.20"``, or ``"—"`` for a missing value."""
+    if mean is None or not np.isfinite(mean):
+        return "—"
+    if se is None or not np.isfinite(se):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {se:.{digits}f}"

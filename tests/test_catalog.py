@@ -1,0 +1,77 @@
+"""The figure index covers the catalog, and notebooks follow its names."""
+import json
+import re
+
+import pytest
+
+from dcutils import catalog, paths
+
+CATALOG = paths.SHARED / "FIGURES.md"
+
+
+def catalog_ids() -> set[str]:
+    """Item ids of ../shared/FIGURES.md ("fig04-fig11" expands to its range)."""
+    ids, paper = set(), None
+    for line in CATALOG.read_text().splitlines():
+        m = re.match(r"^## (brb|resl|rdc):", line)
+        if m:
+            paper = m.group(1)
+            continue
+        m = re.match(r"^\| (fig(\d\d)-fig(\d\d)|fig\d\d|tab\d\d|algo\d|headline) \|", line)
+        if m and paper:
+            if m.group(2):
+                ids.update(f"{paper}/fig{n:02d}" for n in range(int(m.group(2)), int(m.group(3)) + 1))
+            else:
+                ids.add(f"{paper}/{m.group(1)}")
+    return ids
+
+
+@pytest.mark.skipif(not CATALOG.exists(), reason="../shared/FIGURES.md is not beside the repository")
+def test_index_lists_every_catalog_item_and_nothing_else():
+    ids = catalog_ids()
+    assert len(ids) > 80
+    assert {i.key for i in catalog.ITEMS} == ids
+
+
+def test_item_keys_are_unique_and_statuses_known():
+    keys = [i.key for i in catalog.ITEMS]
+    assert len(keys) == len(set(keys))
+    for item in catalog.ITEMS:
+        assert item.kind in {"data", "config", "schematic"}
+        assert item.status in {catalog.DONE, catalog.NOT_STARTED, catalog.SCHEMATIC} or re.match(
+            r"^(partial|not regenerated|index only)\b.*: .+", item.status), item
+
+
+def test_every_notebook_is_a_catalog_item_with_its_name():
+    stems = {(i.paper, i.stem) for i in catalog.ITEMS}
+    notebooks = sorted(paths.NOTEBOOKS.glob("*/*.ipynb"))
+    assert notebooks
+    for nb in notebooks:
+        assert (nb.parent.name, nb.stem) in stems, f"{nb} does not follow the catalog's naming"
+
+
+def test_done_and_partial_items_have_notebooks():
+    for item in catalog.ITEMS:
+        if item.status == catalog.DONE or item.status.startswith("partial"):
+            assert item.notebook.exists(), f"{item.key} is marked {item.status!r} but {item.notebook} is missing"
+
+
+def test_rendered_index_mentions_every_item():
+    text = catalog.render_index()
+    for item in catalog.ITEMS:
+        assert f"| {item.id} |" in text
+
+
+def test_committed_index_is_current():
+    index = paths.FIGURES / "README.md"
+    assert index.read_text() == catalog.render_index(), "figures/README.md is stale: run `make index`"
+
+
+def test_get_item_error_names_the_item():
+    with pytest.raises(KeyError, match="brb/fig42"):
+        catalog.get_item("brb/fig42")
+
+
+def test_outputs_follow_kind():
+    assert [p.suffix for p in catalog.get_item("brb/tab05").outputs()] == [".csv", ".md"]
+    assert [p.suffix for p in catalog.get_item("brb/fig01").outputs()] == [".png", ".pdf"]

@@ -1,0 +1,65 @@
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from dcutils import outputs  # noqa: E402
+from dcutils.profiles import notebook_settings  # noqa: E402
+
+
+def test_mean_se():
+    m, se, n = outputs.mean_se([1.0, 2.0, 3.0, float("nan")])
+    assert (m, n) == (2.0, 3) and se == pytest.approx(1 / math.sqrt(3))
+    assert outputs.mean_se([5.0])[1] == 0.0
+    assert outputs.mean_se([])[2] == 0
+
+
+def test_comparison_puts_paper_reproduced_and_difference_side_by_side():
+    runs = pd.DataFrame({"dataset": ["usps"] * 3 + ["mnist"], "variant": ["BRB"] * 4, "acc": [0.8, 0.9, 0.85, 0.7]})
+    paper = pd.DataFrame({"dataset": ["usps", "kmnist"], "variant": ["BRB", "BRB"], "paper": [84.5, 60.0]})
+    t = outputs.comparison(runs, paper, ["dataset", "variant"], "acc").set_index("dataset")
+    assert t.loc["usps", "reproduced"] == pytest.approx(85.0)
+    assert t.loc["usps", "difference"] == pytest.approx(0.5)
+    assert t.loc["usps", "seeds"] == 3
+    assert t.loc["kmnist", "seeds"] == 0 and math.isnan(t.loc["kmnist", "reproduced"])  # paper cell, no run
+    assert math.isnan(t.loc["mnist", "paper"]) and t.loc["mnist", "seeds"] == 1  # run, no paper cell
+
+
+def test_save_table_writes_csv_and_markdown_with_provenance(figures):
+    settings = notebook_settings("brb/tab05", "quick")
+    prov = outputs.provenance(settings, datasets=["USPS"], seeds=[0, 1, 2])
+    paths = outputs.save_table(pd.DataFrame({"a": [1.5], "b": ["x"]}), prov)
+    assert [p.name for p in paths] == ["tab05-hyperparameters-grayscale.csv", "tab05-hyperparameters-grayscale.md"]
+    assert paths[0].parent == figures / "brb"
+    back = pd.read_csv(paths[0], comment="#")
+    assert list(back.columns) == ["a", "b"] and back["a"][0] == 1.5
+    head = paths[0].read_text()
+    assert "# profile: quick" in head and "# seeds: 0-2" in head and "# datasets: USPS" in head and "# commit: " in head
+    assert "profile quick" in paths[1].read_text()
+
+
+def test_save_figure_writes_png_and_pdf(figures):
+    settings = notebook_settings("brb/fig01", "smoke")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    paths = outputs.save_figure(fig, outputs.provenance(settings, datasets=["USPS"]))
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
+    assert paths[0].name == "fig01-reclustering-barrier.png"
+    assert any("profile smoke" in t.get_text() for t in fig.texts)
+
+
+def test_smoke_outputs_never_land_in_figures(monkeypatch):
+    from dcutils import paths
+
+    monkeypatch.delenv("DCUTILS_FIGURES", raising=False)
+    assert paths.figure_dir("brb", "smoke") == paths.BUILD / "smoke" / "figures" / "brb"
+    assert paths.figure_dir("brb", "quick") == paths.FIGURES / "brb"
+
+
+def test_plus_minus():
+    assert outputs.plus_minus(84.5, 1.234) == "84.50 ± 1.23"
+    assert outputs.plus_minus(float("nan"), 1.0) == "—"

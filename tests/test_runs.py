@@ -1,0 +1,118 @@
+"""The run cache: configs, registry, caching, corruption and NaN handling."""
+import gzip
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dcutils import runs
+from dcutils.runs import NonFiniteLossError, RunConfig, RunOutput, algorithm, get_run, get_runs
+
+CALLS: list[RunConfig] = []
+
+
+@algorithm("test.counter", epochs=3, lr=0.1)
+def _counter(cfg, ctx):
+    CALLS.append(cfg)
+    epochs = cfg["epochs"]
+    history = pd.DataFrame({"epoch": range(epochs), "acc": np.linspace(0.1, 0.1 * epochs, epochs) + cfg.seed})
+    return RunOutput(history, {"acc": float(history["acc"].iloc[-1])}, arrays={"d": np.arange(4.0).reshape(2, 2)})
+
+
+@algorithm("test.nan", lr=0.1)
+def _nan(cfg, ctx):
+    for epoch in range(3):
+        loss = 1.0 if epoch < 2 else math.nan
+        ctx.check_finite(loss, "reconstruction loss", epoch)
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls():
+    CALLS.clear()
+
+
+def test_make_fills_defaults_so_equal_runs_are_equal():
+    a = RunConfig.make("test.counter", "USPS", seed=1, profile="smoke")
+    b = RunConfig.make("test.counter", "usps", seed=1, profile="smoke", epochs=3)
+    assert a == b and hash(a) == hash(b) and a.run_id() == b.run_id()
+    assert a["epochs"] == 3 and a.dataset == "usps"
+
+
+def test_config_differences_change_the_run_id():
+    base = RunConfig.make("test.counter", "usps", profile="smoke")
+    others = [base.replace(seed=1), base.replace(epochs=4), base.replace(dataset="mnist"), base.replace(profile="quick")]
+    assert len({c.run_id() for c in [base, *others]}) == 5
+
+
+def test_unknown_parameter_and_algorithm_are_errors():
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['epoch'\].*Valid: \['epochs', 'lr'\]"):
+        RunConfig.make("test.counter", "usps", epoch=3)
+    with pytest.raises(runs.UnknownAlgorithmError, match="unknown algorithm 'nope'"):
+        RunConfig.make("nope", "usps")
+
+
+def test_parameters_must_be_plain_literals():
+    with pytest.raises(TypeError, match="plain literals"):
+        RunConfig.make("test.counter", "usps", lr=object())
+
+
+def test_second_request_comes_from_the_cache(results):
+    cfg = RunConfig.make("test.counter", "usps", profile="smoke")
+    first = get_run(cfg)
+    second = get_run(cfg)
+    assert len(CALLS) == 1 and not first.from_cache and second.from_cache
+    pd.testing.assert_frame_equal(first.history, second.history)
+    assert first.final == second.final
+    np.testing.assert_array_equal(second.arrays["d"], np.arange(4.0).reshape(2, 2))
+    assert cfg.path().is_relative_to(results / "smoke" / "test.counter" / "usps")
+
+
+def test_get_runs_computes_duplicates_once_and_keeps_order(results):
+    cfgs = [RunConfig.make("test.counter", "usps", seed=s, profile="smoke") for s in (1, 0, 1)]
+    rs = get_runs(cfgs)
+    assert len(CALLS) == 2 and len(rs) == 3
+    finals = rs.finals()
+    assert list(finals["seed"]) == [1, 0, 1] and {"algorithm", "dataset", "epochs", "acc"} <= set(finals)
+    hist = rs.history()
+    assert len(hist) == 9 and set(hist["seed"]) == {0, 1}
+    assert rs.seeds() == [0, 1] and rs.datasets() == ["usps"]
+
+
+def test_corrupt_cache_file_is_moved_aside_and_recomputed(results):
+    cfg = RunConfig.make("test.counter", "usps", profile="smoke")
+    get_run(cfg)
+    path = cfg.path()
+    path.write_bytes(gzip.compress(b'{"format": 1, "payload": "{}", "sha256": "0"}'))
+    with pytest.warns(UserWarning, match="could not be trusted.*recomputed"):
+        again = get_run(cfg)
+    assert not again.from_cache and len(CALLS) == 2
+    kept = list(path.parent.glob("*.corrupt-*"))
+    assert any(not p.name.endswith(".why") for p in kept)  # nothing lost: the bad file is kept
+    assert get_run(cfg).from_cache  # and the new file is sound
+
+
+def test_changed_code_is_not_reused(results, monkeypatch):
+    cfg = RunConfig.make("test.counter", "usps", profile="smoke")
+    get_run(cfg)
+    algo = runs.ALGORITHMS["test.counter"]
+    monkeypatch.setitem(runs.ALGORITHMS, "test.counter", runs.Algorithm(algo.name, algo.fn, algo.defaults, "dcutils.paths"))
+    assert not get_run(cfg).from_cache and len(CALLS) == 2
+
+
+def test_nan_loss_stops_the_run_and_caches_nothing(results):
+    cfg = RunConfig.make("test.nan", "usps", profile="smoke")
+    with pytest.raises(NonFiniteLossError, match=r"reconstruction loss became nan at epoch 2 in test.nan on usps.*Nothing was cached"):
+        get_run(cfg)
+    assert not cfg.path().exists()
+
+
+def test_recompute_overwrites(results):
+    cfg = RunConfig.make("test.counter", "usps", profile="smoke")
+    get_run(cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not get_run(cfg, recompute=True).from_cache
+    assert len(CALLS) == 2
