@@ -136,7 +136,7 @@ ITEMS: list[Item] = [
         ("fig18", "pca-rdc", "data", "PCA 2-D of R-DC latent codes"),
         ("fig19", "pca-cc", "data", "PCA 2-D of a contrastive-clustering baseline"),
         ("fig20", "noise-robustness", "data", "ACC/F1 under input Gaussian noise"),
-        ("tab01", "datasets", "config", "data set statistics", DONE),
+        ("tab01", "datasets", "config", "data set statistics"),
         ("tab02", "beta-gamma", "config", "beta / gamma per data set", DONE),
         ("tab03", "cifar10-fmnist", "data", "ACC / F1 macro / F1 micro, 10 methods, CIFAR10 and FMNIST"),
         ("tab04", "vessel-pneumonia", "data", "the same, VesselMNIST3D and PneumoniaMNIST"),

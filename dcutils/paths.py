@@ -8,6 +8,8 @@ Environment variables
 ---------------------
 DCUTILS_DATA
     Colon-separated directories searched first for data sets.
+DCUTILS_DOWNLOAD_DIR
+    Where loaders download missing data sets (default ``<repo>/data``).
 DCUTILS_RESULTS
     Root of the run cache (default ``<repo>/results``).
 """
@@ -46,13 +48,22 @@ def results_dir(profile: str) -> Path:
 def data_dirs() -> list[Path]:
     """Directories searched for data sets, in order.
 
-    ``$DCUTILS_DATA`` (colon-separated), then ``<repo>/data``, then the
-    system locations in :data:`SYSTEM_DATA`.
+    ``$DCUTILS_DATA`` (colon-separated), then ``<repo>/data`` (and
+    ``$DCUTILS_DOWNLOAD_DIR`` when set), then the system locations in
+    :data:`SYSTEM_DATA`.
     """
     dirs = [Path(p).expanduser() for p in os.environ.get("DCUTILS_DATA", "").split(os.pathsep) if p]
     dirs.append(LOCAL_DATA)
+    if download_dir() != LOCAL_DATA:
+        dirs.append(download_dir())
     dirs.extend(SYSTEM_DATA)
     return dirs
+
+
+def download_dir() -> Path:
+    """Where loaders download data sets: ``$DCUTILS_DOWNLOAD_DIR`` or ``<repo>/data``."""
+    env = os.environ.get("DCUTILS_DOWNLOAD_DIR")
+    return Path(env).expanduser().resolve() if env else LOCAL_DATA
 
 
 def figure_dir(paper: str, profile: str = "quick") -> Path:
