@@ -3,3 +3,5 @@
 :func:`dcutils.runs.get_algorithm` imports this module on first use, so a
 notebook never has to import training code by hand.
 """
+import dcutils.rdc  # noqa: F401
+import dcutils.brb  # noqa: F401
