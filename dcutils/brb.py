@@ -710,6 +710,12 @@ def pretrained_autoencoder(dataset_name: str, data: Dataset, seed: int, params: 
     params = {"epochs": int(params.get("epochs", SETUP.pretrain_epochs)), "lr": float(params.get("lr", SETUP.lr)),
               "batch_size": int(params.get("batch_size", SETUP.batch_size))}
     path = pretrained_path(dataset_name, data, seed, params)
+    with cache.file_lock(path):  # parallel workers train each network once
+        return _load_or_pretrain(path, data, seed, params, device, ctx)
+
+
+def _load_or_pretrain(path, data: Dataset, seed: int, params: dict[str, Any], device: Any,
+                      ctx: RunContext | None) -> FeedForwardAutoencoder:
     model = _new_model(data, seed, device)
     if path.exists():
         try:

@@ -16,12 +16,15 @@ for raises :class:`CorruptCacheError`; callers move it aside (keeping it for
 inspection) and recompute.
 
 The *code hash* of a module is the SHA-256 of its source and of every
-``dcutils`` module it imports, transitively, so editing plotting code never
-invalidates a training run, while editing a training loop does.
+``dcutils`` module it imports at module level, transitively, so editing
+plotting code, the catalog or a notebook's settings never invalidates a
+training run, while editing a training loop does.
 """
 from __future__ import annotations
 
 import ast
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import io
@@ -67,10 +70,29 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _module_level(tree: ast.Module):
+    """Statements run at import time: the module body and its if/try/with blocks, not def/class bodies."""
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, (ast.If, ast.Try, ast.With)):
+            for name in ("body", "orelse", "finalbody"):
+                todo.extend(getattr(node, name, []))
+            for handler in getattr(node, "handlers", []):
+                todo.extend(handler.body)
+
+
 def _dcutils_imports(source: str, package: str) -> set[str]:
-    """Names of the dcutils modules that ``source`` imports (absolute or relative)."""
+    """Names of the dcutils modules that ``source`` imports at module level (absolute or relative).
+
+    Imports inside functions are not followed: they are how ``runs`` loads the
+    algorithm registry and ``profiles`` the notebook settings, neither of which
+    changes what a run computes. Code that a computation depends on must
+    therefore be imported at module level.
+    """
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in _module_level(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("dcutils"))
         elif isinstance(node, ast.ImportFrom):
@@ -143,6 +165,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def file_lock(path: Path):
+    """Hold an exclusive lock on ``<path>.lock`` (blocking) for the ``with`` body.
+
+    Parallel workers (``python -m dcutils.compute --jobs N``) that need the
+    same pretrained network take this lock around "load it, or train and
+    save it", so the network is trained once and the others load it.
+    """
+    lock = Path(str(path) + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def quarantine(path: Path, reason: str) -> Path:

@@ -285,6 +285,11 @@ def pretrained_autoencoder(cfg: RunConfig, x: Tensor, y: Tensor, n_clusters: int
     params = _pretrain_params(cfg)
     key_obj = {"kind": "rdc-acai", "dataset": cfg.dataset, "seed": cfg.seed, "params": params, "code": _pretrain_code()}
     path, key = _net_path(cfg.dataset, key_obj)
+    with cache.file_lock(path):  # parallel workers train each network once
+        return _load_or_pretrain(cfg, path, key, key_obj, x, y, n_clusters, geometry_index, ctx)
+
+
+def _load_or_pretrain(cfg, path, key, key_obj, x, y, n_clusters, geometry_index, ctx):
     d = int(np.prod(x.shape[1:]))
     stored = _load_net(path)
     if stored is not None:
@@ -585,6 +590,11 @@ def _run_phase2(cfg, ctx, model, x, log, beta, gamma, pre_key, generator) -> tup
     key_obj = {"kind": "rdc-phase2", "dataset": cfg.dataset, "seed": cfg.seed, "pretrained": pre_key,
                "params": _phase2_params(cfg), "beta_gamma": [beta, gamma], "code": _phase2_code()}
     path, _ = _net_path(cfg.dataset, key_obj)
+    with cache.file_lock(path):  # "rdc" and "p1p2p3" workers share one phase 2
+        return _load_or_train_phase2(cfg, ctx, model, x, log, beta, gamma, generator, path)
+
+
+def _load_or_train_phase2(cfg, ctx, model, x, log, beta, gamma, generator, path):
     stored = _load_net(path)
     if stored is not None:
         model.load_state_dict(stored["state"])

@@ -82,6 +82,27 @@ def test_code_hash_follows_dcutils_imports():
     assert cache.code_hash("dcutils.runs") != cache.code_hash("dcutils.paths")
 
 
+def test_code_hash_ignores_imports_inside_functions():
+    source = "from dcutils import metrics\nif True:\n    import dcutils.kmeans\ndef f():\n    from dcutils import catalog\n"
+    assert cache._dcutils_imports(source, "dcutils") == {"dcutils", "dcutils.metrics", "dcutils.kmeans"}
+
+
+def test_training_code_hash_does_not_cover_notebook_settings_or_catalog():
+    cache.code_hash.cache_clear()
+    seen = set()
+    todo = ["dcutils.brb", "dcutils.rdc"]
+    while todo:
+        name = todo.pop()
+        if name in seen or cache._module_file(name) is None:
+            continue
+        seen.add(name)
+        path = cache._module_file(name)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        todo.extend(cache._dcutils_imports(path.read_text(), package))
+    assert {"dcutils.metrics", "dcutils.kmeans", "dcutils.resets"} <= seen
+    assert not seen & {"dcutils.catalog", "dcutils.experiments", "dcutils.outputs", "dcutils.algorithms"}
+
+
 def test_code_hash_resolves_relative_imports():
     assert cache._dcutils_imports("from . import metrics\nfrom .data import load", "dcutils") >= {
         "dcutils.metrics", "dcutils.data"}
