@@ -236,6 +236,28 @@ def subsample_indices(
     return idx.sort().values.to(device if device is not None else g.device)
 
 
+def _plusplus_batched(x: Tensor, k: int, runs: int, g: torch.Generator, n_local_trials: int) -> Tensor:
+    """Greedy k-means++ seeding for ``runs`` independent runs at once; row indices, shape (runs, k)."""
+    n = x.shape[0]
+    x_sq = (x * x).sum(1)
+    rows = torch.arange(runs, device=x.device)
+    first = _randint(n, runs, g, x.device)  # (R,)
+    indices = [first]
+    closest = _sq_dists(x[first], x, x_sq[first], x_sq)  # (R, N)
+    for _ in range(1, k):
+        cumsum = torch.cumsum(closest.double(), 1)  # (R, N)
+        targets = _rand(runs * n_local_trials, g, x.device).view(runs, n_local_trials) * cumsum[:, -1:]
+        cand = torch.searchsorted(cumsum, targets).clamp_(max=n - 1)  # (R, T)
+        xc = x[cand]  # (R, T, d)
+        d_cand = torch.baddbmm(x_sq.view(1, 1, n), xc, x.T.unsqueeze(0).expand(runs, -1, -1), alpha=-2.0)
+        d_cand = (d_cand + x_sq[cand].unsqueeze(2)).clamp_min_(0.0)  # (R, T, N)
+        torch.minimum(d_cand, closest.unsqueeze(1), out=d_cand)
+        best = d_cand.double().sum(2).argmin(1)  # (R,)
+        closest = d_cand[rows, best]
+        indices.append(cand[rows, best])
+    return torch.stack(indices, 1)
+
+
 def kmeans_plusplus(
     x: Tensor,
     k: int,
@@ -267,71 +289,82 @@ def kmeans_plusplus(
     indices : LongTensor, shape (k,), only if ``return_indices``
     """
     x = _check_data(x)
-    n = x.shape[0]
-    k = _check_k(k, n)
-    g = _as_generator(generator)
+    k = _check_k(k, x.shape[0])
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(k))
     if n_local_trials < 1:
         raise ValueError(f"n_local_trials must be >= 1, got {n_local_trials}")
-    x_sq = (x * x).sum(1)
-
-    first = _randint(n, 1, g, x.device)
-    indices = [first]
-    closest = _sq_dists(x[first], x, x_sq[first], x_sq)[0]  # (N,)
-    for _ in range(1, k):
-        cumsum = torch.cumsum(closest.double(), 0)
-        targets = _rand(n_local_trials, g, x.device) * cumsum[-1]
-        cand = torch.searchsorted(cumsum, targets).clamp_(max=n - 1)
-        d_cand = _sq_dists(x[cand], x, x_sq[cand], x_sq)  # (trials, N)
-        torch.minimum(d_cand, closest.unsqueeze(0), out=d_cand)
-        best = d_cand.double().sum(1).argmin()
-        closest = d_cand[best]
-        indices.append(cand[best].reshape(1))
-    idx = torch.cat(indices)
+    idx = _plusplus_batched(x, k, 1, _as_generator(generator), n_local_trials)[0]
     centroids = x[idx].clone()
     return (centroids, idx) if return_indices else centroids
 
 
+def _nearest_batched(x: Tensor, c: Tensor, x_sq: Tensor, chunk: int) -> tuple[Tensor, Tensor]:
+    """Labels (R, N) and squared distances (R, N) to the nearest of each run's centroids ``c`` (R, k, d)."""
+    runs = c.shape[0]
+    c_sq = (c * c).sum(2)  # (R, k)
+    labels, dists = [], []
+    for s in range(0, x.shape[0], chunk):
+        xb = x[s : s + chunk]
+        d = torch.baddbmm(c_sq.unsqueeze(1), xb.unsqueeze(0).expand(runs, -1, -1), c.transpose(1, 2), alpha=-2.0)
+        d = (d + x_sq[s : s + chunk].view(1, -1, 1)).clamp_min_(0.0)  # (R, chunk, k)
+        m, i = d.min(2)
+        labels.append(i)
+        dists.append(m)
+    return torch.cat(labels, 1), torch.cat(dists, 1)
+
+
 def _lloyd(
     x: Tensor, centroids: Tensor, max_iter: int, tol_abs: float, chunk: int
-) -> tuple[Tensor, Tensor, Tensor, int]:
-    """Lloyd iterations from ``centroids``; returns (centroids, labels, inertia tensor, n_iter).
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Lloyd iterations of R runs at once from ``centroids`` (R, k, d).
 
-    Stops when the labels no longer change or when the summed squared centre
-    shift is <= ``tol_abs`` (scikit-learn's criteria). Empty clusters are moved
-    to the samples farthest from their centres.
+    Each run stops (its centroids freeze) when its labels no longer change or
+    when its summed squared centre shift is <= ``tol_abs`` (scikit-learn's
+    criteria); the loop ends when every run has stopped. Empty clusters are
+    moved to the samples farthest from their centres.
+
+    Returns
+    -------
+    centroids (R, k, d), labels (R, N), inertia (R,), n_iter (R,) of each run.
     """
-    n, k = x.shape[0], centroids.shape[0]
+    runs, k, d = centroids.shape
+    n = x.shape[0]
+    x_sq = (x * x).sum(1)
+    chunk = max(1, chunk // runs)
     c = centroids.clone()
+    active = torch.ones(runs, dtype=torch.bool, device=x.device)
+    n_iter = torch.zeros(runs, dtype=torch.long, device=x.device)
+    offsets = (torch.arange(runs, device=x.device) * k).unsqueeze(1)  # (R, 1)
     prev_labels = None
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        labels, mind = _nearest(x, c, chunk)
-        sums = torch.zeros_like(c)
-        for s in range(0, n, chunk):
-            onehot = torch.nn.functional.one_hot(labels[s : s + chunk], k).to(x.dtype)
-            sums.addmm_(onehot.T, x[s : s + chunk])
-        counts = torch.bincount(labels, minlength=k).to(x.dtype)
-        empty = counts == 0
-        n_empty = int(empty.sum())
-        if n_empty:
-            far = torch.topk(mind, n_empty).indices
-            old = labels[far]
-            sums.index_add_(0, old, -x[far])
-            counts.index_add_(0, old, -torch.ones_like(old, dtype=x.dtype))
-            sums[empty] = x[far]
-            counts[empty] = 1.0
-        new_c = torch.where(counts.unsqueeze(1) > 0, sums / counts.clamp_min(1.0).unsqueeze(1), c)
-        shift = float(((new_c - c) ** 2).sum())
-        c = new_c
-        if prev_labels is not None and torch.equal(labels, prev_labels):
-            break  # strict convergence: assignments stable
-        if shift <= tol_abs:
+    for _ in range(max_iter):
+        labels, mind = _nearest_batched(x, c, x_sq, chunk)
+        flat = (labels + offsets).reshape(-1)
+        sums = torch.zeros(runs, k, d, dtype=x.dtype, device=x.device)
+        for r in range(runs):  # one index_add per run: no (R * N, d) copy of x
+            sums[r].index_add_(0, labels[r], x)
+        counts = torch.bincount(flat, minlength=runs * k).to(x.dtype).view(runs, k)
+        for r in (counts == 0).any(1).nonzero().flatten().tolist():  # rare: relocate empty clusters
+            empty = counts[r] == 0
+            far = torch.topk(mind[r], int(empty.sum())).indices
+            old = labels[r, far]
+            sums[r].index_add_(0, old, -x[far])
+            counts[r].index_add_(0, old, -torch.ones_like(old, dtype=x.dtype))
+            sums[r, empty] = x[far]
+            counts[r, empty] = 1.0
+        new_c = torch.where(counts.unsqueeze(2) > 0, sums / counts.clamp_min(1.0).unsqueeze(2), c)
+        shift = ((new_c - c) ** 2).sum((1, 2))
+        c = torch.where(active.view(runs, 1, 1), new_c, c)
+        n_iter += active.long()
+        done = shift <= tol_abs
+        if prev_labels is not None:
+            done |= (labels == prev_labels).all(1)
+        active &= ~done
+        if not bool(active.any()):
             break
         prev_labels = labels
-    labels, mind = _nearest(x, c, chunk)
-    return c, labels, mind.sum(), n_iter
+    labels, mind = _nearest_batched(x, c, x_sq, chunk)
+    return c, labels, mind.sum(1), n_iter
 
 
 def kmeans(
@@ -350,7 +383,9 @@ def kmeans(
     Mirrors scikit-learn's ``KMeans(algorithm="lloyd")``: greedy k-means++
     seeding, tolerance ``tol`` relative to the mean per-feature variance of
     ``x``, stop on stable labels or small centre shift, a final assignment step
-    so labels match the returned centroids.
+    so labels match the returned centroids. The ``n_init`` runs are computed
+    together, batched (distances of shape (n_init, N, k) per step), so ten
+    restarts cost about as many kernel launches as one.
 
     Parameters
     ----------
@@ -390,28 +425,22 @@ def kmeans(
     if isinstance(init, Tensor):
         if init.shape != (k, d):
             raise ValueError(f"init centroids must have shape ({k}, {d}), got {tuple(init.shape)}")
-        inits = [init.to(device=x.device, dtype=x.dtype)]
+        inits = init.to(device=x.device, dtype=x.dtype).unsqueeze(0)
     elif init in ("k-means++", "random"):
         if n_init < 1:
             raise ValueError(f"n_init must be >= 1, got {n_init}")
         g = _as_generator(generator)
-        inits = []
-        for _ in range(n_init):
-            if init == "k-means++":
-                inits.append(kmeans_plusplus(x, k, g))
-            else:
-                idx = torch.randperm(n, generator=g, device=g.device)[:k].to(x.device)
-                inits.append(x[idx].clone())
+        if init == "k-means++":
+            idx = _plusplus_batched(x, k, n_init, g, 2 + int(math.log(k)))
+        else:
+            idx = torch.stack([torch.randperm(n, generator=g, device=g.device)[:k] for _ in range(n_init)]).to(x.device)
+        inits = x[idx]  # (R, k, d)
     else:
         raise ValueError(f"init must be 'k-means++', 'random' or a ({k}, {d}) tensor, got {init!r}")
 
-    best = None
-    for c0 in inits:
-        c, labels, inertia, n_iter = _lloyd(x, c0, max_iter, tol_abs, chunk)
-        inertia = float(inertia)
-        if best is None or inertia < best.inertia:
-            best = KMeansResult(c, labels, inertia, n_iter)
-    return best
+    c, labels, inertia, n_iter = _lloyd(x, inits, max_iter, tol_abs, chunk)
+    best = int(inertia.argmin())
+    return KMeansResult(c[best], labels[best], float(inertia[best]), int(n_iter[best]))
 
 
 # ------------------------------------------------------------------ k-medoids
