@@ -52,9 +52,11 @@ index permutations of the data tensor on that device.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -82,26 +84,70 @@ __all__ = [
     "train_proximity",
     "train_dec",
     "train_dynae",
+    "train_vade",
+    "pca_2d",
+    "METHOD_HYPERPARAMETERS",
     "run_method",
+    "run_paradigm",
     "run_twist",
 ]
 
 #: Methods of ``rdc.method``; P1+P3 of the ablation is ``"dec"`` (DEC after phase 1).
-METHODS = ("ae_kmeans", "dec", "idec", "dynae", "rdc", "p1p2p3")
+METHODS = ("ae_kmeans", "dec", "idec", "dynae", "rdc", "p1p2p3", "vade")
+
+#: The method-specific hyperparameters of each method as this module runs it
+#: (``rdc.method`` parameter names; R-DC Table 7 counts hyperparameters per
+#: method). Shared choices (architecture, batch size, learning rates,
+#: pretraining, augmentation, number of clusters) are not counted, as in the paper.
+METHOD_HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
+    "ae_kmeans": ("kmeans_n_init",),
+    "dec": ("refresh_every", "dec_tol", "student-t alpha (fixed 1)"),
+    "idec": ("refresh_every", "dec_tol", "student-t alpha (fixed 1)", "idec_weight"),
+    "dynae": ("refresh_every", "dynae_threshold", "pull_weight"),
+    "rdc": ("beta", "gamma", "n_neighbours", "pull_weight"),
+    "p1p2p3": ("beta", "gamma", "n_neighbours", "pull_weight", "refresh_every", "dec_tol"),
+    "vade": ("vade_lr", "gmm init (k components, diagonal)"),
+}
 
 #: Columns of ``rdc.method``'s history (one row per logged epoch; NaN where a
 #: column does not apply, e.g. ``core_ratio`` outside R-DC's phase 2).
 HISTORY_COLUMNS = (
     "phase", "epoch", "iteration", "global_iteration", "loss",
     "acc", "f1_macro", "f1_micro", "id", "lid",
-    "core_ratio", "purity_initial", "purity_filtered", "confident_share",
+    "core_ratio", "purity_initial", "purity_filtered", "confident_share", "train_seconds",
 )
 
 PHASE_PRETRAIN, PHASE_PROXIMITY, PHASE_DEC, PHASE_IDEC, PHASE_DYNAE = "P1", "P2", "P3", "IDEC", "DynAE"
+PHASE_VADE = "VaDE"
 
 
 # ----------------------------------------------------------------------------
 # small helpers
+
+
+class _Clock:
+    """Training seconds of one phase, without the time spent in evaluation (logging).
+
+    ``reset()`` at the start of a phase; wrap every evaluation in ``paused()``;
+    ``seconds()`` is the wall time since the reset minus the paused time.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.t0, self.off = time.perf_counter(), 0.0
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.t0 - self.off
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.off += time.perf_counter() - t
 
 
 def _finite(value: float, what: str, where: str) -> float:
@@ -120,7 +166,13 @@ def _batches(n: int, batch_size: int, generator: torch.Generator, device: torch.
 
 
 def _augment(x: Tensor, on: bool, generator: torch.Generator) -> Tensor:
-    if not on or x.dim() < 4:  # flat or 2-D data (curved4): nothing to shift or rotate
+    """R-DC's shifts and rotations for image batches (N, C, H, W); other shapes pass unchanged.
+
+    Flat or 2-D data (curved4) has nothing to shift or rotate, and 3-D volumes
+    (VesselMNIST3D, (N, 1, D, H, W)) get no augmentation: the paper names only
+    2-D height/width shifts and an in-plane rotation.
+    """
+    if not on or x.dim() != 4:
         return x
     return augment.rdc_augment(x, shift=RDC.shift, rotation=RDC.rotation, generator=generator)
 
@@ -210,7 +262,8 @@ def pretrain_acai(
 
     Returns
     -------
-    model, history rows (``phase="P1"``; ``iteration`` counts mini-batches).
+    model, history rows (``phase="P1"``; ``iteration`` counts mini-batches;
+    ``train_seconds`` the training time so far, evaluation excluded).
     """
     dev = x.device
     d = int(np.prod(x.shape[1:]))
@@ -220,13 +273,18 @@ def pretrain_acai(
     opt_c = torch.optim.Adam(critic.parameters(), lr=lr)
     rows: list[dict[str, Any]] = []
     step = 0
+    clock = _Clock()
 
     def log(epoch: int, loss: float) -> None:
-        z = models.embed(model, x)
-        labels = _kmeans_labels(z, n_clusters, kmeans_n_init, 0).labels
-        rows.append({"phase": PHASE_PRETRAIN, "epoch": epoch, "iteration": step, "global_iteration": step,
-                     "loss": loss, **_scores(y, labels), **_geometry(z, geometry_index)})
+        seconds = clock.seconds()
+        with clock.paused():
+            z = models.embed(model, x)
+            labels = _kmeans_labels(z, n_clusters, kmeans_n_init, 0).labels
+            rows.append({"phase": PHASE_PRETRAIN, "epoch": epoch, "iteration": step, "global_iteration": step,
+                         "loss": loss, **_scores(y, labels), **_geometry(z, geometry_index),
+                         "train_seconds": seconds})
 
+    clock.reset()
     log(0, math.nan)
     for epoch in progress(range(1, epochs + 1)):
         total, count = 0.0, 0
@@ -248,7 +306,8 @@ def pretrain_acai(
 
 def _pretrain_code() -> str:
     """Hash of the code that determines a pretrained network (not of the rest of this module)."""
-    parts = [inspect.getsource(f) for f in (pretrain_acai, _batches, _augment, _geometry, _scores, _kmeans_labels)]
+    parts = [inspect.getsource(f) for f in (pretrain_acai, _batches, _augment, _geometry, _scores, _kmeans_labels,
+                                            _Clock, _noisy)]
     mods = [cache.code_hash(m) for m in ("dcutils.acai", "dcutils.models", "dcutils.augment", "dcutils.data",
                                          "dcutils.metrics", "dcutils.kmeans", "dcutils.hparams")]
     return cache.sha256_text("\n".join(parts + mods))[:16]
@@ -256,7 +315,23 @@ def _pretrain_code() -> str:
 
 def _pretrain_params(cfg: RunConfig) -> dict[str, Any]:
     return {k: cfg[k] for k in ("subsample", "pretrain_epochs", "batch_size", "pretrain_lr", "acai_lam",
-                                "acai_blend", "augment", "latent_dim", "geometry_sample", "pretrain_log_every")}
+                                "acai_blend", "augment", "latent_dim", "geometry_sample", "pretrain_log_every",
+                                "noise_std")}
+
+
+def _noisy(x: Tensor, std: float, seed: int) -> Tensor:
+    """``x`` plus Gaussian noise of standard deviation ``std`` (R-DC Eq. 17), drawn with seed ``777 + seed``.
+
+    The inputs are already z-scored (``preprocess="rdc"``: per channel, so
+    the data's standard deviation is 1 and ``std`` is a share of it); the
+    same noisy copy is used in every phase.
+    """
+    if std == 0:
+        return x
+    if std < 0:
+        raise ValueError(f"noise_std must be >= 0, got {std}")
+    g = torch.Generator().manual_seed(777 + int(seed))
+    return x + std * torch.randn(x.shape, generator=g).to(device=x.device, dtype=x.dtype)
 
 
 def _net_path(dataset: str, key_obj: dict[str, Any]) -> tuple[Any, str]:
@@ -394,27 +469,41 @@ def dynae_loss(model: nn.Module, x: Tensor, centroids: Tensor, labels: Tensor, c
 
 
 class _Logger:
-    """Per-epoch evaluation shared by the loops: ACC/F1, ID/LID, neighbour purity."""
+    """Per-epoch evaluation shared by the loops: ACC/F1, ID/LID, neighbour purity, training time.
+
+    Called by a loop with ``iteration=0`` at the start of its phase (which
+    restarts the phase's training clock) and after every epoch; ``every``
+    keeps only every ``every``-th epoch and the one passed ``last=True``.
+    The time spent here is not counted in ``train_seconds``.
+    """
 
     def __init__(self, x: Tensor, y: Tensor, n_clusters: int, geometry_index: Tensor, m: int, beta: float,
-                 gamma: float, kmeans_n_init: int, start_iteration: int):
+                 gamma: float, kmeans_n_init: int, start_iteration: int, every: int = 1):
         self.x, self.y, self.k = x, y, n_clusters
         self.geometry_index, self.m, self.beta, self.gamma = geometry_index, m, beta, gamma
-        self.kmeans_n_init, self.start = kmeans_n_init, start_iteration
+        self.kmeans_n_init, self.start, self.every = kmeans_n_init, start_iteration, max(int(every), 1)
         self.rows: list[dict[str, Any]] = []
+        self.clock = _Clock()
 
     def __call__(self, model: nn.Module, phase: str, epoch: int, iteration: int, loss: float,
-                 labels: Tensor | None = None, **extra: float) -> dict[str, Any]:
-        z = models.embed(model, self.x)
-        if labels is None:
-            labels = _kmeans_labels(z, self.k, self.kmeans_n_init, 0).labels
-        pur = _purity(z, self.y, self.m, self.beta, self.gamma)
-        row = {"phase": phase, "epoch": epoch, "iteration": iteration, "global_iteration": self.start + iteration,
-               "loss": loss, **_scores(self.y, labels), **_geometry(z, self.geometry_index),
-               "core_ratio": math.nan, "purity_initial": pur["purity_initial"],
-               "purity_filtered": pur["purity_filtered"], "confident_share": math.nan}
-        row.update(extra)
-        self.rows.append(row)
+                 labels: Tensor | None = None, last: bool = False, **extra: float) -> dict[str, Any] | None:
+        if iteration == 0:
+            self.clock.reset()
+        seconds = self.clock.seconds()
+        if epoch % self.every and not last:
+            return None
+        with self.clock.paused():
+            z = models.embed(model, self.x)
+            if labels is None:
+                labels = _kmeans_labels(z, self.k, self.kmeans_n_init, 0).labels
+            pur = _purity(z, self.y, self.m, self.beta, self.gamma)
+            row = {"phase": phase, "epoch": epoch, "iteration": iteration, "global_iteration": self.start + iteration,
+                   "loss": loss, **_scores(self.y, labels), **_geometry(z, self.geometry_index),
+                   "core_ratio": math.nan, "purity_initial": pur["purity_initial"],
+                   "purity_filtered": pur["purity_filtered"], "confident_share": math.nan,
+                   "train_seconds": seconds}
+            row.update(extra)
+            self.rows.append(row)
         return row
 
 
@@ -458,7 +547,8 @@ def train_proximity(model: nn.Module, x: Tensor, *, epochs: int, batch_size: int
             total += value * idx.numel()
             count += idx.numel()
             step += 1
-        log(model, PHASE_PROXIMITY, epoch, step, total / max(count, 1), core_ratio=targets.core_ratio)
+        log(model, PHASE_PROXIMITY, epoch, step, total / max(count, 1), core_ratio=targets.core_ratio,
+            last=epoch == epochs or stopped != "max epochs")
         if stopped != "max epochs":
             break
     return {"iterations": step, "stopped": stopped, "core_ratios": ratios}
@@ -514,7 +604,8 @@ def train_dec(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, ba
             count += idx.numel()
             step += 1
         _, labels_now = assign()
-        log(model, phase, epoch, step, total / max(count, 1), labels=labels_now)
+        log(model, phase, epoch, step, total / max(count, 1), labels=labels_now,
+            last=epoch == epochs or stopped != "max epochs")
         if stopped != "max epochs":
             break
     _, labels = assign()
@@ -566,8 +657,104 @@ def train_dynae(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, 
             step += 1
         mu, labels, confident = refresh(mu)
         log(model, PHASE_DYNAE, epoch, step, total / max(count, 1), labels=labels,
-            confident_share=float(confident.float().mean()))
+            confident_share=float(confident.float().mean()), last=epoch == epochs)
     return {"iterations": step, "stopped": "max epochs", "labels": labels}
+
+
+# ----------------------------------------------------------------------------
+# VaDE (Jiang et al. 2017) on the shared autoencoder
+
+
+class _VaDE(nn.Module):
+    """VaDE's encoder / prior around the pretrained autoencoder.
+
+    The pretrained encoder gives the posterior mean ``mu(x)``; a new linear
+    head on its last hidden layer gives ``log sigma^2(x)`` (weights 0, bias
+    ``logvar_init``, so training starts from the pretrained codes with small
+    noise). The prior is a Gaussian mixture with diagonal covariances,
+    initialised from a GMM (EM) fitted to the pretrained codes, as in VaDE.
+    """
+
+    def __init__(self, model: models.FeedForwardAutoencoder, weights: Tensor, means: Tensor, variances: Tensor,
+                 logvar_init: float):
+        super().__init__()
+        self.model = model
+        self.logvar_head = nn.Linear(model.embedding_layer.in_features, model.embedding_dim)
+        nn.init.zeros_(self.logvar_head.weight)
+        nn.init.constant_(self.logvar_head.bias, float(logvar_init))
+        dev = means.device
+        self.logvar_head.to(dev)
+        self.pi_logits = nn.Parameter(weights.clamp_min(1e-6).log().to(dev).clone())
+        self.mu_c = nn.Parameter(means.detach().clone())
+        self.logvar_c = nn.Parameter(variances.clamp_min(1e-6).log().detach().clone())
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.model.encoder[:-1](self.model._flatten(x))
+        return self.model.encoder[-1](h), self.logvar_head(h)
+
+    def responsibilities(self, z: Tensor) -> Tensor:
+        """``gamma_ic = p(c | z_i)`` under the mixture prior, shape (N, K)."""
+        var_c = self.logvar_c.exp()
+        log_pzc = -0.5 * (self.logvar_c.unsqueeze(0) + (z.unsqueeze(1) - self.mu_c.unsqueeze(0)).pow(2)
+                          / var_c.unsqueeze(0)).sum(dim=2)
+        return torch.softmax(F.log_softmax(self.pi_logits, dim=0).unsqueeze(0) + log_pzc, dim=1)
+
+    def loss(self, x_input: Tensor, x_target: Tensor, generator: torch.Generator) -> Tensor:
+        """Negative ELBO per sample (Jiang et al. 2017, Eq. 12) with a unit-variance Gaussian decoder."""
+        mu, logvar = self.posterior(x_input)
+        eps = torch.randn(mu.shape, generator=generator).to(device=mu.device, dtype=mu.dtype)
+        z = mu + (0.5 * logvar).exp() * eps
+        recon = 0.5 * (self.model.decode(z) - x_target.reshape(x_target.shape[0], -1)).pow(2).sum(dim=1)
+        gamma = self.responsibilities(z)
+        var_c = self.logvar_c.exp().unsqueeze(0)
+        kl_z = 0.5 * (gamma * (self.logvar_c.unsqueeze(0) + logvar.exp().unsqueeze(1) / var_c
+                               + (mu.unsqueeze(1) - self.mu_c.unsqueeze(0)).pow(2) / var_c).sum(dim=2)).sum(dim=1)
+        log_pi = F.log_softmax(self.pi_logits, dim=0).unsqueeze(0)
+        kl_c = (gamma * (gamma.clamp_min(1e-10).log() - log_pi)).sum(dim=1)
+        entropy = -0.5 * (1.0 + logvar).sum(dim=1)
+        return (recon + kl_z + kl_c + entropy).mean()
+
+    @torch.no_grad()
+    def predict(self, x: Tensor) -> Tensor:
+        return self.responsibilities(models.embed(self.model, x)).argmax(dim=1)
+
+
+def train_vade(model: models.FeedForwardAutoencoder, x: Tensor, n_clusters: int, *, epochs: int, batch_size: int,
+               lr: float, logvar_init: float, use_augment: bool, generator: torch.Generator, log: _Logger,
+               seed: int, progress: Callable = lambda it: it) -> dict[str, Any]:
+    """VaDE's training phase from the pretrained autoencoder (the encoder mean is ``model.encode``).
+
+    Returns
+    -------
+    dict with ``iterations``, ``stopped``, ``labels`` (argmax of the mixture
+    responsibilities at the posterior means, LongTensor (N,)) and
+    ``init_seconds`` (the GMM fit that initialises the prior).
+    """
+    t0 = time.perf_counter()
+    z0 = models.embed(model, x)
+    gmm = km.gmm_em(z0, n_clusters, covariance_type="diag", n_init=1, generator=int(seed))
+    vade = _VaDE(model, gmm.weights, gmm.centroids, gmm.covariances, logvar_init)
+    init_seconds = time.perf_counter() - t0
+    opt = torch.optim.Adam(vade.parameters(), lr=lr)
+    labels = vade.predict(x)
+    step = 0
+    log(model, PHASE_VADE, 0, 0, math.nan, labels=labels)
+    for epoch in progress(range(1, epochs + 1)):
+        total, count = 0.0, 0
+        for idx in _batches(x.shape[0], batch_size, generator, x.device):
+            xb = x[idx]
+            vade.train()
+            loss = vade.loss(_augment(xb, use_augment, generator), xb, generator)
+            value = _finite(float(loss.detach()), "VaDE loss", f"at epoch {epoch}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += value * idx.numel()
+            count += idx.numel()
+            step += 1
+        labels = vade.predict(x)
+        log(model, PHASE_VADE, epoch, step, total / max(count, 1), labels=labels, last=epoch == epochs)
+    return {"iterations": step, "stopped": "max epochs", "labels": labels, "init_seconds": init_seconds}
 
 
 # ----------------------------------------------------------------------------
@@ -575,14 +762,15 @@ def train_dynae(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, 
 
 
 def _phase2_code() -> str:
-    parts = [inspect.getsource(f) for f in (train_proximity, _Logger, _purity, _finite)]
+    parts = [inspect.getsource(f) for f in (train_proximity, _Logger, _Clock, _purity, _finite)]
     mods = [cache.code_hash("dcutils.proximity"), _pretrain_code()]
     return cache.sha256_text("\n".join(parts + mods))[:16]
 
 
 def _phase2_params(cfg: RunConfig) -> dict[str, Any]:
     return {k: cfg[k] for k in ("cluster_epochs", "batch_size", "cluster_lr", "beta", "gamma", "n_neighbours",
-                                "pull_weight", "refresh_every", "patience", "augment", "kmeans_n_init")}
+                                "pull_weight", "refresh_every", "patience", "augment", "kmeans_n_init",
+                                "cluster_log_every")}
 
 
 def _run_phase2(cfg, ctx, model, x, log, beta, gamma, pre_key, generator) -> tuple[list[dict], dict[str, Any]]:
@@ -614,11 +802,45 @@ def _load_or_train_phase2(cfg, ctx, model, x, log, beta, gamma, generator, path)
     return rows, {**info, "phase2_from_cache": False}
 
 
+def pca_2d(z: Tensor) -> np.ndarray:
+    """Projection of the centred codes on their first two principal axes (R-DC Figs. 18/19), float32 (N, 2).
+
+    Signs are fixed so that the largest-magnitude loading of each axis is
+    positive (the same embedding always gives the same picture).
+    """
+    zc = (z - z.mean(dim=0, keepdim=True)).double()
+    _, _, vh = torch.linalg.svd(zc, full_matrices=False)
+    axes = vh[:2]
+    pivot = axes.abs().argmax(dim=1)
+    axes = axes * axes[torch.arange(axes.shape[0]), pivot].sign().unsqueeze(1)
+    out = (zc @ axes.T).float().cpu().numpy()
+    if out.shape[1] < 2:  # a 1-D latent space: pad with zeros
+        out = np.pad(out, ((0, 0), (0, 2 - out.shape[1])))
+    return out
+
+
+def _timed_kmeans(z: Tensor, k: int, n_init: int, seed: int) -> tuple[km.KMeansResult, float]:
+    t = time.perf_counter()
+    res = _kmeans_labels(z, k, n_init, seed)
+    return res, time.perf_counter() - t
+
+
+def _phase_seconds(rows: list[dict[str, Any]]) -> float:
+    """Sum over phases of each phase's last ``train_seconds`` (training time without evaluation)."""
+    last: dict[str, float] = {}
+    for row in rows:
+        v = row.get("train_seconds", math.nan)
+        if v is not None and math.isfinite(float(v)):
+            last[row["phase"]] = float(v)
+    return float(sum(last.values()))
+
+
 @algorithm(
     "rdc.method",
     method="rdc",
     subsample=5000,
     preprocess="rdc",
+    noise_std=0.0,
     latent_dim=10,
     batch_size=256,
     pretrain_epochs=50,
@@ -629,6 +851,7 @@ def _load_or_train_phase2(cfg, ctx, model, x, log, beta, gamma, generator, path)
     pretrain_log_every=5,
     cluster_epochs=30,
     cluster_lr=1e-4,
+    cluster_log_every=1,
     refresh_every=5,
     patience=5,
     beta=None,
@@ -638,6 +861,7 @@ def _load_or_train_phase2(cfg, ctx, model, x, log, beta, gamma, generator, path)
     idec_weight=0.1,
     dec_tol=0.001,
     dynae_threshold=0.1,
+    vade_logvar_init=-4.0,
     geometry_sample=1000,
     kmeans_n_init=5,
 )
@@ -645,9 +869,20 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     """One R-DC method (see :data:`METHODS`) from the shared ACAI-pretrained autoencoder.
 
     History: :data:`HISTORY_COLUMNS`, phase 1 rows (``phase="P1"``) first, then
-    the method's rows (``"P2"``, ``"P3"``, ``"IDEC"`` or ``"DynAE"``).
+    the method's rows (``"P2"``, ``"P3"``, ``"IDEC"``, ``"DynAE"`` or ``"VaDE"``),
+    logged every ``cluster_log_every`` epochs and after the last one.
     Final: ``acc``, ``f1_macro``, ``f1_micro``, ``nmi``, ``ari``, ``id``, ``lid``,
-    ``acc_pretrained`` (k-means after phase 1), ``iterations`` (after phase 1).
+    ``acc_pretrained`` (k-means after phase 1), ``iterations`` (after phase 1),
+    ``seconds_pretrain`` (phase-1 training time, evaluation excluded; the
+    time of the run that trained the shared network) and ``seconds_cluster``
+    (the method's own training time after phase 1, evaluation excluded, its
+    k-means included).
+    Arrays: ``pca_final`` / ``pca_pretrained`` (S, 2) PCA projections of the
+    codes of the fixed geometry rows after the method and after phase 1,
+    ``pca_y`` (S,) their true classes, ``pca_pred`` (S,) their clusters.
+
+    ``noise_std`` > 0 adds Gaussian noise to the z-scored inputs before any
+    training (Figure 20); the pretraining then runs on the noisy data.
     """
     method = cfg["method"]
     if method not in METHODS:
@@ -655,19 +890,21 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     dev = ctx.device
     beta, gamma = resolve_beta_gamma(cfg.dataset, cfg["beta"], cfg["gamma"])
     data = load_dataset(cfg.dataset, subsample=cfg["subsample"], seed=cfg.seed, preprocess=cfg["preprocess"], device=dev)
-    x, y, k = data.x, data.y, data.n_classes
+    x, y, k = _noisy(data.x, cfg["noise_std"], cfg.seed), data.y, data.n_classes
     geo = _geometry_index(len(data), cfg["geometry_sample"], cfg.seed)
 
     model, pre_rows, pre = pretrained_autoencoder(cfg, x, y, k, geo, ctx)
     n_pre = int(pre_rows[-1]["global_iteration"]) if pre_rows else 0
     generator = seed_everything(cfg.seed + 10_000)
-    log = _Logger(x, y, k, geo, cfg["n_neighbours"], beta, gamma, cfg["kmeans_n_init"], n_pre)
+    log = _Logger(x, y, k, geo, cfg["n_neighbours"], beta, gamma, cfg["kmeans_n_init"], n_pre,
+                  every=cfg["cluster_log_every"])
     z0 = models.embed(model, x)
-    km0 = _kmeans_labels(z0, k, cfg["kmeans_n_init"], cfg.seed)
+    km0, t_km = _timed_kmeans(z0, k, cfg["kmeans_n_init"], cfg.seed)
     acc_pre = metrics.cluster_acc(y, km0.labels)
     meta: dict[str, Any] = {"pretrained_key": pre["key"], "pretrained_from_cache": pre["from_cache"],
                             "beta": beta, "gamma": gamma, "dataset": data.info.get("display_name"),
-                            "subsample": data.info.get("subsample"), "geometry_rows": int(geo.numel())}
+                            "subsample": data.info.get("subsample"), "geometry_rows": int(geo.numel()),
+                            "noise_std": cfg["noise_std"]}
     common = dict(batch_size=cfg["batch_size"], lr=cfg["cluster_lr"], use_augment=cfg["augment"],
                   generator=generator, log=log, progress=ctx.progress)
     labels: Tensor | None = None
@@ -676,19 +913,20 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     if method == "ae_kmeans":
         labels = km0.labels
     elif method in ("rdc", "p1p2p3"):
+        t_km = 0.0  # R-DC does not start from k-means; its final k-means is timed below
         rows, info = _run_phase2(cfg, ctx, model, x, log, beta, gamma, pre["key"], generator)
         meta.update(phase2_from_cache=info["phase2_from_cache"], core_ratios=info["core_ratios"],
                     phase2_stopped=info["stopped"])
         log.start = n_pre + info["iterations"]
         if method == "p1p2p3":
             z2 = models.embed(model, x)
-            mu = _kmeans_labels(z2, k, cfg["kmeans_n_init"], cfg.seed).centroids
-            p3 = train_dec(model, x, mu, epochs=cfg["cluster_epochs"], recon_weight=0.0, cluster_weight=1.0,
-                           refresh_every=cfg["refresh_every"], tol=cfg["dec_tol"], **common)
+            km2, t_km = _timed_kmeans(z2, k, cfg["kmeans_n_init"], cfg.seed)
+            p3 = train_dec(model, x, km2.centroids, epochs=cfg["cluster_epochs"], recon_weight=0.0,
+                           cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=cfg["dec_tol"], **common)
             rows += log.rows
             labels = p3["labels"]
             meta["phase3_stopped"] = p3["stopped"]
-            info = {"iterations": info["iterations"] + p3["iterations"]}
+            info = {"iterations": info["iterations"] + p3["iterations"], "stopped": p3["stopped"]}
     elif method in ("dec", "idec"):
         idec = method == "idec"
         info = train_dec(model, x, km0.centroids, epochs=cfg["cluster_epochs"], recon_weight=1.0 if idec else 0.0,
@@ -699,19 +937,143 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         info = train_dynae(model, x, km0.centroids, epochs=cfg["cluster_epochs"], threshold=cfg["dynae_threshold"],
                            lam=cfg["pull_weight"], refresh_every=cfg["refresh_every"], **common)
         rows, labels = log.rows, info["labels"]
+    elif method == "vade":
+        t_km = 0.0  # VaDE starts from a GMM, timed inside train_vade
+        info = train_vade(model, x, k, epochs=cfg["cluster_epochs"], logvar_init=cfg["vade_logvar_init"],
+                          seed=cfg.seed, **common)
+        rows, labels = log.rows, info["labels"]
+        t_km = info["init_seconds"]
 
     z = models.embed(model, x)
     if labels is None:  # R-DC: k-means on the final embedding
-        labels = _kmeans_labels(z, k, cfg["kmeans_n_init"], cfg.seed).labels
+        km_final, t_final = _timed_kmeans(z, k, cfg["kmeans_n_init"], cfg.seed)
+        labels, t_km = km_final.labels, t_km + t_final
     final = {**_scores(y, labels), "nmi": metrics.nmi(y, labels), "ari": metrics.ari(y, labels),
-             **_geometry(z, geo), "acc_pretrained": acc_pre, "iterations": float(info.get("iterations", 0))}
+             **_geometry(z, geo), "acc_pretrained": acc_pre, "iterations": float(info.get("iterations", 0)),
+             "seconds_pretrain": _phase_seconds(pre_rows), "seconds_cluster": _phase_seconds(rows) + t_km}
     meta["stopped"] = info.get("stopped")
     history = pd.DataFrame([*pre_rows, *rows])
     for col in HISTORY_COLUMNS:
         if col not in history.columns:
             history[col] = math.nan
     history = history[list(HISTORY_COLUMNS)]
-    return RunOutput(history=history, final=final, meta=meta)
+    g = geo.to(z.device)
+    arrays = {"pca_final": pca_2d(z[g]), "pca_pretrained": pca_2d(z0[g]),
+              "pca_y": y[g].cpu().numpy().astype(np.int64), "pca_pred": labels[g].cpu().numpy().astype(np.int64)}
+    return RunOutput(history=history, final=final, arrays=arrays, meta=meta)
+
+
+# ----------------------------------------------------------------------------
+# rdc.paradigm (Figure 1)
+
+
+def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
+    """SimCLR's NT-Xent loss of two views (rows ``i`` of ``z1`` and ``z2`` are positives).
+
+    Cosine similarities divided by ``temperature``; each of the ``2N`` rows
+    is a ``2N - 1``-way classification of its partner among all other rows.
+    """
+    n = z1.shape[0]
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    sim = (z @ z.T) / temperature
+    eye = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    sim = sim.masked_fill(eye, float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    return F.cross_entropy(sim, target)
+
+
+@algorithm(
+    "rdc.paradigm",
+    pretext="reconstruction",
+    split="all",
+    subsample=3000,
+    preprocess="rdc",
+    latent_dim=10,
+    batch_size=256,
+    pretrain_epochs=30,
+    pretrain_lr=1e-3,
+    temperature=0.5,
+    pretrain_log_every=2,
+    cluster_epochs=20,
+    cluster_lr=1e-4,
+    refresh_every=5,
+    dec_tol=0.001,
+    geometry_sample=1000,
+    kmeans_n_init=3,
+)
+def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
+    """The "typical" paradigm of R-DC Figure 1: self-supervised pretraining, then DEC.
+
+    The autoencoder d-500-500-2000-10 is pretrained by vanilla reconstruction
+    (``pretext="reconstruction"``, MSE, no augmentation) or its encoder by
+    instance-level contrastive learning (``pretext="contrastive"``: NT-Xent of
+    two views made by R-DC's shifts and rotations, cosine similarity of the
+    10-d codes, ``temperature``), then fine-tuned by DEC's KL(P || Q) on the
+    encoder (centroids from k-means). ``split="test"`` loads only the test
+    split (MNIST here).
+
+    History: one row per logged epoch, ``phase`` ``"pretrain"`` or ``"DEC"``,
+    ``global_iteration`` counting mini-batches over both phases, ``acc``
+    (k-means in pretraining, DEC's assignment after), ``id`` (TwoNN) and
+    ``lid`` (PCA, 90 %) of a fixed subsample of codes.
+    """
+    pretext = cfg["pretext"]
+    if pretext not in ("reconstruction", "contrastive"):
+        raise ValueError(f"rdc.paradigm pretext must be 'reconstruction' or 'contrastive', got {pretext!r}")
+    dev = ctx.device
+    data = load_dataset(cfg.dataset, split=cfg["split"], subsample=cfg["subsample"], seed=cfg.seed,
+                        preprocess=cfg["preprocess"], device=dev)
+    x, y, k = data.x, data.y, data.n_classes
+    geo = _geometry_index(len(data), cfg["geometry_sample"], cfg.seed)
+    generator = seed_everything(cfg.seed)
+    d = int(np.prod(x.shape[1:]))
+    model = models.rdc_autoencoder(d, cfg["latent_dim"]).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["pretrain_lr"])
+    rows: list[dict[str, Any]] = []
+    step = 0
+
+    def log(epoch: int, loss: float) -> None:
+        z = models.embed(model, x)
+        labels = _kmeans_labels(z, k, cfg["kmeans_n_init"], 0).labels
+        rows.append({"phase": "pretrain", "epoch": epoch, "iteration": step, "global_iteration": step, "loss": loss,
+                     **_scores(y, labels), **_geometry(z, geo)})
+
+    log(0, math.nan)
+    for epoch in ctx.progress(range(1, cfg["pretrain_epochs"] + 1)):
+        total, count = 0.0, 0
+        for idx in _batches(x.shape[0], cfg["batch_size"], generator, dev):
+            xb = x[idx]
+            model.train()
+            if pretext == "reconstruction":
+                loss = F.mse_loss(model(xb)[1], xb.reshape(xb.shape[0], -1))
+            else:
+                loss = nt_xent(model.encode(_augment(xb, True, generator)), model.encode(_augment(xb, True, generator)),
+                               cfg["temperature"])
+            value = _finite(float(loss.detach()), f"{pretext} pretraining loss", f"at epoch {epoch}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += value * idx.numel()
+            count += idx.numel()
+            step += 1
+        if epoch % cfg["pretrain_log_every"] == 0 or epoch == cfg["pretrain_epochs"]:
+            log(epoch, total / max(count, 1))
+    n_pre = step
+    dec_log = _Logger(x, y, k, geo, 5, 0.6, 0.6, cfg["kmeans_n_init"], n_pre)
+    mu = _kmeans_labels(models.embed(model, x), k, cfg["kmeans_n_init"], cfg.seed).centroids
+    info = train_dec(model, x, mu, epochs=cfg["cluster_epochs"], batch_size=cfg["batch_size"], lr=cfg["cluster_lr"],
+                     recon_weight=0.0, cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=cfg["dec_tol"],
+                     use_augment=False, generator=generator, log=dec_log, phase="DEC", progress=ctx.progress)
+    history = pd.DataFrame([*rows, *dec_log.rows])
+    history = history[["phase", "epoch", "iteration", "global_iteration", "loss", "acc", "f1_macro", "f1_micro",
+                       "id", "lid"]]
+    z = models.embed(model, x)
+    final = {**_scores(y, info["labels"]), **_geometry(z, geo), "acc_pretrained": float(rows[-1]["acc"]),
+             "lid_pretrained": float(rows[-1]["lid"]), "id_pretrained": float(rows[-1]["id"]),
+             "iterations_pretrain": float(n_pre), "iterations_cluster": float(info["iterations"])}
+    return RunOutput(history=history, final=final,
+                     meta={"dataset": data.info.get("display_name"), "split": cfg["split"],
+                           "subsample": data.info.get("subsample"), "stopped": info["stopped"]})
 
 
 # ----------------------------------------------------------------------------

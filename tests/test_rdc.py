@@ -58,7 +58,7 @@ def test_pretraining_cache_is_shared_across_methods(results, toy, monkeypatch):
 
 
 EXPECTED_PHASES = {"ae_kmeans": {"P1"}, "dec": {"P1", "P3"}, "idec": {"P1", "IDEC"}, "dynae": {"P1", "DynAE"},
-                   "rdc": {"P1", "P2"}, "p1p2p3": {"P1", "P2", "P3"}}
+                   "rdc": {"P1", "P2"}, "p1p2p3": {"P1", "P2", "P3"}, "vade": {"P1", "VaDE"}}
 
 
 @pytest.mark.parametrize("method", rdc.METHODS)
@@ -71,6 +71,13 @@ def test_each_method_returns_documented_history_and_caches(results, toy, method)
     for key in ("acc", "f1_macro", "f1_micro", "nmi", "id", "lid", "acc_pretrained"):
         assert math.isfinite(res.final[key]), key
     assert 0.0 <= res.final["acc"] <= 1.0
+    # training time: measured per phase without evaluation, never negative
+    assert res.final["seconds_pretrain"] > 0 and res.final["seconds_cluster"] >= 0
+    assert (hist["train_seconds"].dropna() >= 0).all()
+    # PCA pictures of the fixed geometry rows (Figures 18/19)
+    n_geo = res.meta["geometry_rows"]
+    assert res.arrays["pca_final"].shape == (n_geo, 2) and res.arrays["pca_pretrained"].shape == (n_geo, 2)
+    assert res.arrays["pca_y"].shape == (n_geo,) and res.arrays["pca_pred"].shape == (n_geo,)
     if method in ("rdc", "p1p2p3"):
         p2 = hist[hist.phase == "P2"]
         assert p2["core_ratio"].between(0, 1).all() and p2["purity_initial"].notna().all()
@@ -210,5 +217,93 @@ def test_items_share_identical_fmnist_runs():
     for profile in ("smoke", "quick"):
         tab03 = set(configs_for(notebook_settings("rdc/tab03", profile)))
         tab08 = set(configs_for(notebook_settings("rdc/tab08", profile)))
-        fig12 = set(configs_for(notebook_settings("rdc/fig12", profile)))
-        assert fig12 <= tab03 and len(tab03 & tab08) == 3 * len(notebook_settings("rdc/tab03", profile).seeds)
+        fig12 = {c for c in configs_for(notebook_settings("rdc/fig12", profile)) if c["patience"] < 10**6}
+        fig15 = {c for c in configs_for(notebook_settings("rdc/fig15", profile)) if c["patience"] < 10**6}
+        tab06 = set(configs_for(notebook_settings("rdc/tab06", profile)))
+        assert fig12 and fig12 <= tab03 and fig15 <= tab03 and tab06 == tab03
+        assert len(tab03 & tab08) == 3 * len(notebook_settings("rdc/tab03", profile).seeds)
+        # fig17's grid and fig20's noise runs start from the same pretrained network as tab03
+        keys = {c.to_dict()["params"]["pretrain_epochs"] for c in configs_for(notebook_settings("rdc/fig17", profile))}
+        assert keys == {notebook_settings("rdc/tab03", profile)["pretrain_epochs"]}
+
+
+def test_cluster_log_every_keeps_the_last_epoch(results, toy):
+    res = get_run(_cfg("dec", cluster_epochs=3, cluster_log_every=2, dec_tol=-1.0))
+    assert res.history[res.history.phase == "P3"]["epoch"].tolist() == [0, 2, 3]
+
+
+def test_noise_std_changes_the_pretraining_and_is_reproducible(results, toy):
+    clean = get_run(_cfg("ae_kmeans"))
+    noisy = get_run(_cfg("ae_kmeans", noise_std=0.5))
+    assert noisy.meta["pretrained_key"] != clean.meta["pretrained_key"]
+    x = torch.zeros(50, 1, 4, 4)
+    a, b = rdc._noisy(x, 0.5, seed=3), rdc._noisy(x, 0.5, seed=3)
+    assert torch.equal(a, b) and abs(float(a.std()) - 0.5) < 0.1
+    assert rdc._noisy(x, 0.0, seed=3) is x
+    with pytest.raises(ValueError, match="noise_std"):
+        rdc._noisy(x, -1.0, seed=0)
+
+
+def test_pca_2d_recovers_the_two_main_axes():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(500, 5, generator=g) * torch.tensor([10.0, 3.0, 0.1, 0.1, 0.1])
+    p = rdc.pca_2d(z)
+    assert p.shape == (500, 2) and p.dtype == np.float32
+    zc = (z - z.mean(0)).numpy()
+    np.testing.assert_allclose(np.abs(np.corrcoef(p[:, 0], zc[:, 0])[0, 1]), 1.0, atol=1e-3)
+    np.testing.assert_allclose(np.abs(np.corrcoef(p[:, 1], zc[:, 1])[0, 1]), 1.0, atol=1e-2)
+    np.testing.assert_allclose(rdc.pca_2d(z), rdc.pca_2d(z.clone()))  # sign convention is deterministic
+
+
+def test_nt_xent_prefers_matching_views():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(16, 8, generator=g)
+    matched = rdc.nt_xent(z, z + 0.01 * torch.randn(16, 8, generator=g))
+    shuffled = rdc.nt_xent(z, z[torch.randperm(16, generator=g)])
+    assert float(matched) < float(shuffled)
+    assert float(matched) >= 0
+
+
+def test_vade_prior_and_loss_are_finite_and_trainable():
+    torch.manual_seed(0)
+    data = _toy_images()
+    model = FeedForwardAutoencoder([64, 16, 4])
+    from dcutils.kmeans import gmm_em
+    from dcutils.models import embed
+
+    gmm = gmm_em(embed(model, data.x), 4, covariance_type="diag", generator=0)
+    vade = rdc._VaDE(model, gmm.weights, gmm.centroids, gmm.covariances, -4.0)
+    gamma = vade.responsibilities(embed(model, data.x))
+    assert torch.allclose(gamma.sum(1), torch.ones(len(data)), atol=1e-5)
+    loss = vade.loss(data.x[:32], data.x[:32], torch.Generator().manual_seed(0))
+    loss.backward()
+    assert math.isfinite(float(loss)) and vade.mu_c.grad is not None and vade.logvar_head.weight.grad is not None
+    assert vade.predict(data.x).shape == (len(data),)
+
+
+def test_paradigm_runs_both_pretexts(results, toy):
+    for pretext in ("reconstruction", "contrastive"):
+        cfg = RunConfig.make("rdc.paradigm", "toy", seed=0, profile="smoke", pretext=pretext, subsample=None,
+                             pretrain_epochs=2, cluster_epochs=2, pretrain_log_every=1, batch_size=64,
+                             geometry_sample=100, kmeans_n_init=1)
+        res = get_run(cfg)
+        assert set(res.history["phase"]) == {"pretrain", "DEC"}
+        assert res.history["global_iteration"].is_monotonic_increasing
+        assert res.history[["id", "lid"]].notna().all().all()
+    with pytest.raises(ValueError, match="pretext"):
+        get_run(cfg.replace(pretext="jigsaw"))
+
+
+def test_settings_drop_unavailable_datasets(monkeypatch):
+    from dcutils.experiments import configs_for
+    from dcutils.experiments import rdc as exp
+    from dcutils.profiles import notebook_settings
+
+    monkeypatch.setattr(exp, "available", lambda d: d == "fmnist")
+    tab03 = configs_for(notebook_settings("rdc/tab03", "quick"))
+    assert {c.dataset for c in tab03} == {"fmnist"}
+    assert configs_for(notebook_settings("rdc/tab04", "quick")) == []
+    nostop = [c for c in configs_for(notebook_settings("rdc/fig12", "quick")) if c["patience"] == exp.NO_STOP_PATIENCE]
+    assert nostop and all(c["method"] == "rdc" for c in nostop)
+    fig17 = configs_for(notebook_settings("rdc/fig17", "quick"))
+    assert {c.dataset for c in fig17} == {"fmnist"} and len({(c["beta"], c["gamma"]) for c in fig17}) == 9
