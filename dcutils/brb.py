@@ -57,7 +57,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -69,10 +71,10 @@ from torch import Tensor, nn
 from dcutils import cache, paths
 from dcutils import kmeans as km
 from dcutils import metrics, resets
-from dcutils.augment import random_affine
+from dcutils.augment import color_augment, random_affine
 from dcutils.data import Dataset, load_dataset
 from dcutils.device import seed_everything
-from dcutils.hparams import BRB_GRAYSCALE, BRBAutoencoderSetup
+from dcutils.hparams import BRB_GRAYSCALE, BRB_GTSRB, BRBAutoencoderSetup
 from dcutils.models import FeedForwardAutoencoder, brb_autoencoder, embed
 from dcutils.runs import RunConfig, RunContext, RunOutput, algorithm, check_finite
 
@@ -82,7 +84,7 @@ __all__ = [
     "reconstruction_loss", "dcn_loss", "dcn_update_centroids", "clustering_loss",
     "BRBStepInfo", "brb_step", "noise_step", "disentangled_step",
     "pretrain_autoencoder", "pretrained_autoencoder", "pretrained_path",
-    "ClusteringResult", "train_clustering", "reset_epochs", "run_dc",
+    "ClusteringResult", "train_clustering", "reset_epochs", "run_dc", "setup_for", "make_augmenter",
 ]
 
 SETUP: BRBAutoencoderSetup = BRB_GRAYSCALE
@@ -832,8 +834,7 @@ def train_clustering(
     recluster: str = "kmeans",
     reset_embedding: bool = SETUP.reset_embedding,
     reset_momentum: bool = SETUP.reset_momentum,
-    augment: bool = SETUP.cluster_augmentation,
-    fill: float = 0.0,
+    augment: bool | Callable[[Tensor, torch.Generator], Tensor] = SETUP.cluster_augmentation,
     noise_scale: float = 0.5,
     n_init: int = SETUP.kmeans_n_init,
     metrics_subsample: int | None = METRICS_SUBSAMPLE,
@@ -886,8 +887,12 @@ def train_clustering(
         image_shape = (1, math.isqrt(x.shape[1]), math.isqrt(x.shape[1]))
     else:
         image_shape = None
-    if augment and image_shape is None:
-        raise ValueError(f"augmentation needs images (N, C, H, W), got x of shape {tuple(x.shape)}; pass augment=False")
+    if augment is True:
+        if image_shape is None:
+            raise ValueError(f"augmentation needs images (N, C, H, W), got x of shape {tuple(x.shape)}; "
+                             "pass augment=False")
+        augment = _affine_augmenter(SETUP, 0.0, image_shape)
+    augmenter = augment if callable(augment) else None
     if generator is None:
         generator = torch.Generator().manual_seed(0)
     device = x.device
@@ -910,7 +915,6 @@ def train_clustering(
         counts = None
         params = [*model.parameters(), centroids]
     optimizer = torch.optim.Adam(params, lr=lr, betas=SETUP.betas, weight_decay=SETUP.weight_decay)
-    affine = SETUP.affine
 
     metric_idx = None
     if metrics_subsample is not None and n > metrics_subsample:
@@ -942,10 +946,7 @@ def train_clustering(
         cl_sum = x.new_zeros(())
         for s in range(0, n, batch_size):
             xb = x[perm[s : s + batch_size]]
-            xa = None
-            if augment:
-                xa = random_affine(xb, affine.degrees, affine.translate, affine.shear, generator,
-                                   fill=fill, image_shape=image_shape)
+            xa = augmenter(xb, generator) if augmenter is not None else None
             total, recon, cluster, _ = clustering_loss(method, model, xb, centroids, xa)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
@@ -975,12 +976,66 @@ def train_clustering(
 # =============================================================================
 # the registered run
 # =============================================================================
-def _background_fill(data: Dataset) -> float:
-    """The z-scored value of a black (0) background: ``-mean / std`` of the channel."""
-    mean, std = data.info.get("channel_mean"), data.info.get("channel_std")
-    if not mean or not std:
-        return 0.0
-    return float(-mean[0] / std[0]) if std[0] > 0 else 0.0
+def setup_for(dataset: str) -> BRBAutoencoderSetup:
+    """BRB's hyperparameters for a data set: Table 6 for GTSRB, Table 5 for the grayscale ones."""
+    return BRB_GTSRB if str(dataset).strip().lower().startswith("gtsrb") else BRB_GRAYSCALE
+
+
+def _channel_stats(data: Dataset) -> tuple[Tensor, Tensor]:
+    """Per-channel z-score mean and std of the data set, shape (1, C, 1, 1) each (0 and 1 when not z-scored)."""
+    c = data.x.shape[1] if data.x.dim() == 4 else 1
+    mean = data.info.get("channel_mean") or [0.0] * c
+    std = data.info.get("channel_std") or [1.0] * c
+    as_t = lambda v: torch.tensor(v, dtype=data.x.dtype, device=data.x.device).view(1, -1, 1, 1)  # noqa: E731
+    return as_t(mean), as_t([s if s > 0 else 1.0 for s in std])
+
+
+def _affine_augmenter(setup: BRBAutoencoderSetup, fill: Tensor | float, image_shape) -> Callable:
+    a = setup.affine
+
+    def augment(xb: Tensor, generator: torch.Generator) -> Tensor:
+        return random_affine(xb, a.degrees, a.translate, a.shear, generator, fill=fill, image_shape=image_shape)
+
+    return augment
+
+
+def make_augmenter(data: Dataset, setup: BRBAutoencoderSetup | None = None) -> Callable[[Tensor, torch.Generator], Tensor]:
+    """The batched augmentation of BRB's clustering phase for ``data`` (z-scored images on the device).
+
+    Grayscale (Table 5): random affine (rotation ±16°, translation 0.1, shear
+    ±8°) with the z-scored black background (``-mean / std``) moved in.
+    GTSRB (Table 6): undo the z-score, apply :func:`dcutils.augment.color_augment`
+    (RandomResizedCrop, ColorJitter, RandomGrayscale, flip, RandomSolarize) on
+    [0, 1] images, z-score again.
+
+    Returns
+    -------
+    callable ``(x_batch (B, C, H, W), generator) -> (B, C, H, W)``, one fresh
+    transform per sample, no Python loop over samples.
+    """
+    setup = setup or setup_for(data.name)
+    if data.x.dim() != 4:
+        raise ValueError(f"augmentation needs images (N, C, H, W), got {tuple(data.x.shape)}")
+    mean, std = _channel_stats(data)
+    if setup.color is not None:
+        col = setup.color
+
+        def augment(xb: Tensor, generator: torch.Generator) -> Tensor:
+            unit = (xb * std + mean).clamp(0.0, 1.0)
+            out = color_augment(unit, size=col.crop_size, scale=col.crop_scale, brightness=col.jitter[0],
+                                contrast=col.jitter[1], saturation=col.jitter[2], hue=col.jitter[3],
+                                jitter_p=col.jitter_p, grayscale_p=col.grayscale_p, flip_p=col.hflip_p,
+                                solarize_p=col.solarize_p, generator=generator)
+            return (out - mean) / std
+
+        return augment
+    return _affine_augmenter(setup, (-mean / std).flatten(), tuple(data.x.shape[1:]))
+
+
+@lru_cache(maxsize=4)
+def _load(name: str, split: str, subsample: int | None, device: str) -> Dataset:
+    """The run's data on its device, kept for the next runs of this process (training never writes to it)."""
+    return load_dataset(name, split=split, subsample=subsample, seed=0, device=device)
 
 
 @algorithm(
@@ -1025,7 +1080,7 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     """
     dev = ctx.device
     gen = seed_everything(cfg.seed)
-    data = load_dataset(cfg.dataset, split=cfg["split"], subsample=cfg["subsample"], seed=0, device=dev)
+    data = _load(cfg.dataset, cfg["split"], cfg["subsample"], str(dev))
     pretrain = bool(cfg["pretrain"]) and cfg["pretrain_epochs"] > 0
     if pretrain:
         model = pretrained_autoencoder(
@@ -1039,8 +1094,9 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         model, data.x, data.y, method=cfg["method"], variant=cfg["variant"], cluster_epochs=cfg["cluster_epochs"],
         reset_interval=cfg["reset_interval"], alpha=cfg["alpha"], lr=cfg["lr"], batch_size=cfg["batch_size"],
         recluster_subsample=cfg["recluster_subsample"], recluster=cfg["recluster"],
-        reset_embedding=cfg["reset_embedding"], reset_momentum=cfg["reset_momentum"], augment=cfg["augment"],
-        fill=_background_fill(data), noise_scale=cfg["noise_scale"], n_init=cfg["kmeans_n_init"],
+        reset_embedding=cfg["reset_embedding"], reset_momentum=cfg["reset_momentum"],
+        augment=make_augmenter(data) if cfg["augment"] else False, noise_scale=cfg["noise_scale"],
+        n_init=cfg["kmeans_n_init"],
         metrics_subsample=cfg["metrics_subsample"], generator=gen, ctx=ctx)
     h = result.history
     last = h.iloc[-1]

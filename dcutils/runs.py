@@ -267,7 +267,10 @@ def _payload(out: RunOutput) -> dict[str, Any]:
     if "epoch" not in out.history.columns:
         raise ValueError("RunOutput.history needs an 'epoch' column")
     return {
-        "history": out.history.to_dict(orient="list"),
+        # columns and rows as lists: canonical JSON sorts dict keys, lists keep the column order
+        "history": {"columns": [str(c) for c in out.history.columns],
+                    "data": [list(col) for col in zip(*out.history.itertuples(index=False))] if len(out.history)
+                    else [[] for _ in out.history.columns]},
         "final": {k: (None if v is None else float(v)) for k, v in out.final.items()},
         "arrays": {k: {"dtype": str(np.asarray(v).dtype), "shape": list(np.shape(v)), "data": np.asarray(v).ravel().tolist()} for k, v in out.arrays.items()},
         "meta": out.meta,
@@ -279,7 +282,9 @@ def _result(cfg: RunConfig, payload: dict[str, Any], from_cache: bool) -> RunRes
         k: np.asarray(v["data"], dtype=v["dtype"]).reshape(v["shape"]) for k, v in payload["arrays"].items()
     }
     final = {k: (math.nan if v is None else v) for k, v in payload["final"].items()}
-    return RunResult(cfg, pd.DataFrame(payload["history"]), final, arrays, payload["meta"], from_cache)
+    hist = payload["history"]
+    history = pd.DataFrame(dict(zip(hist["columns"], hist["data"])), columns=hist["columns"])
+    return RunResult(cfg, history, final, arrays, payload["meta"], from_cache)
 
 
 def _header(cfg: RunConfig) -> dict[str, Any]:
