@@ -404,3 +404,79 @@ def substitution_note(settings, used: Sequence[str]) -> str | None:
     if settings.subsample:
         parts.append(f"subsample {settings.subsample:,} per data set")
     return "Data: " + "; ".join(parts) if parts else None
+
+
+# ----------------------------------------------------------------------------
+# per-item views
+
+
+def used_datasets(settings) -> list[str]:
+    """The data sets the item's runs use on this machine (focus data sets, their substitute, or the grid's)."""
+    from dcutils.experiments.brb import grid_datasets
+
+    return grid_datasets(settings)
+
+
+def item_table(runset: RunSet, settings, metric: str = "acc") -> pd.DataFrame:
+    """Paper vs reproduced final ``metric`` for the item's methods, variants, settings and data sets only."""
+    table = variant_table(runset, metric, settings)
+    labels = {algorithm_label(m, v) for m in settings["methods"] for v in settings["variants"]}
+    settings_ = {("with pretraining" if p else "without pretraining") for p in settings["pretrain"]}
+    shown = {_display(d) for d in used_datasets(settings)}
+    keep = table["algorithm"].isin(labels) & table["setting"].isin(settings_) & table["dataset"].isin(shown)
+    return table[keep].reset_index(drop=True)
+
+
+def curve_verdict(runset: RunSet, settings, metric: str = "acc") -> str:
+    """Markdown: the final ``metric`` of each variant per data set, and whether BRB ends highest."""
+    runs = finals(runset)
+    if runs.empty:
+        return "No runs."
+    lines = []
+    for (d, m, p), g in runs.groupby(["dataset", "method", "pretrain"]):
+        means = (g.groupby("variant")[metric].mean() * 100).sort_values(ascending=False)
+        ranking = ", ".join(f"{algorithm_label(m, v)} {val:.1f}" for v, val in means.items())
+        top = means.index[0]
+        verdict = ("BRB ends highest" if top == "brb" else
+                   f"BRB does **not** end highest here ({algorithm_label(m, top)} does)")
+        lines.append(f"- {_display(d)}, {'with' if p else 'without'} pretraining: {ranking} (mean over "
+                     f"{g['seed'].nunique()} seeds, {METRIC_NAME[metric]} %). {verdict}.")
+    return "\n".join(lines)
+
+
+def step_table(runset: RunSet, dataset: str, method: str, pretrain: bool) -> pd.DataFrame:
+    """Every BRB step of the first seed's +BRB run: epoch, ACC before and after, label change and component times (ms)."""
+    h = history(runset)
+    h = h[(h["dataset"] == dataset) & (h["method"] == method) & (h["pretrain"] == pretrain) & (h["variant"] == "brb")]
+    if h.empty:
+        return pd.DataFrame()
+    h = h[h["seed"] == h["seed"].min()].sort_values("epoch").reset_index(drop=True)
+    rows = []
+    for i in h.index[h["brb"].astype(bool)]:
+        r, prev = h.loc[i], h.loc[i - 1]
+        rows.append({"step at epoch": int(prev["epoch"]), "ACC before (%)": 100 * prev["acc"],
+                     "ACC after the epoch (%)": 100 * r["acc"], "CL change (%)": r["cl_change"],
+                     "reset (ms)": 1e3 * r["t_reset"], "embed (ms)": 1e3 * r["t_embed"],
+                     "k-means (ms)": 1e3 * r["t_cluster"], "momentum reset (ms)": 1e3 * r["t_momentum"],
+                     "epoch training (ms)": 1e3 * r["epoch_seconds"]})
+    return pd.DataFrame(rows)
+
+
+def reconstruction_verdict(runset: RunSet) -> str:
+    """Markdown for Figure 18: the loss jump at BRB steps and the final loss with vs without BRB (DCN, pretrained)."""
+    h = history(runset)
+    h = h[(h["method"] == "dcn") & h["pretrain"]].sort_values("epoch")
+    lines = []
+    for d, g in h.groupby("dataset"):
+        brb_h, plain_h = g[g["variant"] == "brb"], g[g["variant"] == "none"]
+        jumps = []
+        for _, run in brb_h.groupby("seed"):
+            run = run.reset_index(drop=True)
+            for i in run.index[run["brb"].astype(bool)]:
+                if i > 1:
+                    jumps.append(run.loc[i, "recon_loss"] / run.loc[i - 1, "recon_loss"])
+        last = lambda f: f[f["epoch"] == f["epoch"].max()]["recon_loss"].mean()  # noqa: E731
+        jump = f"{np.mean(jumps):.2f}×" if jumps else "—"
+        lines.append(f"- {_display(d)}: the epoch after a BRB step has {jump} the loss of the epoch before (mean over "
+                     f"steps and seeds); final loss {last(brb_h):.3f} with BRB vs {last(plain_h):.3f} without.")
+    return "\n".join(lines) or "No runs."

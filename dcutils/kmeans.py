@@ -300,18 +300,22 @@ def kmeans_plusplus(
 
 
 def _nearest_batched(x: Tensor, c: Tensor, x_sq: Tensor, chunk: int) -> tuple[Tensor, Tensor]:
-    """Labels (R, N) and squared distances (R, N) to the nearest of each run's centroids ``c`` (R, k, d)."""
-    runs = c.shape[0]
-    c_sq = (c * c).sum(2)  # (R, k)
+    """Labels (R, N) and squared distances (R, N) to the nearest of each run's centroids ``c`` (R, k, d).
+
+    All runs' centroids are stacked into one (R * k, d) matrix, so each chunk of
+    samples costs one dense matrix product (N, d) x (d, R * k).
+    """
+    runs, k, d = c.shape
+    flat = c.reshape(runs * k, d)
+    c_sq = (flat * flat).sum(1)
     labels, dists = [], []
     for s in range(0, x.shape[0], chunk):
         xb = x[s : s + chunk]
-        d = torch.baddbmm(c_sq.unsqueeze(1), xb.unsqueeze(0).expand(runs, -1, -1), c.transpose(1, 2), alpha=-2.0)
-        d = (d + x_sq[s : s + chunk].view(1, -1, 1)).clamp_min_(0.0)  # (R, chunk, k)
-        m, i = d.min(2)
+        dist = _sq_dists(xb, flat, x_sq[s : s + chunk], c_sq).view(-1, runs, k)
+        m, i = dist.min(2)  # (chunk, R)
         labels.append(i)
         dists.append(m)
-    return torch.cat(labels, 1), torch.cat(dists, 1)
+    return torch.cat(labels).T, torch.cat(dists).T
 
 
 def _lloyd(
@@ -319,31 +323,34 @@ def _lloyd(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Lloyd iterations of R runs at once from ``centroids`` (R, k, d).
 
-    Each run stops (its centroids freeze) when its labels no longer change or
-    when its summed squared centre shift is <= ``tol_abs`` (scikit-learn's
-    criteria); the loop ends when every run has stopped. Empty clusters are
-    moved to the samples farthest from their centres.
+    Each run stops (its centroids freeze and it leaves the batch) when its
+    labels no longer change or when its summed squared centre shift is <=
+    ``tol_abs`` (scikit-learn's criteria); the loop ends when every run has
+    stopped, so the work is that of the runs' own iterations, in as many
+    steps as the slowest run needs. Empty clusters are moved to the samples
+    farthest from their centres.
 
     Returns
     -------
     centroids (R, k, d), labels (R, N), inertia (R,), n_iter (R,) of each run.
     """
     runs, k, d = centroids.shape
-    n = x.shape[0]
     x_sq = (x * x).sum(1)
     chunk = max(1, chunk // runs)
     c = centroids.clone()
-    active = torch.ones(runs, dtype=torch.bool, device=x.device)
-    n_iter = torch.zeros(runs, dtype=torch.long, device=x.device)
-    offsets = (torch.arange(runs, device=x.device) * k).unsqueeze(1)  # (R, 1)
-    prev_labels = None
+    n_iter = torch.zeros(runs, dtype=torch.long)
+    active = list(range(runs))
+    prev: Tensor | None = None  # labels of the active runs at the previous step
     for _ in range(max_iter):
-        labels, mind = _nearest_batched(x, c, x_sq, chunk)
-        flat = (labels + offsets).reshape(-1)
-        sums = torch.zeros(runs, k, d, dtype=x.dtype, device=x.device)
-        for r in range(runs):  # one index_add per run: no (R * N, d) copy of x
+        idx = torch.tensor(active, device=x.device)
+        ca = c[idx]
+        labels, mind = _nearest_batched(x, ca, x_sq, chunk)
+        m = len(active)
+        sums = torch.zeros(m, k, d, dtype=x.dtype, device=x.device)
+        for r in range(m):  # one index_add per run: no (R * N, d) copy of x
             sums[r].index_add_(0, labels[r], x)
-        counts = torch.bincount(flat, minlength=runs * k).to(x.dtype).view(runs, k)
+        offsets = (torch.arange(m, device=x.device) * k).unsqueeze(1)
+        counts = torch.bincount((labels + offsets).reshape(-1), minlength=m * k).to(x.dtype).view(m, k)
         for r in (counts == 0).any(1).nonzero().flatten().tolist():  # rare: relocate empty clusters
             empty = counts[r] == 0
             far = torch.topk(mind[r], int(empty.sum())).indices
@@ -352,17 +359,17 @@ def _lloyd(
             counts[r].index_add_(0, old, -torch.ones_like(old, dtype=x.dtype))
             sums[r, empty] = x[far]
             counts[r, empty] = 1.0
-        new_c = torch.where(counts.unsqueeze(2) > 0, sums / counts.clamp_min(1.0).unsqueeze(2), c)
-        shift = ((new_c - c) ** 2).sum((1, 2))
-        c = torch.where(active.view(runs, 1, 1), new_c, c)
-        n_iter += active.long()
-        done = shift <= tol_abs
-        if prev_labels is not None:
-            done |= (labels == prev_labels).all(1)
-        active &= ~done
-        if not bool(active.any()):
+        new_c = torch.where(counts.unsqueeze(2) > 0, sums / counts.clamp_min(1.0).unsqueeze(2), ca)
+        c[idx] = new_c
+        n_iter[active] += 1
+        done = ((new_c - ca) ** 2).sum((1, 2)) <= tol_abs
+        if prev is not None:
+            done |= (labels == prev).all(1)
+        keep = (~done).cpu()
+        if not bool(keep.any()):
             break
-        prev_labels = labels
+        active = [a for a, kp in zip(active, keep.tolist()) if kp]
+        prev = labels[keep.to(labels.device)]
     labels, mind = _nearest_batched(x, c, x_sq, chunk)
     return c, labels, mind.sum(1), n_iter
 
