@@ -7,6 +7,8 @@ PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed
 PROFILE  ?= quick
 TIMEOUT  ?= 3600
+# Worker processes of the compute step: "auto" = 1 on a GPU, else one per core (at most 8).
+JOBS     ?= auto
 # Data sets beside the repository (../shared/data) are used when DCUTILS_DATA is unset.
 ifeq ($(origin DCUTILS_DATA), undefined)
 ifneq ($(wildcard ../shared/data),)
@@ -18,11 +20,12 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*/*.ipynb))
 EXECUTED  := $(patsubst notebooks/%.ipynb,build/$(PROFILE)/%.ipynb,$(NOTEBOOKS))
 SOURCES   := $(wildcard dcutils/*.py dcutils/*/*.py)
 
-.PHONY: all setup figures index test unit nbval bench lab clean help
+.PHONY: all setup runs figures index test unit nbval bench lab clean help
 all: figures
 
 help:
-	@echo "make figures [PROFILE=smoke|quick|paper] [-j N]   run every notebook, outputs in figures/"
+	@echo "make figures [PROFILE=smoke|quick|paper] [-j N]   compute all runs, then run every notebook, outputs in figures/"
+	@echo "make runs [PROFILE=...] [JOBS=N]                  only compute (and cache) every run the notebooks need"
 	@echo "make test                                        unit tests + every notebook at the smoke profile"
 	@echo "make bench                                       speed benchmarks"
 	@echo "make lab                                         JupyterLab with the dcutils kernel"
@@ -38,8 +41,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# One executed notebook per source notebook; parallel under `make -j`.
-build/$(PROFILE)/%.ipynb: notebooks/%.ipynb $(SOURCES) $(STAMP)
+# Compute step: every run of every notebook, deduplicated, in parallel workers; cached runs are skipped.
+runs: $(STAMP)
+	$(PY) -m dcutils.compute --profile $(PROFILE) --jobs $(JOBS)
+
+# Plot step: one executed notebook per source notebook, reading the cached runs; parallel under `make -j`.
+build/$(PROFILE)/%.ipynb: notebooks/%.ipynb $(SOURCES) $(STAMP) | runs
 	$(PY) -m dcutils.execute $< --profile $(PROFILE) --output $@ --timeout $(TIMEOUT)
 
 figures: $(EXECUTED)

@@ -114,11 +114,19 @@ def compute(profile: str, items: Iterable[str] | None = None, jobs: int = 1) -> 
     return failures
 
 
+def auto_jobs() -> int:
+    """Workers for ``--jobs auto``: 1 when runs use a GPU, else one per CPU core (at most 8)."""
+    from dcutils.device import default_device
+
+    return 1 if default_device().type == "cuda" else max(1, min(os.cpu_count() or 1, 8))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=os.environ.get("DCUTILS_PROFILE") or "quick", choices=sorted(PROFILES))
     parser.add_argument("--item", action="append", help="catalog id like brb/tab13 (repeatable; default: all)")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    parser.add_argument("--jobs", default="1", help="parallel worker processes, or 'auto': 1 on a GPU, else one "
+                        "per CPU core, at most 8 (default 1)")
     parser.add_argument("--list", action="store_true", help="print the pending runs and exit")
     args = parser.parse_args(argv)
     try:
@@ -129,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(cfg.label(), dict(cfg.params))
             print(f"{len(todo)} of {len(configs)} run(s) pending at profile {args.profile!r}", file=sys.stderr)
             return 0
-        failures = compute(args.profile, args.item, args.jobs)
+        failures = compute(args.profile, args.item, auto_jobs() if args.jobs == "auto" else int(args.jobs))
     except SettingsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
