@@ -168,10 +168,13 @@ def variant_verdict(runset: RunSet, metric: str = "acc") -> str:
              f"**{better} of {len(gains)}** (setting, algorithm, data set) cells; the paper's table has BRB ahead in "
              f"{paper_better} of the same cells. The sign of the gain agrees with the paper in {agree} of "
              f"{len(gains)}."]
-    worst = gains.sort_values("gain").head(3)
-    lines.append("Largest losses of BRB here: " + "; ".join(
-        f"{r.method.upper()} {'with' if r.pretrain else 'without'} pretraining on {r.dataset}: {r.gain:+.1f} points"
-        for r in worst.itertuples()) + ".")
+    worst = gains[gains["gain"] < 0].sort_values("gain").head(3)
+    if len(worst):
+        lines.append("Largest losses of BRB here: " + "; ".join(
+            f"{r.method.upper()} {'with' if r.pretrain else 'without'} pretraining on {r.dataset}: "
+            f"{r.gain:+.1f} points" for r in worst.itertuples()) + ".")
+    else:
+        lines.append("BRB lost in none of these cells.")
     return "\n\n".join(lines)
 
 
@@ -256,7 +259,7 @@ def plot_curves(runset: RunSet, metrics: Sequence[str], *, method: str, pretrain
             ax.set_title(f"{_display(d)}: {METRIC_NAME.get(metric, metric)}")
             ax.set_xlabel("clustering epoch")
     axes[0, 0].legend()
-    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    fig.tight_layout()
     return fig
 
 
@@ -287,8 +290,8 @@ def plot_variant_bars(runset: RunSet, metrics: Sequence[str], *, method: str, pr
         ax.set_xticks(range(len(datasets)), [_display(d) for d in datasets])
         ax.set_ylabel(f"{METRIC_NAME[metric]} (%)")
         ax.set_title(f"{METRIC_NAME[metric]}, {method.upper()} {'with' if pretrain else 'without'} pretraining")
-    axes[0, 0].legend(ncol=2, fontsize=7)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.93))
+    axes[0, 0].legend(ncol=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    fig.tight_layout()
     return fig
 
 
@@ -305,7 +308,9 @@ def relative_gain(runset: RunSet, metric: str, methods: Sequence[str], pretrain:
         ours = 100 * (r.get("brb", math.nan) - r.get("none", math.nan)) / r.get("none", math.nan)
         p = paper.loc[(m, d)] if (m, d) in paper.index else None
         theirs = 100 * (p["brb"] - p["none"]) / p["none"] if p is not None else math.nan
-        rows.append({"method": m, "dataset": d, "reproduced": ours, "paper": theirs})
+        rows.append({"method": m.upper(), "dataset": _display(d), "reproduced": ours, "paper": theirs,
+                     "difference": ours - theirs, "seeds": int(runs[(runs["method"] == m) & (runs["dataset"] == d)
+                                                                   & (runs["variant"] == "brb")]["seed"].nunique())})
     return pd.DataFrame(rows)
 
 
@@ -318,7 +323,7 @@ def plot_relative_gain(runset: RunSet, metrics: Sequence[str], *, methods: Seque
         gains = relative_gain(runset, metric, methods, pretrain)
         width = 0.8 / len(methods)
         for k, m in enumerate(methods):
-            g = gains[gains["method"] == m].set_index("dataset").reindex(datasets)
+            g = gains[gains["method"] == m.upper()].set_index("dataset").reindex([_display(d) for d in datasets])
             xs = np.arange(len(datasets)) + (k - (len(methods) - 1) / 2) * width
             ax.bar(xs, g["reproduced"], width, color=plotting.color(m), label=f"{m.upper()}+BRB vs {m.upper()}")
             ax.scatter(xs, g["paper"], marker="_", color="k", s=60, zorder=3, label="paper" if k == 0 else None)
@@ -326,8 +331,8 @@ def plot_relative_gain(runset: RunSet, metrics: Sequence[str], *, methods: Seque
         ax.set_xticks(range(len(datasets)), [_display(d) for d in datasets])
         ax.set_ylabel(f"relative {METRIC_NAME[metric]} gain (%)")
         ax.set_title(f"{METRIC_NAME[metric]}, {'with' if pretrain else 'without'} pretraining")
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.93))
+    axes[0, 0].legend(ncol=3, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    fig.tight_layout()
     return fig
 
 
@@ -357,7 +362,7 @@ def plot_ratio_histogram(runset: RunSet, dataset: str, method: str = "dcn"):
     ax.set_ylabel("samples")
     ax.set_title(f"{method.upper()}+BRB on {_display(dataset)}, step at epoch(s) {sorted(set(epochs))}")
     ax.legend()
-    fig.tight_layout(rect=(0, 0.03, 1, 0.93))
+    fig.tight_layout()
     return fig
 
 
@@ -434,13 +439,14 @@ def curve_verdict(runset: RunSet, settings, metric: str = "acc") -> str:
         return "No runs."
     lines = []
     for (d, m, p), g in runs.groupby(["dataset", "method", "pretrain"]):
-        means = (g.groupby("variant")[metric].mean() * 100).sort_values(ascending=False)
-        ranking = ", ".join(f"{algorithm_label(m, v)} {val:.1f}" for v, val in means.items())
+        percent = metric in ("acc", "nmi", "ari")
+        means = (g.groupby("variant")[metric].mean() * (100 if percent else 1)).sort_values(ascending=False)
+        ranking = ", ".join(f"{algorithm_label(m, v)} {val:.{1 if percent else 3}f}" for v, val in means.items())
         top = means.index[0]
         verdict = ("BRB ends highest" if top == "brb" else
                    f"BRB does **not** end highest here ({algorithm_label(m, top)} does)")
         lines.append(f"- {_display(d)}, {'with' if p else 'without'} pretraining: {ranking} (mean over "
-                     f"{g['seed'].nunique()} seeds, {METRIC_NAME[metric]} %). {verdict}.")
+                     f"{g['seed'].nunique()} seeds, {METRIC_NAME[metric]}{' %' if percent else ''}). {verdict}.")
     return "\n".join(lines)
 
 

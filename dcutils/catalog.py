@@ -60,29 +60,32 @@ def _items(paper: str, rows: list[tuple]) -> list[Item]:
 
 
 PARTIAL_SUBSTITUTE = "partial: substitute data sets where the paper's are not available offline"
+#: The BRB grid offline: what the machines without network that built figures/ could run.
+BRB_OFFLINE = ("partial: KMNIST and GTSRB are not available offline (downloaded and run where the network allows); "
+               "MNIST is its 10,000-image test split, OPTDIGITS scikit-learn's 1,797-image part")
 
 ITEMS: list[Item] = [
     *_items("brb", [
-        ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem"),
+        ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem", DONE),
         ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)"),
-        ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch"),
-        ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)"),
+        ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch", DONE),
+        ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)", "partial: GTSRB is not available offline; USPS is shown instead, named on the figure"),
         ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding"),
-        ("fig04", "pretrained-dcn", "data", "scenario 1 (pretraining): DCN, +Recluster, +Reset, +BRB per data set"),
-        ("fig05", "no-pretraining-gain", "data", "scenario 2 (no pretraining): relative ACC gain of BRB for DEC and IDEC"),
-        ("fig06", "dcn-analysis", "data", "analysis as fig02 on OPTDIGITS and MNIST"),
-        ("fig07", "centroid-distance-ratio", "data", "histogram of d1/d2 before and after a BRB step (DCN)"),
+        ("fig04", "pretrained-dcn", "data", "scenario 1 (pretraining): DCN, +Recluster, +Reset, +BRB per data set", BRB_OFFLINE),
+        ("fig05", "no-pretraining-gain", "data", "scenario 2 (no pretraining): relative ACC gain of BRB for DEC and IDEC", BRB_OFFLINE),
+        ("fig06", "dcn-analysis", "data", "analysis as fig02 on OPTDIGITS and MNIST", "done (MNIST: test split only)"),
+        ("fig07", "centroid-distance-ratio", "data", "histogram of d1/d2 before and after a BRB step (DCN)", "done (MNIST: test split only)"),
         ("fig08", "sensitivity-mnist", "data", "sensitivity over lr x T x alpha on MNIST"),
         ("fig09", "sensitivity-usps-optdigits", "data", "sensitivity grid on USPS and OPTDIGITS"),
         ("fig10", "ablation-targets", "data", "BRB vs Disentangled vs embedding noise (OPTDIGITS)"),
         ("fig11", "embedding-reset", "data", "BRB with vs without embedding-layer reset"),
         ("fig12", "momentum-reset", "data", "BRB with vs without centroid momentum reset"),
         ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB"),
-        ("fig14", "pretrained-nmi-ari", "data", "NMI and ARI with pretraining, as fig04"),
-        ("fig15", "no-pretraining-nmi-ari", "data", "NMI and ARI without pretraining, as fig05"),
-        ("fig16", "silhouette-mnist", "data", "silhouette (ground truth) per epoch, DCN variants, MNIST"),
-        ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels"),
-        ("fig18", "reconstruction-loss", "data", "reconstruction loss per epoch, DCN with vs without BRB"),
+        ("fig14", "pretrained-nmi-ari", "data", "NMI and ARI with pretraining, as fig04", BRB_OFFLINE),
+        ("fig15", "no-pretraining-nmi-ari", "data", "NMI and ARI without pretraining, as fig05", BRB_OFFLINE),
+        ("fig16", "silhouette-mnist", "data", "silhouette (ground truth) per epoch, DCN variants, MNIST", "done (MNIST: test split only)"),
+        ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels", "partial: panel (b) GTSRB is not available offline; panel (a) USPS only"),
+        ("fig18", "reconstruction-loss", "data", "reconstruction loss per epoch, DCN with vs without BRB", "done (OPTDIGITS: scikit-learn part)"),
         ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise"),
         ("tab01", "contrastive", "data", "contrastive (SimCLR, ResNet18) + self-labeling, CIFAR10 / CIFAR100-20"),
         ("tab02", "appendix-contents", "config", "contents of the appendix", "index only: a list of appendix sections, nothing to compute"),
@@ -96,14 +99,14 @@ ITEMS: list[Item] = [
         ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms"),
         ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)"),
         ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)"),
-        ("tab13", "acc-all-variants", "data", "ACC of all 24 variants on 6 data sets"),
-        ("tab14", "nmi-all-variants", "data", "NMI of all 24 variants"),
-        ("tab15", "ari-all-variants", "data", "ARI of all 24 variants"),
+        ("tab13", "acc-all-variants", "data", "ACC of all 24 variants on 6 data sets", BRB_OFFLINE),
+        ("tab14", "nmi-all-variants", "data", "NMI of all 24 variants", BRB_OFFLINE),
+        ("tab15", "ari-all-variants", "data", "ARI of all 24 variants", BRB_OFFLINE),
         ("tab16", "contrastive-self-labeling", "data", "contrastive with self-labeling, ACC"),
         ("tab17", "contrastive-no-self-labeling", "data", "contrastive without self-labeling, ACC"),
         ("tab18", "own-assignments-no-pretraining", "data", "reclustering with own assignments vs k-means, no pretraining"),
         ("tab19", "own-assignments-pretraining", "data", "the same with pretraining"),
-        ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead"),
+        ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead", "partial: counted over the data sets this profile ran (see the notebook)"),
     ]),
     *_items("resl", [
         ("algo1", "resl-loop", "data", "the ReSL loop with a pluggable reset strategy"),

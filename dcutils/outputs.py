@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import subprocess
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +94,9 @@ def _stem(prov: Provenance) -> Path:
 
 def save_figure(fig, prov: Provenance) -> list[Path]:
     """Write ``fig`` as PNG and PDF for ``prov.item`` with a provenance footer."""
-    fig.text(0.005, 0.003, prov.line(), fontsize=6, color="0.4", ha="left", va="bottom")
+    width_chars = max(60, int(fig.get_figwidth() * 20))  # about 20 characters of 6-pt text per inch
+    fig.text(0.005, 0.003, textwrap.fill(prov.line(), width_chars), fontsize=6, color="0.4", ha="left",
+             va="top")
     stem = _stem(prov)
     out = []
     for ext, meta in ((".png", {"Description": prov.line()}), (".pdf", {"Subject": prov.line()})):

@@ -6,6 +6,7 @@ companion looks alike and marks substituted data the same way.
 """
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -59,7 +60,9 @@ def line_band(ax, frame: pd.DataFrame, x: str, y: str, *, label: str | None = No
 def mark_substitute(fig, text: str | None) -> None:
     """State a substituted or reduced data set on the figure itself (top left, red)."""
     if text:
-        fig.text(0.005, 0.995, text, fontsize=7, color="#b22222", ha="left", va="top")
+        width_chars = max(50, int(fig.get_figwidth() * 17))  # about 17 characters of 7-pt text per inch
+        fig.text(0.005, 1.0, textwrap.fill(text, width_chars), fontsize=7, color="#b22222", ha="left",
+                 va="bottom")
 
 
 def mark_profile(fig, profile: str, detail: str = "") -> None:

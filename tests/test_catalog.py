@@ -39,7 +39,7 @@ def test_item_keys_are_unique_and_statuses_known():
     for item in catalog.ITEMS:
         assert item.kind in {"data", "config", "schematic"}
         assert item.status in {catalog.DONE, catalog.NOT_STARTED, catalog.SCHEMATIC} or re.match(
-            r"^(partial|not regenerated|index only)\b.*: .+", item.status), item
+            r"^(partial|not regenerated|index only)\b.*: .+|^done \(.+\)$", item.status), item
 
 
 def test_every_notebook_is_a_catalog_item_with_its_name():
@@ -52,8 +52,14 @@ def test_every_notebook_is_a_catalog_item_with_its_name():
 
 def test_done_and_partial_items_have_notebooks():
     for item in catalog.ITEMS:
-        if item.status == catalog.DONE or item.status.startswith("partial"):
+        if item.status.startswith((catalog.DONE, "partial")):
             assert item.notebook.exists(), f"{item.key} is marked {item.status!r} but {item.notebook} is missing"
+
+
+def test_items_with_notebooks_are_not_marked_not_started():
+    for item in catalog.ITEMS:
+        if item.notebook.exists():
+            assert item.status != catalog.NOT_STARTED, f"{item.key} has a notebook; give it its status"
 
 
 def test_rendered_index_mentions_every_item():
