@@ -474,14 +474,19 @@ class _Logger:
     Called by a loop with ``iteration=0`` at the start of its phase (which
     restarts the phase's training clock) and after every epoch; ``every``
     keeps only every ``every``-th epoch and the one passed ``last=True``.
-    The time spent here is not counted in ``train_seconds``.
+    The time spent here is not counted in ``train_seconds``. Rows without
+    the method's own labels are scored by k-means with the run's ``seed`` and
+    ``kmeans_n_init``, the same k-means that gives ``acc_pretrained`` and
+    R-DC's final clusters, so one embedding always gets one ACC (k-means on
+    the same codes with another seed can differ by several points).
     """
 
     def __init__(self, x: Tensor, y: Tensor, n_clusters: int, geometry_index: Tensor, m: int, beta: float,
-                 gamma: float, kmeans_n_init: int, start_iteration: int, every: int = 1):
+                 gamma: float, kmeans_n_init: int, start_iteration: int, every: int = 1, seed: int = 0):
         self.x, self.y, self.k = x, y, n_clusters
         self.geometry_index, self.m, self.beta, self.gamma = geometry_index, m, beta, gamma
         self.kmeans_n_init, self.start, self.every = kmeans_n_init, start_iteration, max(int(every), 1)
+        self.seed = int(seed)
         self.rows: list[dict[str, Any]] = []
         self.clock = _Clock()
 
@@ -495,7 +500,7 @@ class _Logger:
         with self.clock.paused():
             z = models.embed(model, self.x)
             if labels is None:
-                labels = _kmeans_labels(z, self.k, self.kmeans_n_init, 0).labels
+                labels = _kmeans_labels(z, self.k, self.kmeans_n_init, self.seed).labels
             pur = _purity(z, self.y, self.m, self.beta, self.gamma)
             row = {"phase": phase, "epoch": epoch, "iteration": iteration, "global_iteration": self.start + iteration,
                    "loss": loss, **_scores(self.y, labels), **_geometry(z, self.geometry_index),
@@ -870,7 +875,12 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
 
     History: :data:`HISTORY_COLUMNS`, phase 1 rows (``phase="P1"``) first, then
     the method's rows (``"P2"``, ``"P3"``, ``"IDEC"``, ``"DynAE"`` or ``"VaDE"``),
-    logged every ``cluster_log_every`` epochs and after the last one.
+    logged every ``cluster_log_every`` epochs and after the last one. The
+    method's rows start with its phase (iteration 0) scored by the same
+    k-means as ``acc_pretrained``; the phase-1 rows come from the shared
+    pretraining cache and are scored by k-means with seed 0, so for seeds
+    other than 0 the last P1 row and the first row of the method may differ
+    by k-means' own run-to-run spread.
     Final: ``acc``, ``f1_macro``, ``f1_micro``, ``nmi``, ``ari``, ``id``, ``lid``,
     ``acc_pretrained`` (k-means after phase 1), ``iterations`` (after phase 1),
     ``seconds_pretrain`` (phase-1 training time, evaluation excluded; the
@@ -897,7 +907,7 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     n_pre = int(pre_rows[-1]["global_iteration"]) if pre_rows else 0
     generator = seed_everything(cfg.seed + 10_000)
     log = _Logger(x, y, k, geo, cfg["n_neighbours"], beta, gamma, cfg["kmeans_n_init"], n_pre,
-                  every=cfg["cluster_log_every"])
+                  every=cfg["cluster_log_every"], seed=cfg.seed)
     z0 = models.embed(model, x)
     km0, t_km = _timed_kmeans(z0, k, cfg["kmeans_n_init"], cfg.seed)
     acc_pre = metrics.cluster_acc(y, km0.labels)
@@ -1034,7 +1044,7 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
 
     def log(epoch: int, loss: float) -> None:
         z = models.embed(model, x)
-        labels = _kmeans_labels(z, k, cfg["kmeans_n_init"], 0).labels
+        labels = _kmeans_labels(z, k, cfg["kmeans_n_init"], cfg.seed).labels
         rows.append({"phase": "pretrain", "epoch": epoch, "iteration": step, "global_iteration": step, "loss": loss,
                      **_scores(y, labels), **_geometry(z, geo)})
 
@@ -1059,7 +1069,7 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         if epoch % cfg["pretrain_log_every"] == 0 or epoch == cfg["pretrain_epochs"]:
             log(epoch, total / max(count, 1))
     n_pre = step
-    dec_log = _Logger(x, y, k, geo, 5, 0.6, 0.6, cfg["kmeans_n_init"], n_pre)
+    dec_log = _Logger(x, y, k, geo, 5, 0.6, 0.6, cfg["kmeans_n_init"], n_pre, seed=cfg.seed)
     mu = _kmeans_labels(models.embed(model, x), k, cfg["kmeans_n_init"], cfg.seed).centroids
     info = train_dec(model, x, mu, epochs=cfg["cluster_epochs"], batch_size=cfg["batch_size"], lr=cfg["cluster_lr"],
                      recon_weight=0.0, cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=cfg["dec_tol"],

@@ -307,3 +307,11 @@ def test_settings_drop_unavailable_datasets(monkeypatch):
     assert nostop and all(c["method"] == "rdc" for c in nostop)
     fig17 = configs_for(notebook_settings("rdc/fig17", "quick"))
     assert {c.dataset for c in fig17} == {"fmnist"} and len({(c["beta"], c["gamma"]) for c in fig17}) == 9
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_phase_two_starts_from_the_pretrained_accuracy(results, toy, seed):
+    """The first logged row of R-DC's phase 2 is scored by the same k-means as acc_pretrained."""
+    res = get_run(_cfg("rdc").replace(seed=seed))
+    first = res.history[res.history.phase == "P2"].iloc[0]
+    assert first["acc"] == res.final["acc_pretrained"]
