@@ -245,8 +245,8 @@ def _beats(a: tuple[float, float, int], b: tuple[float, float, int]) -> str:
     gap = a[0] - b[0]
     noise = math.hypot(a[1] if np.isfinite(a[1]) else 0.0, b[1] if np.isfinite(b[1]) else 0.0)
     if abs(gap) <= noise or abs(gap) < 0.5:
-        return f"ties ({gap:+.1f} points, within the seeds' spread)"
-    return f"{'beats' if gap > 0 else 'loses to'} it by {abs(gap):.1f} points"
+        return f"ties with it ({gap:+.1f} points, within the seeds' spread)"
+    return f"is {abs(gap):.1f} points {'above' if gap > 0 else 'below'} it"
 
 
 def verdict_methods(table: pd.DataFrame, dataset: str, profile: str, main: str = "R-DC",
@@ -537,7 +537,7 @@ def gain_figure(runset: RunSet):
         ax.set_ylabel("ACC (%)")
         ax.set_title(display_name(d))
         ax.set_ylim(0, max(100, max(q[0] for q in post) + 8))
-    axes[0, 0].legend(loc="lower right")
+    axes[0, 0].legend(loc="upper center", ncol=2)
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
     return fig
 
@@ -631,8 +631,8 @@ def accuracy_verdict(runset: RunSet, profile: str, paper_start: float | None = N
                      f"{g['iterations'].mean():.0f} iterations (stopped by: {stops}; {n} seeds)")
     for d in s["dataset"].unique():
         if (d, "rdc") in ends and (d, "dynae") in ends:
-            lines += ["", f"On {display_name(d)}, R-DC {_beats(ends[(d, 'rdc')], ends[(d, 'dynae')])} "
-                      "against DynAE at the end of the clustering phase."]
+            lines += ["", f"On {display_name(d)}, at the end of the clustering phase, R-DC compared with DynAE "
+                      f"{_beats(ends[(d, 'rdc')], ends[(d, 'dynae')])}."]
     return "\n".join(lines)
 
 
@@ -949,7 +949,8 @@ def ablation_verdict(table: pd.DataFrame, dataset: str, profile: str) -> str:
 
 def runtime_verdict(table: pd.DataFrame, profile: str) -> str:
     """Markdown: R-DC's time relative to DEC and DynAE, ours vs the paper's."""
-    lines = [f"**Profile `{profile}`** (ours on this CPU, shared with other jobs: only ratios are meaningful).", ""]
+    lines = [f"**Profile `{profile}`** (ours: 2 CPU cores, a subsample, possibly shared with other jobs; "
+             "compare ratios only).", ""]
     for d, g in table.groupby("Dataset", sort=False):
         g = g.set_index("Method")
         if not np.isfinite(g.loc["R-DC", "Ours (s)"]):
@@ -972,3 +973,10 @@ def missing_short(settings: Settings) -> str:
 def figure_note(runset: RunSet, settings: Settings, substitute_for: str | None = None) -> str:
     """:func:`data_note` plus the paper's data sets missing here."""
     return " — ".join(t for t in (data_note(runset, settings, substitute_for), missing_short(settings)) if t)
+
+
+def change_word(delta: float, tol: float) -> str:
+    """"more separated" / "less separated" / "about as separated" for a change of a separation score."""
+    if abs(delta) < tol:
+        return f"about as separated: change {delta:+.3f}"
+    return f"{'more' if delta > 0 else 'less'} separated: change {delta:+.3f}"

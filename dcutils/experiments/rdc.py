@@ -35,7 +35,7 @@ NO_STOP_PATIENCE = 1_000_000
 FMNIST_RUNS: dict[str, dict] = {
     "smoke": {"seeds": [0], "subsample": 600, "pretrain_epochs": 2, "cluster_epochs": 2,
               "pretrain_log_every": 1, "refresh_every": 3, "patience": 5},
-    "quick": {"seeds": [0, 1], "subsample": 5000, "pretrain_epochs": 25, "cluster_epochs": 10,
+    "quick": {"seeds": [0, 1, 2], "subsample": 5000, "pretrain_epochs": 25, "cluster_epochs": 10,
               "pretrain_log_every": 5, "refresh_every": 5, "patience": 5},
     "paper": {"seeds": list(range(5)), "subsample": None, "pretrain_epochs": 200, "cluster_epochs": 100,
               "pretrain_log_every": 10, "refresh_every": 1, "patience": 50},
