@@ -111,7 +111,26 @@ def compute(profile: str, items: Iterable[str] | None = None, jobs: int = 1) -> 
                 if err:
                     failures.append((cfg, err))
     bar.close()
+    _warn_if_code_changed(todo)
     return failures
+
+
+def _warn_if_code_changed(configs: list[runs.RunConfig]) -> None:
+    """Warn when the source of a computed algorithm changed while it ran.
+
+    Run ids hash the code as it was when the computation started; records
+    written after an edit carry the old hash, so notebooks would not find them
+    and would compute the runs again.
+    """
+    from dcutils import cache
+
+    names = sorted({c.algorithm for c in configs})
+    before = {n: runs.get_algorithm(n).code_hash() for n in names}
+    cache.code_hash.cache_clear()
+    changed = [n for n in names if runs.get_algorithm(n).code_hash() != before[n]]
+    if changed:
+        print(f"warning: the code of {', '.join(changed)} changed while computing; the records just written "
+              "belong to the old code and will not be used. Run the compute step again.", file=sys.stderr)
 
 
 def auto_jobs() -> int:

@@ -52,3 +52,16 @@ def test_main_exits_nonzero_on_a_failed_run_and_lists_pending(results, two_items
 def test_unknown_item_is_an_error(two_items):
     with pytest.raises(SettingsError, match="no runs are registered for \\['brb/fig99'\\]"):
         compute.configs_for_profile("smoke", ["brb/fig99"])
+
+
+def test_an_edit_during_the_compute_step_is_reported(two_items, capsys, monkeypatch):
+    hashes = iter(["before", "after"])
+    alg = compute.runs.get_algorithm("test.compute")
+    monkeypatch.setattr(type(alg), "code_hash", lambda self: next(hashes))
+    compute._warn_if_code_changed([two_items[0]])
+    assert "code of test.compute changed while computing" in capsys.readouterr().err
+
+
+def test_no_warning_when_the_code_stayed_the_same(two_items, capsys):
+    compute._warn_if_code_changed([two_items[0]])
+    assert "changed" not in capsys.readouterr().err
