@@ -11,6 +11,7 @@ Usage::
     python -m dcutils.compute --profile quick --jobs 2          # everything
     python -m dcutils.compute --profile quick --item brb/tab13  # one item's runs
     python -m dcutils.compute --profile quick --list            # what would run
+    python -m dcutils.compute --profile quick --prune           # delete records no notebook asks for
 
 On a CPU, ``--jobs`` workers share the cores (each gets ``cores // jobs``
 torch threads). Workers that need the same pretrained network wait for each
@@ -57,6 +58,15 @@ def configs_for_profile(profile: str, items: Iterable[str] | None = None) -> lis
 def pending(configs: Iterable[runs.RunConfig]) -> list[runs.RunConfig]:
     """The configs whose result is not (soundly) cached yet."""
     return [c for c in configs if runs.load_cached(c) is None]
+
+
+def stale_records(profile: str) -> list:
+    """Run records under ``results/<profile>/`` that no item asks for with the current code (old code, old settings)."""
+    from dcutils import paths
+
+    wanted = {c.path() for c in configs_for_profile(profile)}
+    root = paths.results_dir(profile)
+    return sorted(p for p in root.rglob("*.json.gz") if p not in wanted) if root.is_dir() else []
 
 
 def _worker_init(threads: int) -> None:
@@ -147,8 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", default="1", help="parallel worker processes, or 'auto': 1 on a GPU, else one "
                         "per CPU core, at most 8 (default 1)")
     parser.add_argument("--list", action="store_true", help="print the pending runs and exit")
+    parser.add_argument("--prune", action="store_true",
+                        help="delete the profile's run records that no notebook asks for with the current code")
     args = parser.parse_args(argv)
     try:
+        if args.prune:
+            stale = stale_records(args.profile)
+            for path in stale:
+                path.unlink()
+                print(f"removed {path}")
+            print(f"{len(stale)} stale record(s) removed at profile {args.profile!r}", file=sys.stderr)
+            return 0
         if args.list:
             configs = configs_for_profile(args.profile, args.item)
             todo = pending(configs)

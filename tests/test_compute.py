@@ -65,3 +65,13 @@ def test_an_edit_during_the_compute_step_is_reported(two_items, capsys, monkeypa
 def test_no_warning_when_the_code_stayed_the_same(two_items, capsys):
     compute._warn_if_code_changed([two_items[0]])
     assert "changed" not in capsys.readouterr().err
+
+
+def test_prune_removes_only_records_no_item_asks_for(results, two_items):
+    a, b, _ = two_items
+    compute.compute("smoke", ["brb/fig01"])
+    orphan = compute.runs.RunConfig.make("test.compute", "usps", seed=9, profile="smoke")
+    compute.runs.get_run(orphan)
+    assert compute.stale_records("smoke") == [orphan.path()]
+    assert compute.main(["--profile", "smoke", "--prune"]) == 0
+    assert not orphan.path().exists() and a.path().exists() and b.path().exists()
