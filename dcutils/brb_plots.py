@@ -286,13 +286,23 @@ def plot_variant_bars(runset: RunSet, metrics: Sequence[str], *, method: str, pr
                 ses.append(se)
                 ps.append(float(pv.iloc[0]) if len(pv) else math.nan)
             ax.bar(xs, ms, width, yerr=ses, color=plotting.color(v), label=algorithm_label(method, v), capsize=2)
-            ax.scatter(xs, ps, marker="_", color="k", s=60, zorder=3, label="paper" if k == 0 else None)
-        ax.set_xticks(range(len(datasets)), [_display(d) for d in datasets])
+            _paper_marks(ax, xs, ps, labelled=k == 0)
+        _dataset_ticks(ax, datasets)
         ax.set_ylabel(f"{METRIC_NAME[metric]} (%)")
         ax.set_title(f"{METRIC_NAME[metric]}, {method.upper()} {'with' if pretrain else 'without'} pretraining")
     axes[0, 0].legend(ncol=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     fig.tight_layout()
     return fig
+
+
+def _paper_marks(ax, xs, values, *, labelled: bool) -> None:
+    """The paper's values as black ticks over bars at ``xs`` (NaN: no tick); one legend entry if ``labelled``."""
+    ax.scatter(xs, values, marker="_", color="k", s=60, zorder=3, label="paper" if labelled else None)
+
+
+def _dataset_ticks(ax, datasets: Sequence[str]) -> None:
+    """One x tick per data set, at 0, 1, ..., labelled with its display name."""
+    ax.set_xticks(range(len(datasets)), [_display(d) for d in datasets])
 
 
 def relative_gain(runset: RunSet, metric: str, methods: Sequence[str], pretrain: bool) -> pd.DataFrame:
@@ -326,9 +336,9 @@ def plot_relative_gain(runset: RunSet, metrics: Sequence[str], *, methods: Seque
             g = gains[gains["method"] == m.upper()].set_index("dataset").reindex([_display(d) for d in datasets])
             xs = np.arange(len(datasets)) + (k - (len(methods) - 1) / 2) * width
             ax.bar(xs, g["reproduced"], width, color=plotting.color(m), label=f"{m.upper()}+BRB vs {m.upper()}")
-            ax.scatter(xs, g["paper"], marker="_", color="k", s=60, zorder=3, label="paper" if k == 0 else None)
+            _paper_marks(ax, xs, g["paper"], labelled=k == 0)
         ax.axhline(0, color="0.3", lw=0.8)
-        ax.set_xticks(range(len(datasets)), [_display(d) for d in datasets])
+        _dataset_ticks(ax, datasets)
         ax.set_ylabel(f"relative {METRIC_NAME[metric]} gain (%)")
         ax.set_title(f"{METRIC_NAME[metric]}, {'with' if pretrain else 'without'} pretraining")
     axes[0, 0].legend(ncol=3, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
