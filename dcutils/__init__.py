@@ -22,6 +22,7 @@ cache     atomic, checksummed storage keyed by config and code hashes
 runs      run configs, the algorithm registry and the cached ``get_runs``
 outputs   figures and tables written to ``figures/<paper>/`` with provenance
 catalog   every figure and table of the three papers, with status and outputs
+paper_data the numbers printed in the papers, as tidy CSV tables (one loader each)
 """
 
 __version__ = "0.1.0"

@@ -24,7 +24,7 @@ the same flat shape.
 from __future__ import annotations
 
 import math
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -42,7 +42,7 @@ __all__ = [
     "hsv_to_rgb",
 ]
 
-FillLike = Union[float, Sequence[float], Tensor]
+FillLike = float | Sequence[float] | Tensor
 _PADDING = {"fill": "zeros", "border": "border", "reflection": "reflection"}
 
 
@@ -511,7 +511,9 @@ def color_augment(
     """
     if x.dim() != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"color_augment needs images (N, 1 or 3, H, W) in [0, 1], got {tuple(x.shape)}")
-    for name, p in (("jitter_p", jitter_p), ("grayscale_p", grayscale_p), ("flip_p", flip_p), ("solarize_p", solarize_p)):
+    probabilities = (("jitter_p", jitter_p), ("grayscale_p", grayscale_p), ("flip_p", flip_p),
+                     ("solarize_p", solarize_p))
+    for name, p in probabilities:
         if not 0 <= p <= 1:
             raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
     img = _to_images(x, None)

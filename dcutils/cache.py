@@ -3,26 +3,50 @@
 Two kinds of files live under ``results/``:
 
 ``<profile>/<algorithm>/<dataset>/<run-id>.json.gz``
-    A run record: JSON (gzip) holding the config, the code hash, the history
-    and final metrics, and a SHA-256 of its payload.
+    A run record: JSON (gzip) holding a header (the config, the algorithm's
+    declared version, the data fingerprint, ...), the history and final
+    metrics, and a SHA-256 checksum.
 ``pretrained/<dataset>/<key>.pt``
     A ``torch.save`` of a state dict with a ``.sha256`` sidecar.
 
+Records are keyed by the run's config, the algorithm version its author
+declares and the fingerprint of the data it used
+(:func:`dcutils.data.fingerprint`), never by the source code: editing code
+does not silently invalidate results; bumping an algorithm's version does.
+The header fields that must match are whatever the caller passes as
+``expect`` to :func:`read_record`.
+
 Every write goes to a temporary file in the same folder, is flushed to disk
 and then renamed over the target, so a killed process leaves either the old
-file or the new one, never half of one. A file that fails to decode, whose
-checksum does not match, or whose stored config differs from the one asked
-for raises :class:`CorruptCacheError`; callers move it aside (keeping it for
-inspection) and recompute.
+file or the new one, never half of one.
 
-The *code hash* of a module is the SHA-256 of its source and of every
-``dcutils`` module it imports at module level, transitively, so editing
-plotting code, the catalog or a notebook's settings never invalidates a
-training run, while editing a training loop does.
+Reading a record detects six kinds of untrustworthy file and raises
+:class:`CorruptCacheError` for each, never another exception:
+
+1. a truncated file (the gzip stream ends early);
+2. bytes changed inside the gzip stream (bad deflate data, CRC mismatch,
+   text that is not UTF-8);
+3. a valid gzip stream that is not valid JSON;
+4. a checksum mismatch (the payload, or in format 2 the header, was edited);
+5. a record describing another run (a header field asked for differs);
+6. a malformed record: not a JSON object, header fields or the payload
+   missing, a payload that is not a JSON object, or an unaccepted format.
+
+Callers move such a file aside with :func:`quarantine` (keeping it, and a
+``.why`` note, for inspection) and recompute.
+
+Format versions
+---------------
+1. checksum over the payload text only (header fields could be edited
+   unnoticed); header held a code hash.
+2. (current) checksum over the whole record except the checksum itself:
+   ``format``, every header field and the payload text.
+
+:func:`read_record` accepts format 2 only unless told otherwise
+(``formats=(1, 2)``, for a migration tool).
 """
 from __future__ import annotations
 
-import ast
 import contextlib
 import fcntl
 import gzip
@@ -32,19 +56,24 @@ import json
 import os
 import tempfile
 import time
-from functools import lru_cache
+import zlib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from dcutils import paths
+FORMAT_VERSION = 2
 
-FORMAT_VERSION = 1
+#: Record fields written by :func:`write_record` itself; a header may not use them.
+_RESERVED = ("format", "sha256", "payload")
+
+#: Bytes of the smallest gzip file (10-byte header, empty deflate block, 8-byte trailer).
+_MIN_GZIP = len(gzip.compress(b"", mtime=0))
 
 
 class CorruptCacheError(RuntimeError):
-    """A cache file that cannot be trusted (truncated, edited, or mismatched)."""
+    """A cache file that cannot be trusted (truncated, edited, malformed or mismatched)."""
 
 
 # ----------------------------------------------------------------------------
@@ -67,84 +96,15 @@ def _json_default(obj: Any) -> Any:
 
 
 def sha256_text(text: str) -> str:
+    """SHA-256 (64 hex digits) of ``text`` encoded as UTF-8."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _module_level(tree: ast.Module):
-    """Statements run at import time: the module body and its if/try/with blocks, not def/class bodies."""
-    todo = list(tree.body)
-    while todo:
-        node = todo.pop()
-        yield node
-        if isinstance(node, (ast.If, ast.Try, ast.With)):
-            for name in ("body", "orelse", "finalbody"):
-                todo.extend(getattr(node, name, []))
-            for handler in getattr(node, "handlers", []):
-                todo.extend(handler.body)
-
-
-def _dcutils_imports(source: str, package: str) -> set[str]:
-    """Names of the dcutils modules that ``source`` imports at module level (absolute or relative).
-
-    Imports inside functions are not followed: they are how ``runs`` loads the
-    algorithm registry and ``profiles`` the notebook settings, neither of which
-    changes what a run computes. Code that a computation depends on must
-    therefore be imported at module level.
-    """
-    found: set[str] = set()
-    for node in _module_level(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("dcutils"))
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # relative import inside dcutils
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(parts + ([base] if base else []))
-            if not base.startswith("dcutils"):
-                continue
-            found.add(base)
-            found.update(f"{base}.{a.name}" for a in node.names)
-    return found
-
-
-def _module_file(name: str) -> Path | None:
-    rel = Path(*name.split("."))
-    for candidate in (paths.ROOT / rel.with_suffix(".py"), paths.ROOT / rel / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-@lru_cache(maxsize=None)
-def code_hash(module: str) -> str:
-    """SHA-256 (16 hex digits) of ``module``'s source and its dcutils imports.
-
-    ``module`` is a dotted name (``"dcutils.brb"``); a module outside dcutils
-    (a test's algorithm) is hashed from its own file only.
-    """
-    import importlib
-
-    seen: dict[str, str] = {}
-    todo = [module]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        path = _module_file(name)
-        if path is None:
-            if name == module:  # not in the repo: hash its own file
-                mod = importlib.import_module(name)
-                src = Path(mod.__file__).read_text()
-                seen[name] = src
-            continue
-        src = path.read_text()
-        seen[name] = src
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        todo.extend(_dcutils_imports(src, package))
-    digest = hashlib.sha256()
-    for name in sorted(seen):
-        digest.update(name.encode() + b"\0" + seen[name].encode() + b"\0")
-    return digest.hexdigest()[:16]
+def _record_checksum(record: dict[str, Any], fmt: int) -> str:
+    """Checksum of a record as format ``fmt`` defines it (see the module docstring)."""
+    if fmt == 1:
+        return sha256_text(record["payload"])
+    return sha256_text(canonical_json({k: v for k, v in record.items() if k != "sha256"}))
 
 
 # ----------------------------------------------------------------------------
@@ -186,12 +146,31 @@ def file_lock(path: Path):
 
 
 def quarantine(path: Path, reason: str) -> Path:
-    """Move an untrusted cache file aside (kept for inspection) and return its new path."""
+    """Move an untrusted cache file aside (kept for inspection) and return its new path.
+
+    The file becomes ``<name>.corrupt-<YYYYmmdd-HHMMSS>`` in the same folder
+    (``-1``, ``-2``, ... appended if that name is taken), and
+    ``<that name>.why`` holds ``reason``.
+    """
     path = Path(path)
-    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    stem = f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
+    target, n = path.with_name(stem), 0
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{stem}-{n}")
     os.replace(path, target)
     target.with_name(target.name + ".why").write_text(reason + "\n")
     return target
+
+
+def _read_file(path: Path) -> bytes:
+    """Bytes of ``path``; FileNotFoundError if absent, CorruptCacheError if unreadable."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise CorruptCacheError(f"{path}: cannot read ({type(err).__name__}: {err})") from err
 
 
 # ----------------------------------------------------------------------------
@@ -199,38 +178,110 @@ def quarantine(path: Path, reason: str) -> Path:
 
 
 def write_record(path: Path, header: dict[str, Any], payload: dict[str, Any]) -> None:
-    """Store ``payload`` with ``header`` (config, code hash, ...) and a checksum."""
-    body = canonical_json(payload)
-    record = {"format": FORMAT_VERSION, **header, "sha256": sha256_text(body), "payload": body}
-    atomic_write_bytes(path, gzip.compress(canonical_json(record).encode(), mtime=0))
-
-
-def read_record(path: Path, expect: dict[str, Any]) -> dict[str, Any]:
-    """Read a record written by :func:`write_record` and check it.
+    """Store ``payload`` with ``header`` and a checksum, atomically (format :data:`FORMAT_VERSION`).
 
     Parameters
     ----------
-    expect : header fields that must match exactly (e.g. the config).
+    path : path-like
+        Target file (``.json.gz``); its folder is created.
+    header : dict
+        JSON-serialisable fields that identify the run (config, algorithm
+        version, data fingerprint, ...); not ``format``, ``sha256`` or
+        ``payload``.
+    payload : dict
+        JSON-serialisable results (history, final metrics, ...).
 
     Raises
     ------
-    FileNotFoundError if absent; CorruptCacheError if it cannot be trusted.
+    TypeError
+        ``header`` or ``payload`` is not a dict, or holds a value JSON cannot store.
+    ValueError
+        ``header`` uses a reserved field name.
     """
-    raw = Path(path).read_bytes()
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        raise TypeError(f"header and payload must be dicts, got {type(header).__name__} and "
+                        f"{type(payload).__name__}")
+    clash = [k for k in _RESERVED if k in header]
+    if clash:
+        raise ValueError(f"header field(s) {', '.join(map(repr, clash))} are reserved by the record format; "
+                         "rename them")
+    record = {"format": FORMAT_VERSION, **header, "payload": canonical_json(payload)}
+    record["sha256"] = _record_checksum(record, FORMAT_VERSION)
+    atomic_write_bytes(path, gzip.compress(canonical_json(record).encode(), mtime=0))
+
+
+def read_record(path: Path, expect: dict[str, Any], *, formats: Collection[int] = (FORMAT_VERSION,)) -> dict[str, Any]:
+    """Read a record written by :func:`write_record` and check that it can be trusted.
+
+    Parameters
+    ----------
+    path : path-like
+        The record file.
+    expect : dict
+        Header fields that must be present and equal (compared as canonical
+        JSON), e.g. ``{"config": ..., "algorithm_version": ..., "data": ...}``.
+    formats : collection of int, keyword-only
+        Record formats accepted; default only the current one. A migration
+        tool reading old records passes ``formats=(1, 2)``.
+
+    Returns
+    -------
+    dict
+        ``{"header": {...}, "payload": {...}}``; the header includes
+        ``format`` and every stored header field, not the checksum.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    CorruptCacheError
+        For any file that cannot be trusted (see the module docstring for
+        the six kinds); the message names the file and what is wrong.
+    """
+    path = Path(path)
+    raw = _read_file(path)
+    if len(raw) < _MIN_GZIP and b"\x1f\x8b\x08".startswith(raw[:3]):
+        raise CorruptCacheError(f"{path}: truncated: the file has {len(raw)} bytes, fewer than any gzip stream")
     try:
-        record = json.loads(gzip.decompress(raw))
-        body = record["payload"]
-    except (OSError, EOFError, ValueError, KeyError, TypeError) as err:
-        raise CorruptCacheError(f"{path}: cannot decode ({type(err).__name__}: {err})") from err
-    if record.get("format") != FORMAT_VERSION:
-        raise CorruptCacheError(f"{path}: format {record.get('format')!r}, expected {FORMAT_VERSION}")
-    if sha256_text(body) != record.get("sha256"):
-        raise CorruptCacheError(f"{path}: checksum mismatch (the file was truncated or edited)")
+        text = gzip.decompress(raw)
+    except EOFError as err:
+        raise CorruptCacheError(f"{path}: truncated: the gzip stream ends early (the file was cut short "
+                                f"or damaged; {err})") from err
+    except (OSError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        raise CorruptCacheError(f"{path}: cannot decode the gzip stream, bytes were changed "
+                                f"({type(err).__name__}: {err})") from err
+    try:
+        record = json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise CorruptCacheError(f"{path}: cannot decode: the content is not UTF-8 text ({err})") from err
+    except (ValueError, RecursionError) as err:
+        raise CorruptCacheError(f"{path}: cannot decode: the content is not valid JSON "
+                                f"({type(err).__name__}: {err})") from err
+    if not isinstance(record, dict):
+        raise CorruptCacheError(f"{path}: malformed record: a JSON {type(record).__name__}, not an object")
+    missing = [k for k in (*_RESERVED, *expect) if k not in record]
+    if missing:
+        raise CorruptCacheError(f"{path}: malformed record: header field(s) {', '.join(missing)} missing")
+    fmt = record["format"]
+    if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt not in formats:
+        raise CorruptCacheError(f"{path}: format {fmt!r}, expected one of {sorted(formats)}")
+    body = record["payload"]
+    if not isinstance(body, str) or not isinstance(record["sha256"], str):
+        raise CorruptCacheError(f"{path}: malformed record: payload and sha256 must be strings")
+    if _record_checksum(record, fmt) != record["sha256"]:
+        raise CorruptCacheError(f"{path}: checksum mismatch (the record was edited)")
     for key, value in expect.items():
-        if canonical_json(record.get(key)) != canonical_json(value):
-            raise CorruptCacheError(f"{path}: stored {key} differs from the one asked for")
+        if canonical_json(record[key]) != canonical_json(value):
+            raise CorruptCacheError(f"{path}: stored {key} differs from the one asked for (a record of another run)")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as err:
+        raise CorruptCacheError(f"{path}: malformed record: the payload is not valid JSON ({err})") from err
+    if not isinstance(payload, dict):
+        raise CorruptCacheError(f"{path}: malformed record: the payload is a JSON {type(payload).__name__}, "
+                                "not an object")
     header = {k: v for k, v in record.items() if k not in ("payload", "sha256")}
-    return {"header": header, "payload": json.loads(body)}
+    return {"header": header, "payload": payload}
 
 
 # ----------------------------------------------------------------------------
@@ -247,13 +298,30 @@ def save_tensors(path: Path, state: dict[str, Any]) -> None:
 
 
 def load_tensors(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """Load what :func:`save_tensors` wrote, checking the sidecar checksum."""
+    """Load what :func:`save_tensors` wrote, checking the sidecar checksum.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    CorruptCacheError
+        Any other failure: unreadable file, sidecar missing, unreadable or
+        not matching, contents that ``torch.load(weights_only=True)`` cannot
+        load, or that are not a dict.
+    """
     path = Path(path)
-    data = path.read_bytes()
+    data = _read_file(path)
     sidecar = Path(str(path) + ".sha256")
-    if not sidecar.is_file() or sidecar.read_text().strip() != hashlib.sha256(data).hexdigest():
-        raise CorruptCacheError(f"{path}: checksum missing or wrong")
     try:
-        return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+        stored = sidecar.read_bytes().decode("ascii").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise CorruptCacheError(f"{path}: checksum missing or unreadable ({type(err).__name__}: {err})") from err
+    if stored != hashlib.sha256(data).hexdigest():
+        raise CorruptCacheError(f"{path}: checksum wrong (the file was truncated or edited)")
+    try:
+        state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unpickling failure means corrupt
         raise CorruptCacheError(f"{path}: cannot load ({type(err).__name__}: {err})") from err
+    if not isinstance(state, dict):
+        raise CorruptCacheError(f"{path}: holds a {type(state).__name__}, not a dict of tensors")
+    return state

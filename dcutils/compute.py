@@ -3,56 +3,47 @@
 The compute step of ``make figures`` (as in showyourwork, compute and plot
 are separate): collect the run configs of every registered item at a
 profile, drop duplicates (items share runs) and those already cached, and run
-the rest, in parallel worker processes when ``--jobs`` > 1. The notebooks
-then find every run in the cache and only plot.
+the rest on an executor (:mod:`dcutils.executors`). The notebooks then find
+every run in the cache and only plot.
 
 Usage::
 
-    python -m dcutils.compute --profile quick --jobs 2          # everything
+    python -m dcutils.compute --profile quick --jobs 2          # everything, 2 local worker processes
+    python -m dcutils.compute --profile paper --executor slurm  # everything, as one SLURM job array
     python -m dcutils.compute --profile quick --item brb/tab13  # one item's runs
     python -m dcutils.compute --profile quick --list            # what would run
     python -m dcutils.compute --profile quick --prune           # delete records no notebook asks for
+    python -m dcutils.status --profile quick                    # done / running / failed / missing per notebook
 
-On a CPU, ``--jobs`` workers share the cores (each gets ``cores // jobs``
-torch threads). Workers that need the same pretrained network wait for each
-other (:func:`dcutils.cache.file_lock`), so it is trained once. A run that
-fails (a NaN loss, a missing data set) is reported at the end with its error;
-the other runs still finish and are cached, and the command exits non-zero.
+Executors (``--executor``, default ``pool``, or ``$DCUTILS_EXECUTOR``):
+``inprocess``; ``pool``, ``--jobs`` local worker processes (1: in this
+process; on a CPU each gets ``cores // jobs`` torch threads); ``slurm``, every
+missing run as a task of one SLURM job array through submitit (partition,
+GPUs, time limit, array size from ``slurm.toml`` or ``DCUTILS_SLURM_*``, see
+:mod:`dcutils.executors`), logs under ``results/<profile>/.jobs/``;
+``submitit-local``, the same through submitit's local executor.
+
+Results meet in the cache through atomic writes. A job holds the record's
+lock while it computes and looks in the cache again first, so no run is
+computed twice, whoever else asks for it; workers that need the same
+pretrained network wait for each other too. A run that fails (a NaN loss, a
+missing data set, a pre-empted or killed job) is reported at the end with its
+error and its log file; the other runs still finish and are cached, the
+command exits non-zero, and running it again computes only what is missing.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import time
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 
-from dcutils import experiments, runs
-from dcutils.profiles import PROFILES, SettingsError, check_profile, notebook_settings, registered_items
+import pandas as pd
 
-
-def items_with_runs(selected: Iterable[str] | None = None) -> list[str]:
-    """Catalog items that have a run list (all of them, or the ``selected`` ones, checked)."""
-    registered_items()  # loads the experiment modules
-    known = sorted(experiments._RUN_LISTS)
-    if selected is None:
-        return known
-    selected = list(selected)
-    unknown = [i for i in selected if i not in known]
-    if unknown:
-        raise SettingsError(f"no runs are registered for {unknown}; items with runs: {', '.join(known)}")
-    return selected
-
-
-def configs_for_profile(profile: str, items: Iterable[str] | None = None) -> list[runs.RunConfig]:
-    """Unique run configs behind ``items`` (default: every item with runs) at ``profile``, in item order."""
-    check_profile(profile)
-    configs: list[runs.RunConfig] = []
-    for item in items_with_runs(items):
-        configs.extend(experiments.configs_for(notebook_settings(item, profile, {})))
-    return list(dict.fromkeys(configs))
+from dcutils import executors, paths, runs, verify
+from dcutils.device import default_device
+from dcutils.experiments import configs_for_profile, items_with_runs  # noqa: F401  (re-exported)
+from dcutils.profiles import PROFILES, SettingsError
 
 
 def pending(configs: Iterable[runs.RunConfig]) -> list[runs.RunConfig]:
@@ -62,91 +53,70 @@ def pending(configs: Iterable[runs.RunConfig]) -> list[runs.RunConfig]:
 
 def stale_records(profile: str) -> list:
     """Run records under ``results/<profile>/`` that no item asks for with the current code (old code, old settings)."""
-    from dcutils import paths
-
-    wanted = {c.path() for c in configs_for_profile(profile)}
+    wanted = {runs.record_path(c) for c in configs_for_profile(profile)}
     root = paths.results_dir(profile)
     return sorted(p for p in root.rglob("*.json.gz") if p not in wanted) if root.is_dir() else []
 
 
-def _worker_init(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, threads))
-    os.environ["DCUTILS_QUIET"] = "1"  # one progress bar, the parent's
-
-
-def _run_one(cfg: runs.RunConfig) -> tuple[runs.RunConfig, float, str | None]:
-    started = time.perf_counter()
-    try:
-        runs.get_run(cfg)
-    except Exception as err:  # noqa: BLE001 - reported with the run's name, the others go on
-        return cfg, time.perf_counter() - started, f"{type(err).__name__}: {err}"
-    return cfg, time.perf_counter() - started, None
+def _cost(c: runs.RunConfig) -> float:
+    """A run's size for ordering: its optimizer steps when its algorithm estimates them, else epochs × samples."""
+    steps = runs.get_algorithm(c.algorithm).steps
+    if steps is not None:
+        try:
+            return float(steps(c))
+        except Exception:  # noqa: BLE001 - an estimate only orders the queue
+            pass
+    epochs = float(c.get("cluster_epochs", 1) or 1) + float(c.get("pretrain_epochs", 0) or 0) * 0.3
+    return epochs * float(c.get("subsample") or 10_000)
 
 
 def _order(configs: list[runs.RunConfig]) -> list[runs.RunConfig]:
-    """Longest first (more epochs, more data), so parallel workers finish together."""
-    def cost(c: runs.RunConfig) -> float:
-        epochs = float(c.get("cluster_epochs", 1) or 1) + float(c.get("pretrain_epochs", 0) or 0) * 0.3
-        size = c.get("subsample") or 10_000
-        return -epochs * float(size)
-
-    return sorted(configs, key=cost)
+    """Longest first, so parallel workers finish together."""
+    return sorted(configs, key=lambda c: -_cost(c))
 
 
-def compute(profile: str, items: Iterable[str] | None = None, jobs: int = 1) -> list[tuple[runs.RunConfig, str]]:
-    """Run every missing config of ``items`` at ``profile``; return the failures ``(config, error)``."""
+def compute(profile: str, items: Iterable[str] | None = None, jobs: int = 1,
+            executor: str | executors.Executor = "pool") -> list[executors.Outcome]:
+    """Run every missing config of ``items`` at ``profile``; return the failures.
+
+    Parameters
+    ----------
+    profile, items : what to run (default: every item with runs)
+    jobs : worker processes of the ``"pool"`` executor (1: in this process)
+    executor : a name of :data:`dcutils.executors.NAMES` or an :class:`~dcutils.executors.Executor`
+
+    Returns
+    -------
+    The :class:`~dcutils.executors.Outcome` of each run that failed (``.config``,
+    ``.error``, ``.log`` / ``.details``); the others are in the cache.
+    """
+    if isinstance(executor, str) and executor != "pool":
+        executor = executors.make(executor)  # before looking at the cache: a missing SLURM is said at once
     todo = _order(pending(configs_for_profile(profile, items)))
     if not todo:
         print(f"all runs of profile {profile!r} are cached", file=sys.stderr)
         return []
-    jobs = max(1, min(int(jobs), len(todo)))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    print(f"computing {len(todo)} run(s) at profile {profile!r} with {jobs} worker(s) × {threads} thread(s)",
-          file=sys.stderr)
-    failures: list[tuple[runs.RunConfig, str]] = []
+    if isinstance(executor, str):  # the pool: no more workers than runs, one = this process
+        executor = executors.make(executor, jobs=max(1, min(int(jobs), len(todo))))
+    print(f"computing {len(todo)} run(s) at profile {profile!r} on {executor.describe()}", file=sys.stderr)
     bar = runs.progress(total=len(todo), desc=f"runs ({profile})", unit="run")
-    if jobs == 1:
-        for cfg, _, err in map(_run_one, todo):
-            bar.update()
-            if err:
-                failures.append((cfg, err))
-    else:
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_worker_init,
-                                 initargs=(threads,)) as pool:
-            for fut in as_completed([pool.submit(_run_one, c) for c in todo]):
-                cfg, _, err = fut.result()
-                bar.update()
-                if err:
-                    failures.append((cfg, err))
-    bar.close()
-    _warn_if_code_changed(todo)
-    return failures
+    try:
+        outcomes = executor.submit_all(todo, on_done=lambda _: bar.update())
+    finally:
+        bar.close()
+    return [o for o in outcomes if not o.ok]
 
 
-def _warn_if_code_changed(configs: list[runs.RunConfig]) -> None:
-    """Warn when the source of a computed algorithm changed while it ran.
-
-    Run ids hash the code as it was when the computation started; records
-    written after an edit carry the old hash, so notebooks would not find them
-    and would compute the runs again.
-    """
-    from dcutils import cache
-
-    names = sorted({c.algorithm for c in configs})
-    before = {n: runs.get_algorithm(n).code_hash() for n in names}
-    cache.code_hash.cache_clear()
-    changed = [n for n in names if runs.get_algorithm(n).code_hash() != before[n]]
-    if changed:
-        print(f"warning: the code of {', '.join(changed)} changed while computing; the records just written "
-              "belong to the old code and will not be used. Run the compute step again.", file=sys.stderr)
+def report_failures(failures: Iterable[executors.Outcome], file=None) -> None:
+    """``FAILED <run>: <error>`` and where to read more (the job's log, else the ``.failed`` marker)."""
+    file = file or sys.stderr
+    for out in failures:
+        print(f"FAILED {out.config.label()}: {out.error}", file=file)
+        print(f"    {'log' if out.log else 'details'}: {out.details}", file=file)
 
 
 def auto_jobs() -> int:
     """Workers for ``--jobs auto``: 1 when runs use a GPU, else one per CPU core (at most 8)."""
-    from dcutils.device import default_device
-
     return 1 if default_device().type == "cuda" else max(1, min(os.cpu_count() or 1, 8))
 
 
@@ -154,13 +124,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=os.environ.get("DCUTILS_PROFILE") or "quick", choices=sorted(PROFILES))
     parser.add_argument("--item", action="append", help="catalog id like brb/tab13 (repeatable; default: all)")
-    parser.add_argument("--jobs", default="1", help="parallel worker processes, or 'auto': 1 on a GPU, else one "
-                        "per CPU core, at most 8 (default 1)")
+    parser.add_argument("--executor", default=os.environ.get("DCUTILS_EXECUTOR") or "pool",
+                        choices=executors.NAMES,
+                        help="where runs are computed: inprocess, pool (local worker processes, --jobs), slurm (a "
+                        "SLURM job array; settings in slurm.toml or DCUTILS_SLURM_*), submitit-local (submitit's "
+                        "local executor); default pool")
+    parser.add_argument("--jobs", default="1", help="worker processes of the pool executor, or 'auto': 1 on a GPU, "
+                        "else one per CPU core, at most 8 (default 1: in this process)")
     parser.add_argument("--list", action="store_true", help="print the pending runs and exit")
     parser.add_argument("--prune", action="store_true",
                         help="delete the profile's run records that no notebook asks for with the current code")
+    parser.add_argument("--verify", type=int, metavar="N",
+                        help="recompute N randomly chosen committed records in a throw-away cache and report their "
+                        "drift against the seed-to-seed standard error of their cell")
+    parser.add_argument("--verify-seed", type=int, default=0, help="seed of --verify's random choice (default 0)")
     args = parser.parse_args(argv)
     try:
+        if args.verify:
+            drifts = verify.verify(args.profile, args.verify, args.verify_seed)
+            with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+                print(f"recomputed on: {verify.machine()}")
+                print(verify.report(drifts).to_string(index=False))
+            return 0
         if args.prune:
             stale = stale_records(args.profile)
             for path in stale:
@@ -175,12 +160,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(cfg.label(), dict(cfg.params))
             print(f"{len(todo)} of {len(configs)} run(s) pending at profile {args.profile!r}", file=sys.stderr)
             return 0
-        failures = compute(args.profile, args.item, auto_jobs() if args.jobs == "auto" else int(args.jobs))
-    except SettingsError as err:
+        jobs = (auto_jobs() if args.jobs == "auto" else int(args.jobs)) if args.executor == "pool" else 1
+        failures = compute(args.profile, args.item, jobs, executor=args.executor)
+    except (SettingsError, executors.ExecutorError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    for cfg, err in failures:
-        print(f"FAILED {cfg.label()}: {err}", file=sys.stderr)
+    report_failures(failures)
+    if failures:
+        print(f"{len(failures)} run(s) failed; `make runs` again computes only what is missing "
+              f"(`make status` shows what is done)", file=sys.stderr)
     return 1 if failures else 0
 
 

@@ -56,6 +56,22 @@ raises :class:`DatasetNotFoundError` naming the splits that are; it is never
 silently replaced, with one documented exception: OPTDIGITS falls back to
 scikit-learn's bundled 1,797 images (the UCI test part), flagged by
 ``info["substitute"]``.
+
+Damaged files
+-------------
+A data file that exists but cannot be read completely or parsed (a
+truncated gzip/bz2 stream, garbage bytes, a wrong IDX header or size, USPS
+rows of the wrong length, an unreadable pickle, ...) raises
+:class:`DataFileError` naming the file, what is wrong and how to replace it;
+it is never silently skipped in favour of another copy.
+
+Fingerprint
+-----------
+``info["fingerprint"]`` (:func:`fingerprint`) identifies exactly which
+images a run used: a hash of the data set's name, the split and the full
+split's [0, 1] images and labels as read, before preprocessing and
+subsampling. It is part of a run's key, so a run on other files never
+passes for one on the pinned files.
 """
 from __future__ import annotations
 
@@ -63,12 +79,16 @@ import bz2
 import contextlib
 import csv
 import gzip
+import hashlib
 import io
 import math
 import os
 import pickle
 import re
 import socket
+import struct
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -85,6 +105,7 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "DatasetNotFoundError",
+    "DataFileError",
     "DATASETS",
     "ALIASES",
     "SPLITS",
@@ -93,6 +114,7 @@ __all__ = [
     "GTSRB5_CLASSES",
     "canonical_name",
     "load_dataset",
+    "fingerprint",
     "find_files",
     "dataset_statistics",
     "make_curved_clusters",
@@ -152,7 +174,8 @@ class Dataset:
         ``substitute`` (True when the data differ from the paper's; then
         ``substitute_what`` says how in a few words), ``download``,
         ``n_classes``, ``paper_samples``, ``subsample``, ``channel_mean`` /
-        ``channel_std`` (the z-score statistics, when applied).
+        ``channel_std`` (the z-score statistics, when applied),
+        ``fingerprint`` (:func:`fingerprint` of the full split as read).
     """
 
     x: torch.Tensor
@@ -254,6 +277,49 @@ class DatasetNotFoundError(FileNotFoundError):
         return str(self.args[0])
 
 
+_GENERIC_REMEDY = "delete it and let the loader download it again, or replace it with a complete copy"
+
+
+class DataFileError(OSError):
+    """A data file exists but cannot be read completely or parsed.
+
+    Raised for truncated gzip / bz2 streams, garbage bytes, a wrong IDX
+    header or size, USPS rows of the wrong length, unreadable pickles or
+    archives, and the like. The message names the file, what is wrong and
+    what to do.
+
+    Parameters
+    ----------
+    path : path-like
+        The damaged file (or, when the culprit is unknown, the file set's
+        first file; ``problem`` then lists the others).
+    problem : str
+        What is wrong, e.g. ``"truncated: the gzip stream ends early"``.
+    remedy : str, optional
+        What to do; a generic "delete it and let the loader download it
+        again, or replace it with a complete copy" when omitted.
+
+    Attributes
+    ----------
+    path : Path
+    problem : str
+    remedy : str
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str, remedy: str | None = None) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.remedy = remedy or _GENERIC_REMEDY
+        super().__init__(f"data file {self.path} cannot be read: {problem}. To fix it: {self.remedy}.")
+        self.filename = str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.problem, self.remedy))
+
+
 # --------------------------------------------------------------------------
 # File formats
 # --------------------------------------------------------------------------
@@ -268,10 +334,45 @@ _IDX_DTYPES = {
 }
 
 
+def _bunzip(raw: bytes) -> bytes:
+    """``bz2.decompress`` (all streams, trailing non-bz2 bytes ignored) raising EOFError when a stream is cut short."""
+    parts: list[bytes] = []
+    while raw:
+        decompressor = bz2.BZ2Decompressor()
+        try:
+            parts.append(decompressor.decompress(raw))
+        except OSError:
+            if parts:  # leftover data that is not a bz2 stream: ignored, as bz2.decompress does
+                break
+            raise
+        if not decompressor.eof:
+            raise EOFError("compressed data ended before the end-of-stream marker was reached")
+        raw = decompressor.unused_data
+    return b"".join(parts)
+
+
 def _read_bytes(path: Path) -> bytes:
-    """Bytes of ``path``, gunzipped when it starts with the gzip magic."""
-    raw = Path(path).read_bytes()
-    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    """Bytes of ``path``, decompressed when it starts with the gzip or bzip2 magic.
+
+    Raises
+    ------
+    DataFileError
+        The compressed stream is truncated or damaged.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        kind, decompress = "gzip", gzip.decompress
+    elif raw[:3] == b"BZh":
+        kind, decompress = "bz2", _bunzip
+    else:
+        return raw
+    try:
+        return decompress(raw)
+    except EOFError as err:
+        raise DataFileError(path, f"truncated: the {kind} stream ends early ({len(raw):,} bytes on disk)") from err
+    except (OSError, ValueError, zlib.error) as err:  # BadGzipFile, CRC mismatch, invalid data
+        raise DataFileError(path, f"garbage bytes inside the {kind} stream ({type(err).__name__}: {err})") from err
 
 
 def _parse_idx_header(raw: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], int]:
@@ -300,9 +401,14 @@ def idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
     with open(path, "rb") as fh:
         head = fh.read(2)
     opener = gzip.open if head == b"\x1f\x8b" else open
-    with opener(path, "rb") as fh:
-        start = fh.read(4)
-        raw = start + fh.read(4 * start[3]) if len(start) == 4 else start
+    try:
+        with opener(path, "rb") as fh:
+            start = fh.read(4)
+            raw = start + fh.read(4 * start[3]) if len(start) == 4 else start
+    except EOFError as err:
+        raise DataFileError(path, "truncated: the gzip stream ends inside the IDX header") from err
+    except (zlib.error, gzip.BadGzipFile) as err:
+        raise DataFileError(path, f"garbage bytes inside the gzip stream ({type(err).__name__}: {err})") from err
     return _parse_idx_header(raw, path)[1]
 
 
@@ -352,7 +458,7 @@ def _read_usps_text(files: Sequence[Path], preprocess: str) -> tuple[np.ndarray,
 
 def _read_usps_libsvm(files: Sequence[Path], preprocess: str) -> tuple[np.ndarray, np.ndarray]:
     """torchvision's ``usps.bz2``: libsvm rows ``label 1:v1 ... 256:v256``, labels 1-10."""
-    text = bz2.decompress(Path(files[0]).read_bytes()).decode("ascii")
+    text = _read_bytes(files[0]).decode("ascii")
     text = re.sub(r"\s\d+:", " ", text)
     with io.StringIO(text) as fh:
         table = np.loadtxt(fh, dtype=np.float32, ndmin=2)
@@ -620,7 +726,8 @@ def _try_download(spec: DatasetSpec) -> tuple[bool, str]:
     what = (spec.download.__doc__ or getattr(spec.download, "__name__", "the download")).strip()
     root = _download_root()
     if root is None:
-        return False, f"not tried: the download folder {paths.download_dir()} is not writable (set DCUTILS_DOWNLOAD_DIR)"
+        return False, (f"not tried: the download folder {paths.download_dir()} is not writable "
+                       "(set DCUTILS_DOWNLOAD_DIR)")
     try:
         root.mkdir(parents=True, exist_ok=True)
         with _socket_timeout(_DOWNLOAD_TIMEOUT_S):
@@ -671,6 +778,9 @@ class DatasetSpec:
         Caveats (differences to the papers).
     extra_dirs : tuple of Path
         Searched after :func:`dcutils.paths.data_dirs`.
+    origin : str
+        Where complete copies of the files are published (a URL), named by
+        :class:`DataFileError` messages.
     """
 
     key: str
@@ -687,6 +797,7 @@ class DatasetSpec:
     how_to_provide: str = ""
     note: str = ""
     extra_dirs: tuple[Path, ...] = ()
+    origin: str = ""
 
     @property
     def features(self) -> int:
@@ -776,8 +887,57 @@ def _to_unit_float(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
 
+#: What a reader raises when a file's content is damaged (anything else is a bug and propagates).
+_CONTENT_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, AttributeError,
+                   zlib.error, pickle.UnpicklingError, struct.error, zipfile.BadZipFile)
+
+
+def _remedy(spec: DatasetSpec) -> str:
+    """What to do about a damaged file of ``spec``: download again and/or a complete copy from its origin."""
+    source = spec.origin or "the data set's publisher"
+    if spec.download is None:
+        return f"replace it with a complete copy from {source}"
+    what = (spec.download.__doc__ or "the loader's download").strip()
+    return (f"delete it and let the loader download it again ({what}; needs network access and "
+            f"{_OFFLINE_ENV} unset), or replace it with a complete copy from {source}")
+
+
+def _culprit(err: BaseException, files: Sequence[Path]) -> tuple[Path, str]:
+    """The file of ``files`` that ``err`` is about, and a note when that is a guess."""
+    named = getattr(err, "filename", None)
+    text = f"{named or ''} {err}"
+    for path in sorted(files, key=lambda p: len(str(p)), reverse=True):  # longest first: folders hold files
+        if str(path) in text:
+            return Path(path), ""
+    if len(files) == 1:
+        return Path(files[0]), ""
+    others = ", ".join(str(p) for p in files[1:])
+    return Path(files[0]), f" (or one of the other files of the set: {others})"
+
+
+def _read_fileset(spec: DatasetSpec, fileset: FileSet, files: Sequence[Path], preprocess: str):
+    """Run ``fileset``'s reader; any sign of a damaged file becomes a :class:`DataFileError`."""
+    try:
+        return fileset.read(files, preprocess)
+    except DataFileError as err:  # from _read_bytes: name what to do for this data set
+        raise DataFileError(err.path, err.problem, _remedy(spec)) from err.__cause__
+    except _CONTENT_ERRORS as err:
+        path, guess = _culprit(err, files)
+        detail = " ".join(str(err).split()) or "no details"
+        raise DataFileError(path, f"cannot be parsed as {spec.display} data{guess}: {type(err).__name__}: "
+                                  f"{detail}", _remedy(spec)) from err
+
+
 def _load_from_files(split: str, preprocess: str, *, key: str) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """Search, download if needed, and read ``split`` of a file-based data set."""
+    """Search, download if needed, and read ``split`` of a file-based data set.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        A part of the split is neither on disk nor downloadable.
+    DataFileError
+        A file found is truncated or cannot be parsed.
+    """
     spec = DATASETS[key]
     dirs = spec.search_dirs()
     parts = _parts(spec, split)
@@ -795,7 +955,7 @@ def _load_from_files(split: str, preprocess: str, *, key: str) -> tuple[torch.Te
     xs, ys, sources = [], [], []
     for s in parts:
         _, fileset, files = hits[s]  # type: ignore[misc]
-        x, y = fileset.read(files, preprocess)
+        x, y = _read_fileset(spec, fileset, files, preprocess)
         xs.append(_to_unit_float(x))
         ys.append(torch.from_numpy(np.asarray(y, dtype=np.int64)))
         sources += [str(p) for p in files]
@@ -920,15 +1080,18 @@ def _build_specs() -> dict[str, DatasetSpec]:
 
     gray28, rgb32 = (1, 28, 28), (3, 32, 32)
     idx_sets = (
-        ("mnist", "MNIST", "MNIST", ("mnist", "MNIST/raw", "MNIST"), ("brb", "rdc")),
-        ("kmnist", "KMNIST", "KMNIST", ("kmnist", "KMNIST/raw", "KMNIST", "kuzushiji-mnist"), ("brb",)),
+        ("mnist", "MNIST", "MNIST", ("mnist", "MNIST/raw", "MNIST"), ("brb", "rdc"),
+         "https://ossci-datasets.s3.amazonaws.com/mnist/ (torchvision's mirror of http://yann.lecun.com/exdb/mnist/)"),
+        ("kmnist", "KMNIST", "KMNIST", ("kmnist", "KMNIST/raw", "KMNIST", "kuzushiji-mnist"), ("brb",),
+         "https://github.com/rois-codh/kmnist"),
         ("fmnist", "FMNIST", "FashionMNIST",
-         ("fashion-mnist", "FashionMNIST/raw", "FashionMNIST", "fmnist", "fashion_mnist"), ("brb", "rdc")),
+         ("fashion-mnist", "FashionMNIST/raw", "FashionMNIST", "fmnist", "fashion_mnist"), ("brb", "rdc"),
+         "https://github.com/zalandoresearch/fashion-mnist"),
     )
-    for key, display, tv_name, folders, papers in idx_sets:
+    for key, display, tv_name, folders, papers, origin in idx_sets:
         layout = _idx_layout(folders)
         add(key, display=display, kind="grayscale", n_classes=10, paper_samples=70_000, shape=gray28,
-            original_shape=gray28, papers=papers, layout=layout,
+            original_shape=gray28, papers=papers, layout=layout, origin=origin,
             download=_torchvision_download(tv_name, [{"train": True}, {"train": False}]),
             how_to_provide=_files_hint(layout, f"{folders[0]}/", _torchvision_hint(tv_name)),
             note="train + test (70,000) in the papers")
@@ -936,6 +1099,8 @@ def _build_specs() -> dict[str, DatasetSpec]:
     usps = _usps_layout()
     add("usps", display="USPS", kind="grayscale", n_classes=10, paper_samples=9_298, shape=gray28,
         original_shape=(1, 16, 16), papers=("brb",), layout=usps,
+        origin="https://hastie.su.domains/ElemStatLearn/ (zip.train.gz, zip.test.gz) or "
+               "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass.html#usps (usps.bz2, usps.t.bz2)",
         download=_torchvision_download("USPS", [{"train": True}, {"train": False}]),
         how_to_provide=_files_hint(usps, "usps/", "or torchvision's usps.bz2 and usps.t.bz2 in the directory itself; "
                                    + _torchvision_hint("USPS")),
@@ -944,6 +1109,7 @@ def _build_specs() -> dict[str, DatasetSpec]:
     optdigits = _optdigits_layout()
     add("optdigits", display="OPTDIGITS", kind="grayscale", n_classes=10, paper_samples=5_620, shape=gray28,
         original_shape=(1, 8, 8), papers=("brb",), layout=optdigits, loader=_load_optdigits,
+        origin="https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits",
         how_to_provide=_files_hint(optdigits, "optdigits/", "without them split='all' and 'test' fall back to "
                                    "scikit-learn's bundled 1,797-image test part"),
         note="values 0-16 scaled by 1/16; 8x8 upsampled to 28x28 for brb; without the UCI files only "
@@ -951,7 +1117,7 @@ def _build_specs() -> dict[str, DatasetSpec]:
 
     gtsrb = _gtsrb_layout()
     add("gtsrb5", display="GTSRB", kind="color", n_classes=5, paper_samples=7_860, shape=rgb32,
-        original_shape=rgb32, papers=("brb",), layout=gtsrb,
+        original_shape=rgb32, papers=("brb",), layout=gtsrb, origin="https://benchmark.ini.rub.de/gtsrb_dataset.html",
         download=_torchvision_download("GTSRB", [{"split": "train"}, {"split": "test"}]),
         how_to_provide="unpack torchvision's GTSRB layout (gtsrb/GTSRB/Training/000NN/*.ppm, "
                        "gtsrb/GTSRB/Final_Test/Images/*.ppm, gtsrb/GT-final_test.csv) under one of the directories "
@@ -963,6 +1129,7 @@ def _build_specs() -> dict[str, DatasetSpec]:
     cifar10 = _cifar10_layout()
     add("cifar10", display="CIFAR10", kind="color", n_classes=10, paper_samples=60_000, shape=rgb32,
         original_shape=rgb32, papers=("brb", "resl", "rdc"), layout=cifar10,
+        origin="https://www.cs.toronto.edu/~kriz/cifar.html (the python version)",
         download=_torchvision_download("CIFAR10", [{"train": True}]),
         how_to_provide=_files_hint(cifar10, "cifar-10-batches-py/", _torchvision_hint("CIFAR10")),
         note="brb/resl train on train and report test")
@@ -973,13 +1140,14 @@ def _build_specs() -> dict[str, DatasetSpec]:
         layout = _cifar100_layout(coarse)
         add(key, display=display, kind="color", n_classes=n_classes, paper_samples=60_000, shape=rgb32,
             original_shape=rgb32, papers=papers, layout=layout,
+            origin="https://www.cs.toronto.edu/~kriz/cifar.html (the python version)",
             download=_torchvision_download("CIFAR100", [{"train": True}]),
             how_to_provide=_files_hint(layout, "cifar-100-python/", _torchvision_hint("CIFAR100")),
             note="20 superclasses via the fixed CIFAR-100 coarse map" if coarse else "100 fine classes")
 
     stl10 = _stl10_layout()
     add("stl10", display="STL10", kind="color", n_classes=10, paper_samples=13_000, shape=(3, 96, 96),
-        original_shape=(3, 96, 96), papers=("resl",), layout=stl10,
+        original_shape=(3, 96, 96), papers=("resl",), layout=stl10, origin="https://cs.stanford.edu/~acoates/stl10/",
         download=_torchvision_download("STL10", [{"split": "train"}]),
         how_to_provide=_files_hint(stl10, "stl10_binary/", _torchvision_hint("STL10")),
         note="train + test (13,000); the unlabeled part is not used")
@@ -997,6 +1165,7 @@ def _build_specs() -> dict[str, DatasetSpec]:
             note += "; MedMNIST labels BreastMNIST with 2 classes (R-DC's Table 1 says 3)"
         add(key, display=display, kind=kind, n_classes=n_classes, paper_samples=count, shape=shape,
             original_shape=shape, papers=("rdc",), layout=layout, download=_medmnist_download(key),
+            origin=f"https://medmnist.com/ ({key}.npz, MedMNIST v2 on Zenodo)",
             how_to_provide=f"pip install medmnist and allow network access ({_OFFLINE_ENV} unset), or put "
                            f"{key}.npz in a folder medmnist/ under one of the directories above "
                            "(or set DCUTILS_DATA=/path/to/data)",
@@ -1140,6 +1309,71 @@ def _preprocess(spec: DatasetSpec, x: torch.Tensor, preprocess: str) -> tuple[to
     return x, info
 
 
+_FINGERPRINT_TAG = b"dcutils.data.fingerprint v1"
+
+
+def fingerprint(x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray, name: str, split: str) -> str:
+    """Identify exactly which images and labels a run used (16 hex digits).
+
+    :func:`load_dataset` stores it as ``info["fingerprint"]``, computed from
+    the full split as read from disk, before preprocessing and before
+    subsampling: every ``preprocess`` and ``subsample`` of the same files
+    gives the same value, other files or another split give another. It is
+    part of a run's key. (GTSRB is the exception to preprocessing: its
+    ``"brb"`` images are equalised while being read, so they fingerprint
+    differently from its ``"raw"`` / ``"rdc"`` images.)
+
+    Parameters
+    ----------
+    x : torch.Tensor or numpy.ndarray
+        Inputs, (N, ...) (e.g. (N, C, H, W) in [0, 1]); hashed as contiguous
+        little-endian float32 together with its shape.
+    y : torch.Tensor or numpy.ndarray
+        Labels, (N,); hashed as little-endian int64.
+    name : str
+        Data set name; a name or alias known to :data:`DATASETS` is replaced
+        by its canonical key, any other non-empty name is used as given.
+    split : {"train", "test", "all"}
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of the SHA-256 of a version tag, the name,
+        the split, x's shape and bytes, and y's bytes.
+
+    Raises
+    ------
+    TypeError
+        ``x`` or ``y`` is not a tensor or array, or ``name`` not a string.
+    ValueError
+        Empty ``name``, unknown ``split``, ``y`` not 1-D, or N differs.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise (ValueError if isinstance(name, str) else TypeError)(
+            f"name must be a non-empty data set name, got {name!r}")
+    _check_choice("split", split, SPLITS)
+    arrays = []
+    for what, value, dtype in (("x", x, "<f4"), ("y", y, "<i8")):
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{what} must be a torch tensor or numpy array, got {type(value).__name__}")
+        arrays.append(np.ascontiguousarray(value, dtype=dtype))
+    xa, ya = arrays
+    if ya.ndim != 1 or xa.ndim < 1 or xa.shape[0] != ya.shape[0]:
+        raise ValueError(f"x {xa.shape} and y {ya.shape} must be (N, ...) and (N,)")
+    try:
+        key = canonical_name(name)
+    except ValueError:
+        key = name.strip()
+    digest = hashlib.sha256()
+    header = [_FINGERPRINT_TAG, key.encode(), split.encode(), repr(xa.shape).encode(), repr(ya.shape).encode()]
+    digest.update(b"\0".join(header) + b"\0")
+    digest.update(xa.reshape(-1).view(np.uint8))  # the bytes in place, no copy
+    digest.update(ya.reshape(-1).view(np.uint8))
+    return digest.hexdigest()[:16]
+
+
 def _subsample_indices(n_total: int, n: int, seed: int) -> torch.Tensor:
     """Uniform random draw of ``n`` of ``n_total`` indices without replacement, sorted."""
     generator = torch.Generator().manual_seed(int(seed))
@@ -1192,6 +1426,9 @@ def load_dataset(
         Unknown name, split or preprocess, or an invalid subsample.
     DatasetNotFoundError
         The data set (or the split) is neither on disk nor downloadable.
+    DataFileError
+        A file of the split exists but is truncated or cannot be parsed; the
+        message names it and how to replace it.
     """
     key = canonical_name(name)
     _check_choice("split", split, SPLITS)
@@ -1205,6 +1442,7 @@ def load_dataset(
     spec = DATASETS[key]
 
     x, y, load_info = spec.loader(split, preprocess)
+    data_fingerprint = fingerprint(x, y, key, split)  # the full split as read, before preprocessing
     x, prep_info = _preprocess(spec, x, preprocess)
     n_total = int(y.shape[0])
     sub_info = None
@@ -1234,6 +1472,7 @@ def load_dataset(
         "paper_samples": spec.paper_samples,
         "papers": spec.papers,
         "subsample": sub_info,
+        "fingerprint": data_fingerprint,
     }
     if "generator" in load_info:
         info["generator"] = load_info["generator"]

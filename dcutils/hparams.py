@@ -22,7 +22,8 @@ class Affine:
     shear: float = 8.0
 
     def __str__(self) -> str:
-        return f"RandomAffine(degrees=±{self.degrees:g}, translate=({self.translate:g}, {self.translate:g}), shear=±{self.shear:g})"
+        return (f"RandomAffine(degrees=±{self.degrees:g}, translate=({self.translate:g}, {self.translate:g}), "
+                f"shear=±{self.shear:g})")
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,8 @@ class RDCSetup:
         for name, b, g in self.beta_gamma:
             if name == dataset.lower():
                 return b, g
-        raise KeyError(f"R-DC gives no beta/gamma for {dataset!r}; it gives them for {[n for n, _, _ in self.beta_gamma]}")
+        known = [n for n, _, _ in self.beta_gamma]
+        raise KeyError(f"R-DC gives no beta/gamma for {dataset!r}; it gives them for {known}")
 
 
 RDC = RDCSetup()

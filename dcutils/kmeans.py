@@ -23,7 +23,7 @@ change a label.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -40,7 +40,7 @@ __all__ = [
     "subsample_indices",
 ]
 
-GeneratorLike = Union[torch.Generator, int, None]
+GeneratorLike = torch.Generator | int | None
 
 #: Entries of an (n, k) distance block computed at once (32 MiB in float32).
 _BLOCK_ELEMENTS = 1 << 23
@@ -517,7 +517,7 @@ def kmedoids(
     for _ in range(n_init):
         _, med = kmeans_plusplus(xf, k, g, return_indices=True)
         n_iter = 0
-        for n_iter in range(1, max_iter + 1):
+        for n_iter in range(1, max_iter + 1):  # noqa: B007 (read after the loop)
             labels, _ = _nearest(xf, xf[med], chunk)
             new_med = med.clone()
             for j in range(k):
@@ -637,7 +637,7 @@ def gmm_em(
         lower = -math.inf
         converged = False
         n_iter = 0
-        for n_iter in range(1, max_iter + 1):
+        for n_iter in range(1, max_iter + 1):  # noqa: B007 (read after the loop)
             prev = lower
             log_w = _gmm_log_prob(xd, means, cov, covariance_type) + torch.log(weights)
             log_norm = torch.logsumexp(log_w, 1, keepdim=True)

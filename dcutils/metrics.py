@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-ArrayLike = Union[np.ndarray, torch.Tensor, Sequence]
+ArrayLike = np.ndarray | torch.Tensor | Sequence
 
 __all__ = [
     "hungarian_mapping",

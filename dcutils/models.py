@@ -20,7 +20,7 @@ embed                    encode a whole data set in batches, eval mode, no grad
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn

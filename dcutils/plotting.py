@@ -1,7 +1,7 @@
 """Shared plotting helpers: one style, mean ± SE bands, substitute-data notes.
 
-Paper-specific figures live in :mod:`dcutils.brb_plots` and
-:mod:`dcutils.rdc_plots`; they build on these helpers so every figure of the
+Paper-specific figures live in :mod:`dcutils.brb.plots` and
+:mod:`dcutils.rdc.plots`; they build on these helpers so every figure of the
 companion looks alike and marks substituted data the same way.
 """
 from __future__ import annotations

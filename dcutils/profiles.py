@@ -26,14 +26,27 @@ the overrides. The environment variable ``DCUTILS_PROFILE`` replaces the
 notebook's stored profile (that is how nbval runs ``smoke``). An unknown
 profile, item or override name raises :class:`SettingsError`; nothing is
 silently ignored.
+
+A profile's data are part of its definition (:data:`DATA`), not of the
+machine: ``quick`` pins the same splits everywhere (MNIST's 10,000-image test
+split, scikit-learn's 1,797 OPTDIGITS images, all of USPS and Fashion-MNIST),
+each with the fingerprint of its images (:func:`dcutils.data.fingerprint`), so
+its committed run records serve every machine; ``paper`` names the papers'
+full sets, downloaded where the network allows or a clear error.
+
+This module holds the definitions only; item registration lives in
+:mod:`dcutils.items` and :func:`notebook_settings` in
+:mod:`dcutils.experiments`, which sees every paper's items.
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
+
+from dcutils.core import PROFILE_NAMES
+from dcutils.data import DATASETS, canonical_name
 
 PROFILE_ENV = "DCUTILS_PROFILE"
 
@@ -70,8 +83,75 @@ PROFILES: dict[str, str] = {
     "quick": "all notebooks on a 2-core CPU in about an hour; what figures/ holds",
     "paper": "the papers' protocols, for a GPU",
 }
+assert tuple(PROFILES) == PROFILE_NAMES
 
-_ITEMS: dict[str, dict[str, dict[str, Any]]] = {}
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The data a profile pins for one data set.
+
+    Attributes
+    ----------
+    name : canonical key in :data:`dcutils.data.DATASETS` (``"mnist"``)
+    split : ``"all"``, ``"train"`` or ``"test"``
+    n : samples of that split
+    fingerprint : :func:`dcutils.data.fingerprint` of the split's images and
+        labels; ``""`` where the profile does not pin the exact files (paper)
+    note : how it differs from the paper's data (``""`` = as in the paper)
+    """
+
+    name: str
+    split: str
+    n: int | None
+    fingerprint: str = ""
+    note: str = ""
+
+    @property
+    def display(self) -> str:
+        return DATASETS[self.name].display
+
+    @property
+    def substitute(self) -> bool:
+        return bool(self.note)
+
+    def label(self, subsample: int | None = None) -> str:
+        """How figures and stamps name it, e.g. ``"MNIST (test split only, 10,000 of 70,000; subsample 2,000)"``."""
+        parts = [self.note] if self.note else []
+        if subsample and (self.n is None or subsample < self.n):
+            parts.append(f"subsample {subsample:,}")
+        return self.display + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def _spec(name: str, split: str, n: int | None, fingerprint: str = "", note: str = "") -> DataSpec:
+    return DataSpec(name, split, n, fingerprint, note)
+
+
+#: What smoke and quick run on, on every machine (the files beside the repository, ``../shared/data``,
+#: and scikit-learn's bundled digits). Fingerprints: :func:`dcutils.data.fingerprint` of the raw split.
+_PINNED: dict[str, DataSpec] = {
+    "usps": _spec("usps", "all", 9_298, "425c8d786fe18041"),
+    "optdigits": _spec("optdigits", "test", 1_797, "425996b3b5844d0e",
+                       "scikit-learn's 1,797 images (UCI test part) of 5,620"),
+    "mnist": _spec("mnist", "test", 10_000, "c44e4387f9ccf9ab", "test split only, 10,000 of 70,000"),
+    "fmnist": _spec("fmnist", "all", 70_000, "58b658b428c6afa7"),
+    "curved4": _spec("curved4", "all", None),
+}
+
+#: The papers' data sets, at their full size; nothing pinned (downloaded where the network allows).
+_FULL: dict[str, DataSpec] = {
+    key: _spec(key, "all", DATASETS[key].paper_samples)
+    for key in ("mnist", "usps", "optdigits", "fmnist", "kmnist", "gtsrb5", "cifar10", "cifar100-20", "cifar100",
+                "stl10", "pneumoniamnist", "breastmnist", "bloodmnist", "vesselmnist3d", "curved4")
+}
+
+#: The data each profile runs on: smoke and quick the same pinned splits, paper the full sets.
+DATA: dict[str, dict[str, DataSpec]] = {"smoke": _PINNED, "quick": _PINNED, "paper": _FULL}
+
+
+def data_spec(profile: str, name: str) -> DataSpec | None:
+    """The data ``profile`` pins for data set ``name``, or None when the profile does not run it."""
+    check_profile(profile)
+    return DATA[profile].get(canonical_name(name))
 
 
 class SettingsError(ValueError):
@@ -101,37 +181,7 @@ def active_profile(stored: str) -> tuple[str, str]:
     return check_profile(stored), "notebook"
 
 
-def register_item(item: str, per_profile: Mapping[str, Mapping[str, Any]]) -> None:
-    """Declare an item's own settings (``"brb/fig01"``) for each profile.
-
-    Every profile must be given, with the same keys, so a name valid at one
-    profile is valid at all.
-    """
-    missing = set(PROFILES) - set(per_profile)
-    extra = set(per_profile) - set(PROFILES)
-    if missing or extra:
-        raise SettingsError(
-            f"item {item!r} must give settings for exactly {sorted(PROFILES)}; "
-            f"missing {sorted(missing)}, unknown {sorted(extra)}"
-        )
-    keys = {p: set(v) for p, v in per_profile.items()}
-    if len({frozenset(k) for k in keys.values()}) != 1:
-        raise SettingsError(f"item {item!r} declares different keys per profile: {keys}")
-    _ITEMS[item] = {p: dict(v) for p, v in per_profile.items()}
-
-
-def registered_items() -> list[str]:
-    """Items with their own settings."""
-    _load_experiments()
-    return sorted(_ITEMS)
-
-
-def _load_experiments() -> None:
-    # The experiment modules register their items on import.
-    import dcutils.experiments  # noqa: F401
-
-
-def _compatible(default: Any, value: Any) -> bool:
+def compatible(default: Any, value: Any) -> bool:
     if default is None or value is None:
         return True
     if isinstance(default, bool) or isinstance(value, bool):
@@ -189,42 +239,3 @@ class Settings(Mapping):
             mark = " (overridden)" if key in self.overrides else ""
             lines.append(f"- `{key}` = {value!r}{mark}")
         return "\n".join(lines)
-
-
-def notebook_settings(item: str, profile: str, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Resolve the settings of catalog item ``item`` at ``profile``.
-
-    Parameters
-    ----------
-    item : catalog id ``"<paper>/<id>"``, e.g. ``"brb/tab05"``.
-    profile : the notebook's stored profile; ``$DCUTILS_PROFILE`` replaces it.
-    overrides : values replacing the profile's; every key must be a known name.
-
-    Raises
-    ------
-    SettingsError
-        unknown profile, unknown override name, or a value of the wrong type.
-    """
-    from dcutils import catalog
-
-    kind = catalog.get_item(item).kind  # raises for an unknown item
-    profile, source = active_profile(profile)
-    _load_experiments()
-    # Runs' base values (seeds, epochs, ...) apply to items computed from runs;
-    # config tables start empty and take only their own values.
-    values: dict[str, Any] = dict(BASE[profile]) if kind == "data" else {}
-    values.update(_ITEMS.get(item, {}).get(profile, {}))
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise SettingsError(
-            f"unknown parameter(s) {unknown} for {item} at profile {profile!r}. "
-            f"Valid names: {sorted(values)}."
-        )
-    for key, value in overrides.items():
-        if not _compatible(values[key], value):
-            raise SettingsError(
-                f"parameter {key!r} of {item} expects a value like {values[key]!r}, got {value!r}"
-            )
-        values[key] = value
-    return Settings(item, profile, source, MappingProxyType(values), tuple(sorted(overrides)))

@@ -41,7 +41,7 @@ Ablation variants (Appendix H.13, F.2): :func:`perturb_only`,
 from __future__ import annotations
 
 import math
-from typing import Iterable, Union
+from collections.abc import Iterable
 
 import torch
 from torch import Tensor, nn
@@ -60,7 +60,7 @@ __all__ = [
 #: Layer types a reset acts on (Linear, Conv1d/2d/3d and their transposes).
 RESETTABLE = (nn.Linear, nn.modules.conv._ConvNd)
 
-LayersLike = Union[nn.Module, Iterable[nn.Module]]
+LayersLike = nn.Module | Iterable[nn.Module]
 
 #: Optimizer state entries that hold moment / momentum estimates.
 _MOMENT_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer")

@@ -1,23 +1,25 @@
-"""Runs: plain configs, the algorithm registry and the cached ``get_runs``.
+"""Runs: the cached ``get_runs`` over every registered algorithm of the project.
 
-A run is described by a :class:`RunConfig` (algorithm, data set, seed,
-profile and the algorithm's parameters, defaults filled in). Running it calls
-the registered algorithm, which returns a :class:`RunOutput` (per-epoch
-history and final metrics). The result is cached under
-``results/<profile>/<algorithm>/<dataset>/<run-id>.json.gz`` where the run id
-hashes the config and the code hash of the algorithm's module (see
-:func:`dcutils.cache.code_hash`). Notebooks share runs: the same config asked
-for by two notebooks is computed once.
+A run is described by a :class:`~dcutils.core.RunConfig` (algorithm, data
+set, seed, profile, the algorithm's parameters with defaults filled in, and
+the fingerprint of the data the profile pins). Running it calls the
+registered algorithm, which returns a :class:`~dcutils.core.RunOutput`. The
+result is cached under ``results/<profile>/<algorithm>/<dataset>/<key>.json.gz``
+where the key (:meth:`RunConfig.key`) hashes the config and the algorithm's
+declared version, **not** its source: editing a docstring, a plot or a
+settings description keeps every cached run; a change of behaviour bumps the
+version (the golden check, ``tests/test_golden.py``, fails when numbers
+change without a bump). Every record also carries the environment that
+produced it (:func:`dcutils.environment.describe`: torch / numpy /
+scikit-learn versions, CPU or GPU, threads, precision), which is not part of
+the key.
 
-Registering an algorithm::
-
-    @algorithm("idec", lr=1e-3, cluster_epochs=400)
-    def run_idec(cfg: RunConfig, ctx: RunContext) -> RunOutput:
-        ...
+Importing this module registers every algorithm of the project (it imports
+the training packages), so ``RunConfig.make`` knows them all.
 
 Asking for runs::
 
-    configs = [RunConfig.make("idec", "usps", seed=s, profile="quick") for s in (0, 1)]
+    configs = [items.config("brb.dc", "usps", seed=s, profile="quick") for s in (0, 1)]
     runset = get_runs(configs)
     runset.finals()    # one row per run: config columns + final metrics
     runset.history()   # one row per (run, epoch)
@@ -25,228 +27,52 @@ Asking for runs::
 from __future__ import annotations
 
 import json
-import logging
 import math
-import os
-import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dcutils import cache, paths
-from dcutils.profiles import check_profile
+# The training packages register their algorithms on import.
+import dcutils.brb  # noqa: F401
+import dcutils.rdc  # noqa: F401
+from dcutils import cache, environment, paths
+from dcutils.core import (  # noqa: F401  (re-exported: the names notebooks and tests use)
+    ALGORITHMS,
+    Algorithm,
+    NonFiniteLossError,
+    RunConfig,
+    RunContext,
+    RunOutput,
+    UnknownAlgorithmError,
+    algorithm,
+    check_finite,
+    get_algorithm,
+    progress,
+    quiet,
+)
+from dcutils.device import default_device
 
-log = logging.getLogger("dcutils.runs")
-
-Scalar = int | float | str | bool | None
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss became NaN or infinite; the run is stopped and nothing is cached."""
-
-
-class UnknownAlgorithmError(KeyError):
-    """No algorithm of that name is registered."""
-
-    def __str__(self) -> str:  # KeyError would quote the whole message
-        return str(self.args[0])
-
-
-# ----------------------------------------------------------------------------
-# configs
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"run parameters must be plain literals, got {type(value).__name__}: {value!r}")
+#: Precision policy of every run so far (recorded in the environment).
+PRECISION = "float32"
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """A hashable description of one run.
-
-    Build it with :meth:`make`, which checks the algorithm and parameter names
-    and fills in the algorithm's defaults, so two configs that run the same
-    computation are equal.
-    """
-
-    algorithm: str
-    dataset: str
-    seed: int
-    profile: str
-    params: tuple[tuple[str, Any], ...] = ()
-
-    @classmethod
-    def make(cls, algorithm: str, dataset: str, seed: int = 0, profile: str = "quick", **params: Any) -> RunConfig:
-        algo = get_algorithm(algorithm)
-        check_profile(profile)
-        unknown = sorted(set(params) - set(algo.defaults))
-        if unknown:
-            raise ValueError(
-                f"unknown parameter(s) {unknown} for algorithm {algorithm!r}. "
-                f"Valid: {sorted(algo.defaults)}."
-            )
-        merged = {**algo.defaults, **params}
-        frozen = tuple(sorted((k, _freeze(v)) for k, v in merged.items()))
-        return cls(algorithm, str(dataset).lower(), int(seed), profile, frozen)
-
-    def __getitem__(self, name: str) -> Any:
-        for key, value in self.params:
-            if key == name:
-                return value
-        raise KeyError(f"{self.algorithm} run has no parameter {name!r}; it has {[k for k, _ in self.params]}")
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return dict(self.params).get(name, default)
-
-    def replace(self, **changes: Any) -> RunConfig:
-        """A new config with some fields or parameters changed (validated again)."""
-        fields = {"algorithm": self.algorithm, "dataset": self.dataset, "seed": self.seed, "profile": self.profile}
-        params = dict(self.params)
-        for key, value in changes.items():
-            (fields if key in fields else params)[key] = value
-        if fields["algorithm"] != self.algorithm:  # defaults of the old algorithm do not carry over
-            params = {k: v for k, v in params.items() if k in changes}
-        return RunConfig.make(**fields, **params)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "algorithm": self.algorithm,
-            "dataset": self.dataset,
-            "seed": self.seed,
-            "profile": self.profile,
-            "params": {k: v for k, v in self.params},
-        }
-
-    def run_id(self) -> str:
-        """16 hex digits hashing the config and the algorithm's code."""
-        algo = get_algorithm(self.algorithm)
-        return cache.sha256_text(cache.canonical_json({"config": self.to_dict(), "code": algo.code_hash()}))[:16]
-
-    def path(self) -> os.PathLike:
-        """Where this run's record lives."""
-        return paths.results_dir(self.profile) / self.algorithm / self.dataset / f"{self.run_id()}.json.gz"
-
-    def label(self) -> str:
-        return f"{self.algorithm} on {self.dataset} (seed {self.seed}, profile {self.profile})"
+class DataMismatchError(RuntimeError):
+    """The data a run loaded are not the data its profile pins (another file, another split)."""
 
 
-# ----------------------------------------------------------------------------
-# algorithms
-
-
-@dataclass
-class RunOutput:
-    """What an algorithm returns.
-
-    Attributes
-    ----------
-    history : one row per epoch (or iteration); must have an ``epoch`` column.
-    final : final metrics, e.g. ``{"acc": 0.84, "nmi": 0.8}`` (fractions).
-    arrays : named arrays to keep (snapshots for histograms, 2-D embeddings).
-    meta : anything else worth recording (timings, substitutions, notes).
-    """
-
-    history: pd.DataFrame
-    final: dict[str, float]
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Algorithm:
-    name: str
-    fn: Callable[[RunConfig, RunContext], RunOutput]
-    defaults: Mapping[str, Any]
-    module: str
-
-    def code_hash(self) -> str:
-        return cache.code_hash(self.module)
-
-
-ALGORITHMS: dict[str, Algorithm] = {}
-
-
-def algorithm(name: str, **defaults: Any) -> Callable:
-    """Register ``fn(cfg, ctx) -> RunOutput`` as algorithm ``name`` with parameter defaults."""
-
-    def register(fn: Callable[[RunConfig, RunContext], RunOutput]) -> Callable:
-        ALGORITHMS[name] = Algorithm(name, fn, dict(defaults), fn.__module__)
-        return fn
-
-    return register
-
-
-def _load_algorithms() -> None:
-    import dcutils.algorithms  # noqa: F401  (registers the project's algorithms)
-
-
-def get_algorithm(name: str) -> Algorithm:
-    if name not in ALGORITHMS:
-        _load_algorithms()
-    if name not in ALGORITHMS:
-        raise UnknownAlgorithmError(f"unknown algorithm {name!r}. Registered: {sorted(ALGORITHMS)}.")
-    return ALGORITHMS[name]
+def record_path(cfg: RunConfig) -> Path:
+    """Where the record of ``cfg`` lives: ``results/<profile>/<algorithm>/<dataset>/<key>.json.gz``."""
+    return paths.results_dir(cfg.profile) / cfg.algorithm / cfg.dataset / f"{cfg.key()}.json.gz"
 
 
 # ----------------------------------------------------------------------------
 # running
-
-
-def quiet() -> bool:
-    """Progress bars are off under CI (``CI`` set) or with ``DCUTILS_QUIET=1``."""
-    return bool(os.environ.get("CI")) or os.environ.get("DCUTILS_QUIET", "") not in ("", "0")
-
-
-def progress(iterable: Iterable | None = None, **kwargs: Any):
-    """A tqdm progress bar on stderr, silent under CI."""
-    from tqdm import tqdm
-
-    kwargs.setdefault("mininterval", 2.0)
-    kwargs.setdefault("file", sys.stderr)
-    return tqdm(iterable, disable=quiet(), **kwargs)
-
-
-def check_finite(value: float, what: str, cfg: RunConfig | None = None, epoch: int | None = None) -> float:
-    """Return ``value`` or raise :class:`NonFiniteLossError` saying where it broke."""
-    if not math.isfinite(value):
-        where = f" at epoch {epoch}" if epoch is not None else ""
-        run = f" in {cfg.label()}" if cfg is not None else ""
-        raise NonFiniteLossError(
-            f"{what} became {value}{where}{run}. Nothing was cached. "
-            "Try a lower learning rate or check the input data for NaNs."
-        )
-    return value
-
-
-@dataclass
-class RunContext:
-    """What a running algorithm gets besides its config."""
-
-    cfg: RunConfig
-    device: Any
-
-    def progress(self, iterable: Iterable | None = None, **kwargs: Any):
-        kwargs.setdefault("desc", self.cfg.label())
-        kwargs.setdefault("leave", False)
-        return progress(iterable, **kwargs)
-
-    def check_finite(self, value: float, what: str = "loss", epoch: int | None = None) -> float:
-        return check_finite(value, what, self.cfg, epoch)
 
 
 @dataclass
@@ -259,6 +85,7 @@ class RunResult:
     arrays: dict[str, np.ndarray]
     meta: dict[str, Any]
     from_cache: bool
+    environment: dict[str, Any]
 
 
 def _payload(out: RunOutput) -> dict[str, Any]:
@@ -272,32 +99,35 @@ def _payload(out: RunOutput) -> dict[str, Any]:
                     "data": [list(col) for col in zip(*out.history.itertuples(index=False))] if len(out.history)
                     else [[] for _ in out.history.columns]},
         "final": {k: (None if v is None else float(v)) for k, v in out.final.items()},
-        "arrays": {k: {"dtype": str(np.asarray(v).dtype), "shape": list(np.shape(v)), "data": np.asarray(v).ravel().tolist()} for k, v in out.arrays.items()},
+        "arrays": {k: {"dtype": str(np.asarray(v).dtype), "shape": list(np.shape(v)),
+                       "data": np.asarray(v).ravel().tolist()} for k, v in out.arrays.items()},
         "meta": out.meta,
     }
 
 
-def _result(cfg: RunConfig, payload: dict[str, Any], from_cache: bool) -> RunResult:
+def _result(cfg: RunConfig, payload: dict[str, Any], from_cache: bool,
+            environment: dict[str, Any] | None = None) -> RunResult:
     arrays = {
         k: np.asarray(v["data"], dtype=v["dtype"]).reshape(v["shape"]) for k, v in payload["arrays"].items()
     }
     final = {k: (math.nan if v is None else v) for k, v in payload["final"].items()}
     hist = payload["history"]
     history = pd.DataFrame(dict(zip(hist["columns"], hist["data"])), columns=hist["columns"])
-    return RunResult(cfg, history, final, arrays, payload["meta"], from_cache)
+    return RunResult(cfg, history, final, arrays, payload["meta"], from_cache, environment or {})
 
 
-def _header(cfg: RunConfig) -> dict[str, Any]:
-    return {"config": cfg.to_dict(), "code_hash": get_algorithm(cfg.algorithm).code_hash()}
+def _expected(cfg: RunConfig) -> dict[str, Any]:
+    """Header fields a record of ``cfg`` must carry."""
+    return {"config": cfg.to_dict(), "version": cfg.version()}
 
 
 def load_cached(cfg: RunConfig) -> RunResult | None:
     """The cached result of ``cfg``, or None. A corrupt file is moved aside."""
-    path = cfg.path()
+    path = record_path(cfg)
     if not path.exists():
         return None
     try:
-        record = cache.read_record(path, _header(cfg))
+        record = cache.read_record(path, _expected(cfg))
     except cache.CorruptCacheError as err:
         moved = cache.quarantine(path, str(err))
         warnings.warn(
@@ -306,25 +136,42 @@ def load_cached(cfg: RunConfig) -> RunResult | None:
             stacklevel=2,
         )
         return None
-    return _result(cfg, record["payload"], from_cache=True)
+    return _result(cfg, record["payload"], from_cache=True, environment=record["header"].get("environment"))
 
 
 def get_run(cfg: RunConfig, *, recompute: bool = False, device: Any = None) -> RunResult:
-    """The result of ``cfg``: from the cache when present and sound, else computed and cached."""
+    """The result of ``cfg``: from the cache when present and sound, else computed and cached.
+
+    Raises
+    ------
+    NonFiniteLossError when a loss diverges; DataMismatchError when the data
+    loaded are not the ones the config pins. Nothing is cached then.
+    """
     if not recompute:
         cached = load_cached(cfg)
         if cached is not None:
             return cached
-    from dcutils.device import default_device
-
     ctx = RunContext(cfg, device if device is not None else default_device())
     started = time.perf_counter()
     out = get_algorithm(cfg.algorithm).fn(cfg, ctx)
+    _check_data(cfg, out)
     out.meta.setdefault("seconds", time.perf_counter() - started)
     out.meta.setdefault("device", str(ctx.device))
     payload = _payload(out)
-    cache.write_record(cfg.path(), _header(cfg), payload)
-    return _result(cfg, json.loads(cache.canonical_json(payload)), from_cache=False)
+    env = environment.describe(ctx.device, precision=PRECISION)
+    cache.write_record(record_path(cfg), {**_expected(cfg), "environment": env}, payload)
+    return _result(cfg, json.loads(cache.canonical_json(payload)), from_cache=False, environment=env)
+
+
+def _check_data(cfg: RunConfig, out: RunOutput) -> None:
+    used = out.meta.get("data_fingerprint")
+    if cfg.data_fingerprint and used != cfg.data_fingerprint:
+        raise DataMismatchError(
+            f"{cfg.label()}: the data loaded here have fingerprint {used!r}, but profile {cfg.profile!r} pins "
+            f"{cfg.data_fingerprint!r} for {cfg.dataset!r} (other files or another split in the data folders "
+            f"{[str(p) for p in paths.data_dirs()]}). Nothing was cached. Point DCUTILS_DATA at the files the "
+            "profile names (README, Data), or use the paper profile for the full sets."
+        )
 
 
 @dataclass

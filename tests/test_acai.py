@@ -1,4 +1,4 @@
-"""Tests of dcutils.acai (R-DC phase 1, ACAI, Eq. 1-2)."""
+"""Tests of dcutils.rdc.acai (R-DC phase 1, ACAI, Eq. 1-2)."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dcutils.acai import Critic, acai_step, autoencoder_loss, critic_loss, critic_targets, mix_latents
+from dcutils.core import NonFiniteLossError
+from dcutils.rdc.acai import Critic, acai_step, autoencoder_loss, critic_loss, critic_targets, mix_latents
 
 
 class TinyAE(nn.Module):
@@ -184,7 +185,7 @@ def test_acai_step_raises_on_nan_and_leaves_weights_untouched():
     x[0, 0] = float("nan")
     model, critic, opt_ae, opt_c = _setup()
     before = [p.detach().clone() for p in model.parameters()]
-    with pytest.raises(FloatingPointError, match="learning rate"):
+    with pytest.raises(NonFiniteLossError, match="ACAI reconstruction loss became nan.*learning rate"):
         acai_step(model, critic, opt_ae, opt_c, x)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     with pytest.raises(ValueError, match="two optimizers"):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from dcutils import brb, experiments, resets
+from dcutils import brb, experiments, kmeans, profiles, resets
+from dcutils.brb import settings as brb_exp
 from dcutils.data import Dataset
-from dcutils.experiments import brb as brb_exp
+from dcutils.experiments import notebook_settings
 from dcutils.models import brb_autoencoder, embed
-from dcutils.profiles import notebook_settings
 from dcutils.runs import NonFiniteLossError, RunConfig, get_run, load_cached
 
 K = 4
@@ -30,7 +30,7 @@ def _blobs(n_per: int = 40, seed: int = 0) -> Dataset:
 
 @pytest.fixture
 def toy(monkeypatch):
-    monkeypatch.setattr(brb, "_load", lambda name, split, subsample, device: _blobs())
+    monkeypatch.setattr(brb.run, "_load", lambda name, split, subsample, device: _blobs())
 
 
 def _model(seed: int = 0):
@@ -107,10 +107,10 @@ def test_one_brb_step_changes_embedding_and_assignments_and_nothing_else():
     x = data.x
     before = {k: v.clone() for k, v in model.state_dict().items()}
     z_before = embed(model, x)
-    labels_before = brb.km.assign(z_before, centroids.detach())
+    labels_before = kmeans.assign(z_before, centroids.detach())
     info = brb.brb_step(model, centroids, opt, x, alpha=0.8, method="idec", generator=torch.Generator().manual_seed(0))
     z_after = embed(model, x)
-    labels_after = brb.km.assign(z_after, centroids.detach())
+    labels_after = kmeans.assign(z_after, centroids.detach())
     assert not torch.allclose(z_before, z_after), "the soft reset must change the embedding"
     assert not torch.equal(labels_before, labels_after), "reclustering must change some assignments"
     reset = {id(p) for layer in resets.brb_reset_layers(model) for p in layer.parameters()}
@@ -204,7 +204,7 @@ TINY = dict(pretrain_epochs=2, cluster_epochs=4, reset_interval=2, subsample=Non
 def test_variants_share_one_pretrained_network_and_cache(results, toy, monkeypatch):
     calls = []
     real = brb.pretrain_autoencoder
-    monkeypatch.setattr(brb, "pretrain_autoencoder", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(brb.pretrain, "pretrain_autoencoder", lambda *a, **k: calls.append(1) or real(*a, **k))
     cfgs = [RunConfig.make("brb.dc", "toy", seed=0, profile="smoke", method=m, variant=v, **TINY)
             for m in ("dec", "dcn") for v in ("none", "brb")]
     out = [get_run(c) for c in cfgs]
@@ -232,21 +232,19 @@ def test_nan_loss_stops_the_run_and_caches_nothing(results, toy):
 # ---------------------------------------------------------------------------- the shared grid
 
 
-def test_grid_items_share_runs_and_skip_missing_data():
+def test_grid_items_share_runs_on_the_profiles_data():
     tab13 = set(experiments.configs_for(notebook_settings("brb/tab13", "quick", {})))
     quick = brb_exp.GRID["quick"]
-    available = [d for d in quick["datasets"] if experiments.resolve_data(d).available]
-    assert len(tab13) == 24 * len(available) * len(quick["seeds"])
+    assert len(tab13) == 24 * len(quick["datasets"]) * len(quick["seeds"])
     for item in ("brb/fig01", "brb/fig04", "brb/fig05", "brb/fig07", "brb/headline"):
         assert set(experiments.configs_for(notebook_settings(item, "quick", {}))) <= tab13, item
+    mnist = next(c for c in tab13 if c.dataset == "mnist")
+    assert mnist["split"] == "test" and mnist.data_fingerprint == profiles.data_spec("quick", "mnist").fingerprint
 
 
-def test_resolve_data_names_substitutes_and_missing_sets():
-    if not experiments.resolve_data("usps").available:
-        pytest.skip("USPS files are not beside the repository")
-    mnist = experiments.resolve_data("mnist")
-    if mnist.split == "test":
-        assert mnist.substitute and "test split" in mnist.label()
-    kmnist = experiments.resolve_data("kmnist")
-    if not kmnist.available:
-        assert kmnist.status == "missing" and "KMNIST" in kmnist.note
+def test_an_item_about_a_data_set_quick_does_not_run_names_its_substitute():
+    fig02 = notebook_settings("brb/fig02", "quick", {})  # GTSRB in the paper
+    assert profiles.data_spec("quick", "gtsrb5") is None
+    assert brb_exp.grid_datasets(fig02) == [fig02["substitute"]] == ["usps"]
+    label = profiles.data_spec("quick", "mnist").label(2_000)
+    assert label == "MNIST (test split only, 10,000 of 70,000; subsample 2,000)"

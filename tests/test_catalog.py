@@ -1,5 +1,4 @@
 """The figure index covers the catalog, and notebooks follow its names."""
-import json
 import re
 
 import pytest

@@ -4,14 +4,14 @@ import math
 import pandas as pd
 import pytest
 
-from dcutils import compute, experiments
+from dcutils import compute, items
 from dcutils.profiles import SettingsError
-from dcutils.runs import RunConfig, RunOutput, algorithm, load_cached
+from dcutils.runs import RunConfig, RunOutput, algorithm, load_cached, record_path
 
 DONE: list[RunConfig] = []
 
 
-@algorithm("test.compute", fail=False)
+@algorithm("test.compute", version=1, fail=False)
 def _toy(cfg, ctx):
     DONE.append(cfg)
     if cfg["fail"]:
@@ -26,7 +26,7 @@ def two_items(monkeypatch):
     b = RunConfig.make("test.compute", "usps", seed=1, profile="smoke")
     bad = RunConfig.make("test.compute", "usps", seed=2, profile="smoke", fail=True)
     lists = {"brb/fig01": lambda s: [a, b], "brb/fig04": lambda s: [b, a, bad]}
-    monkeypatch.setattr(experiments, "_RUN_LISTS", lists)
+    monkeypatch.setattr(items, "_RUN_LISTS", lists)
     return a, b, bad
 
 
@@ -34,19 +34,21 @@ def test_items_share_runs_and_each_is_computed_once(results, two_items):
     a, b, bad = two_items
     assert compute.configs_for_profile("smoke") == [a, b, bad]
     failures = compute.compute("smoke", ["brb/fig01"])
-    assert failures == [] and DONE == [a, b]
+    assert failures == [] and sorted(DONE, key=lambda c: c.seed) == [a, b]
     assert compute.pending(compute.configs_for_profile("smoke")) == [bad]
     DONE.clear()
     failures = compute.compute("smoke")  # the cached runs are skipped, the failing one is reported
-    assert DONE == [bad] and [c for c, _ in failures] == [bad]
-    assert "NonFiniteLossError" in failures[0][1] and load_cached(bad) is None
+    assert DONE == [bad] and [o.config for o in failures] == [bad]
+    assert "NonFiniteLossError" in failures[0].error and load_cached(bad) is None
+    assert failures[0].details.is_file()  # no job log in this process: the .failed marker, with the traceback
 
 
 def test_main_exits_nonzero_on_a_failed_run_and_lists_pending(results, two_items, capsys):
     assert compute.main(["--profile", "smoke", "--list"]) == 0
     assert "3 of 3 run(s) pending" in capsys.readouterr().err
-    assert compute.main(["--profile", "smoke"]) == 1
-    assert "FAILED test.compute on usps (seed 2" in capsys.readouterr().err
+    assert compute.main(["--profile", "smoke", "--executor", "inprocess"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED test.compute on usps (seed 2" in err and "details: " in err and ".failed" in err
 
 
 def test_unknown_item_is_an_error(two_items):
@@ -54,24 +56,17 @@ def test_unknown_item_is_an_error(two_items):
         compute.configs_for_profile("smoke", ["brb/fig99"])
 
 
-def test_an_edit_during_the_compute_step_is_reported(two_items, capsys, monkeypatch):
-    hashes = iter(["before", "after"])
-    alg = compute.runs.get_algorithm("test.compute")
-    monkeypatch.setattr(type(alg), "code_hash", lambda self: next(hashes))
-    compute._warn_if_code_changed([two_items[0]])
-    assert "code of test.compute changed while computing" in capsys.readouterr().err
-
-
-def test_no_warning_when_the_code_stayed_the_same(two_items, capsys):
-    compute._warn_if_code_changed([two_items[0]])
-    assert "changed" not in capsys.readouterr().err
+def test_unknown_executor_is_an_error(two_items, capsys):
+    with pytest.raises(SystemExit):
+        compute.main(["--profile", "smoke", "--executor", "cloud"])
+    assert "invalid choice: 'cloud'" in capsys.readouterr().err
 
 
 def test_prune_removes_only_records_no_item_asks_for(results, two_items):
     a, b, _ = two_items
     compute.compute("smoke", ["brb/fig01"])
-    orphan = compute.runs.RunConfig.make("test.compute", "usps", seed=9, profile="smoke")
+    orphan = RunConfig.make("test.compute", "usps", seed=9, profile="smoke")
     compute.runs.get_run(orphan)
-    assert compute.stale_records("smoke") == [orphan.path()]
+    assert compute.stale_records("smoke") == [record_path(orphan)]
     assert compute.main(["--profile", "smoke", "--prune"]) == 0
-    assert not orphan.path().exists() and a.path().exists() and b.path().exists()
+    assert not record_path(orphan).exists() and record_path(a).exists() and record_path(b).exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import pickle
+import re
 import struct
 from dataclasses import replace
 from pathlib import Path
@@ -18,11 +19,13 @@ from dcutils.data import (
     CIFAR100_COARSE_LABELS,
     DATASETS,
     GTSRB5_CLASSES,
+    DataFileError,
     Dataset,
     DatasetNotFoundError,
     canonical_name,
     dataset_statistics,
     find_files,
+    fingerprint,
     idx_shape,
     load_dataset,
     make_curved_clusters,
@@ -456,3 +459,148 @@ def test_gtsrb_layout(monkeypatch, tmp_path):
     assert np.ptp(equalised) > 200 > np.ptp(plain)  # equalisation stretches the 40-90 range
     mean, std = _channel_stats(brb.x)
     assert torch.allclose(mean, torch.zeros(3, dtype=torch.float64), atol=1e-4)
+
+
+# --------------------------------------------------------------------------- damaged files
+
+
+def _copy_shared(folder: str, target: Path) -> Path:
+    """Copy ``../shared/data/<folder>/*`` into ``target/<folder>/`` and return that folder."""
+    dest = target / folder
+    dest.mkdir(parents=True)
+    for src in sorted((SHARED_DATA / folder).iterdir()):
+        (dest / src.name).write_bytes(src.read_bytes())
+    return dest
+
+
+def _assert_names_file_and_remedy(err: DataFileError, path: Path, *words: str) -> None:
+    message = str(err)
+    assert isinstance(err, OSError) and err.path == path
+    assert str(path) in message
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+    assert "delete it and let the loader download it again" in message
+    assert "replace it with a complete copy from https://" in message
+
+
+@needs_shared
+def test_truncated_usps_file_names_the_file(monkeypatch, tmp_path):
+    folder = _copy_shared("usps", tmp_path)
+    damaged = folder / "zip.train.gz"
+    raw = damaged.read_bytes()
+    damaged.write_bytes(raw[: len(raw) // 2])
+    monkeypatch.setenv("DCUTILS_DATA", str(tmp_path))
+    with pytest.raises(DataFileError) as err:
+        load_dataset("usps", split="train")
+    _assert_names_file_and_remedy(err.value, damaged, "truncated", "gzip stream ends early")
+    assert "ElemStatLearn" in str(err.value)  # where zip.train.gz comes from
+    assert len(load_dataset("usps", split="test", preprocess="raw")) == 2007  # the intact file still loads
+
+
+@needs_shared
+def test_garbage_inside_fmnist_idx_gz_names_the_file(monkeypatch, tmp_path):
+    folder = _copy_shared("fashion-mnist", tmp_path)
+    damaged = folder / "t10k-images-idx3-ubyte.gz"
+    raw = bytearray(damaged.read_bytes())
+    middle = len(raw) // 2
+    raw[middle:middle + 64] = bytes(b ^ 0xFF for b in raw[middle:middle + 64])
+    damaged.write_bytes(bytes(raw))
+    monkeypatch.setenv("DCUTILS_DATA", str(tmp_path))
+    with pytest.raises(DataFileError) as err:
+        load_dataset("fmnist", split="test")
+    _assert_names_file_and_remedy(err.value, damaged, "garbage bytes inside the gzip stream", "fashion-mnist")
+
+
+def test_unparseable_files_name_the_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("DCUTILS_DATA", str(tmp_path))
+    usps = tmp_path / "usps"
+    usps.mkdir()
+    rows = "\n".join("1 " + " ".join(["0.5"] * 100) for _ in range(3)) + "\n"  # 101 values, not 257
+    for name in ("zip.train.gz", "zip.test.gz"):
+        (usps / name).write_bytes(gzip.compress(rows.encode()))
+    with pytest.raises(DataFileError) as err:
+        load_dataset("usps", split="test")
+    _assert_names_file_and_remedy(err.value, usps / "zip.test.gz", "expected 257 values per row")
+
+    _write_fake_idx_set(tmp_path / "kmnist")
+    images = tmp_path / "kmnist" / "t10k-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-5])  # header announces more pixels than stored
+    with pytest.raises(DataFileError) as err:
+        load_dataset("kmnist", split="test")
+    _assert_names_file_and_remedy(err.value, images, "announces")
+
+    libsvm = tmp_path / "usps.bz2"  # torchvision's USPS file, cut short; the only train file left
+    libsvm.write_bytes(bz2.compress(b"1 1:0.5\n" * 200)[:40])
+    (usps / "zip.train.gz").unlink()
+    with pytest.raises(DataFileError) as err:
+        load_dataset("usps", split="train")
+    _assert_names_file_and_remedy(err.value, libsvm, "truncated: the bz2 stream ends early")
+
+    cifar = tmp_path / "cifar-10-batches-py"
+    cifar.mkdir()
+    (cifar / "test_batch").write_bytes(pickle.dumps({"data": b"x"})[:-4])  # unpickling runs out of input
+    with pytest.raises(DataFileError) as err:
+        load_dataset("cifar10", split="test")
+    assert err.value.path == cifar / "test_batch" and "cannot be parsed as CIFAR10 data" in str(err.value)
+    assert "https://www.cs.toronto.edu/~kriz/cifar.html" in str(err.value)
+
+
+def test_data_file_error_without_download_says_where_to_get_it(monkeypatch, tmp_path):
+    folder = tmp_path / "optdigits"
+    folder.mkdir()
+    (folder / "optdigits.tra").write_text("1,2,3\n")
+    (folder / "optdigits.tes").write_text("1,2,3\n")
+    monkeypatch.setenv("DCUTILS_DATA", str(tmp_path))
+    with pytest.raises(DataFileError) as err:
+        load_dataset("optdigits", split="test")
+    message = str(err.value)
+    assert str(folder / "optdigits.tes") in message and "expected 65 comma-separated values" in message
+    assert "download it again" not in message  # OPTDIGITS has no automatic download
+    assert "complete copy from https://archive.ics.uci.edu/" in message
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+
+@needs_shared
+def test_fingerprint_stable_and_split_specific(shared):
+    train = load_dataset("usps", split="train", preprocess="raw")
+    again = load_dataset("usps", split="train", preprocess="raw")
+    test = load_dataset("usps", split="test", preprocess="raw")
+    assert re.fullmatch(r"[0-9a-f]{16}", train.info["fingerprint"])
+    assert train.info["fingerprint"] == again.info["fingerprint"]
+    assert train.info["fingerprint"] != test.info["fingerprint"]
+    # the stored value is fingerprint() of the raw split, under the canonical name
+    assert fingerprint(test.x, test.y, "USPS", "test") == test.info["fingerprint"]
+
+
+def test_fingerprint_is_of_the_full_raw_split():
+    full = load_dataset("optdigits", split="test", preprocess="raw")
+    other = load_dataset("optdigits", split="test", subsample=100, seed=3, preprocess="brb")
+    assert len(other) == 100 and other.x.shape[-1] == 28  # preprocessed and subsampled ...
+    assert other.info["fingerprint"] == full.info["fingerprint"]  # ... yet the same fingerprint
+    assert full.info["fingerprint"] == fingerprint(full.x, full.y, "optdigits", "test")
+
+
+def test_fingerprint_sees_every_input():
+    x = torch.rand(5, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(5)
+    base = fingerprint(x, y, "usps", "train")
+    assert fingerprint(x.numpy(), y.numpy(), "USPS", "train") == base  # arrays, aliases and case
+    nudged = x.clone()
+    nudged[3, 0, 2, 1] += 1e-6
+    changed = {
+        "one pixel": fingerprint(nudged, y, "usps", "train"),
+        "one label": fingerprint(x, torch.tensor([0, 1, 2, 3, 3]), "usps", "train"),
+        "shape": fingerprint(x.reshape(5, 1, 2, 8), y, "usps", "train"),
+        "name": fingerprint(x, y, "mnist", "train"),
+        "split": fingerprint(x, y, "usps", "test"),
+    }
+    assert all(v != base for v in changed.values()), changed
+    assert len(set(changed.values())) == len(changed)
+    with pytest.raises(ValueError, match="split"):
+        fingerprint(x, y, "usps", "val")
+    with pytest.raises(ValueError, match=r"\(N,\)"):
+        fingerprint(x, y[:4], "usps", "train")
+    with pytest.raises(TypeError, match="torch tensor or numpy array"):
+        fingerprint(x.tolist(), y, "usps", "train")

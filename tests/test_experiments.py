@@ -1,35 +1,43 @@
-"""Run lists drop data sets that do not load here, whether or not downloads are allowed."""
+"""Run lists use the data their profile pins, on every machine; nothing is loaded to build them."""
 import pytest
 
-from dcutils import data, experiments
-from dcutils.profiles import notebook_settings
+from dcutils import data, experiments, profiles
+from dcutils.experiments import notebook_settings
 
 
 @pytest.fixture
-def downloads_allowed_but_failing(monkeypatch):
-    """As on a machine without network where DCUTILS_OFFLINE is not set: every download fails."""
-    monkeypatch.delenv("DCUTILS_OFFLINE", raising=False)
-    monkeypatch.setattr(data, "_try_download", lambda spec: (False, "tried, failed: no network (test)"))
-    experiments.resolve_data.cache_clear()
-    yield
-    experiments.resolve_data.cache_clear()
+def no_data(monkeypatch, tmp_path):
+    """As on a fresh machine without the data sets and without network."""
+    monkeypatch.setenv("DCUTILS_DATA", str(tmp_path / "empty"))
+    monkeypatch.setattr(data.paths, "LOCAL_DATA", tmp_path / "none")
+    monkeypatch.setattr(data.paths, "SYSTEM_DATA", ())
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("building run lists must not load data")
+
+    monkeypatch.setattr(data, "load_dataset", refuse)
 
 
-def test_missing_data_is_reported_with_the_loaders_reason(downloads_allowed_but_failing):
-    kmnist = experiments.resolve_data("kmnist")
-    assert not kmnist.available and kmnist.status == "missing" and "no network (test)" in kmnist.note
-    report = experiments.data_report(["kmnist", "optdigits"])
-    assert list(report["status"])[0] == "missing"
-    assert list(report["status"])[1].startswith("substitute")  # scikit-learn's part, named
+@pytest.mark.parametrize("item", ["brb/tab13", "rdc/tab03", "rdc/fig17", "rdc/fig20", "rdc/fig01", "rdc/fig02"])
+@pytest.mark.parametrize("profile", ["quick", "paper"])
+def test_run_lists_use_the_profiles_data_without_loading_it(no_data, item, profile):
+    configs = experiments.configs_for(notebook_settings(item, profile, {}))
+    assert configs, f"{item} has no runs at {profile}"
+    for cfg in configs:
+        spec = profiles.data_spec(profile, cfg.dataset)
+        assert spec is not None, f"{item} at {profile} asks for {cfg.dataset}, which the profile does not pin"
+        assert cfg.data_fingerprint == spec.fingerprint
+        if "split" in dict(cfg.params):
+            assert cfg["split"] == spec.split
 
 
-@pytest.mark.parametrize("item", ["brb/tab13", "rdc/tab03", "rdc/fig17", "rdc/fig20", "rdc/fig01"])
-def test_run_lists_only_use_data_that_loads(downloads_allowed_but_failing, item):
-    if not experiments.resolve_data("usps").available:
-        pytest.skip("the data sets beside the repository are not here")
-    for profile in ("quick", "paper"):
-        for cfg in experiments.configs_for(notebook_settings(item, profile, {})):
-            choice = experiments.resolve_data(cfg.dataset) if cfg.dataset != "curved4" else None
-            assert choice is None or choice.available, f"{item} at {profile} asks for {cfg.dataset}"
-            if choice is not None and "split" in dict(cfg.params):
-                assert cfg["split"] == choice.split
+def test_quick_grid_is_the_same_on_a_machine_without_data(no_data):
+    quick = experiments.configs_for(notebook_settings("brb/tab13", "quick", {}))
+    assert {c.dataset for c in quick} == {"usps", "optdigits", "mnist"}
+
+
+def test_data_report_comes_from_the_profile_definition(no_data):
+    report = experiments.data_report(["mnist", "kmnist", "usps"], "quick", 2_000)
+    assert list(report["status"]) == ["test split only, 10,000 of 70,000", "not run at quick (paper profile)",
+                                      "as in the paper"]
+    assert "subsample 2,000" in report["used as"].iloc[0]

@@ -8,7 +8,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from dcutils import outputs  # noqa: E402
-from dcutils.profiles import notebook_settings  # noqa: E402
+from dcutils.experiments import notebook_settings  # noqa: E402
 
 
 def test_mean_se():

@@ -1,7 +1,8 @@
 import pytest
 
-from dcutils import profiles
-from dcutils.profiles import SettingsError, notebook_settings
+from dcutils import items, profiles
+from dcutils.experiments import notebook_settings
+from dcutils.profiles import SettingsError
 
 
 def test_every_profile_has_the_same_base_names():
@@ -70,6 +71,21 @@ def test_config_items_do_not_carry_run_settings():
 
 def test_register_item_needs_every_profile_with_the_same_keys():
     with pytest.raises(SettingsError, match="missing"):
-        profiles.register_item("brb/fig99", {"smoke": {}, "quick": {}})
+        items.register_item("brb/fig99", {"smoke": {}, "quick": {}})
     with pytest.raises(SettingsError, match="different keys"):
-        profiles.register_item("brb/fig99", {"smoke": {"a": 1}, "quick": {"a": 1}, "paper": {"b": 1}})
+        items.register_item("brb/fig99", {"smoke": {"a": 1}, "quick": {"a": 1}, "paper": {"b": 1}})
+
+
+def test_smoke_and_quick_pin_the_same_data_with_fingerprints():
+    for name in ("usps", "optdigits", "mnist", "fmnist"):
+        quick = profiles.data_spec("quick", name)
+        assert quick == profiles.data_spec("smoke", name) and len(quick.fingerprint) == 16
+    assert profiles.data_spec("quick", "mnist").split == "test"
+    assert profiles.data_spec("quick", "optdigits").n == 1_797
+    assert profiles.data_spec("quick", "kmnist") is None  # not run at quick: the paper profile's
+
+
+def test_paper_pins_the_full_sets_without_fingerprints():
+    mnist = profiles.data_spec("paper", "mnist")
+    assert (mnist.split, mnist.n, mnist.fingerprint, mnist.substitute) == ("all", 70_000, "", False)
+    assert profiles.data_spec("paper", "MNIST") == mnist  # names are canonicalised

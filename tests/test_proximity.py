@@ -1,4 +1,4 @@
-"""Tests of dcutils.proximity (R-DC phase 2, Eq. 3-15)."""
+"""Tests of dcutils.rdc.proximity (R-DC phase 2, Eq. 3-15)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dcutils.proximity import (
+from dcutils.rdc.proximity import (
     ProximityTargets,
     compute_targets,
     core_points,

@@ -7,10 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from dcutils import rdc
-from dcutils.data import Dataset
-from dcutils.models import FeedForwardAutoencoder
-from dcutils.runs import NonFiniteLossError, RunConfig, get_run
+from dcutils import dec, items, rdc
+from dcutils.core import NonFiniteLossError, RunConfig, RunContext, get_algorithm
+from dcutils.data import Dataset, fingerprint, make_curved_clusters
+from dcutils.experiments import configs_for, notebook_settings
+from dcutils.kmeans import gmm_em
+from dcutils.models import FeedForwardAutoencoder, embed
+from dcutils.rdc import inputs, phase2, pretrain
+from dcutils.rdc import settings as exp
+from dcutils.rdc.paradigm import nt_xent
+from dcutils.rdc.vade import VaDE
+from dcutils.runs import get_run
 
 N_PER_CLASS, N_CLASSES = 40, 4
 
@@ -26,8 +33,10 @@ def _toy_images(seed: int = 0) -> Dataset:
 
 @pytest.fixture
 def toy(monkeypatch):
-    """rdc.method loads the toy set instead of a real one (no file access, fast)."""
-    monkeypatch.setattr(rdc, "load_dataset", lambda name, **kw: _toy_images(kw.get("seed", 0)).to(kw.get("device") or "cpu"))
+    """rdc.method and rdc.paradigm load the toy set instead of a real one (no file access, fast)."""
+    load = lambda name, **kw: _toy_images(kw.get("seed", 0)).to(kw.get("device") or "cpu")  # noqa: E731
+    monkeypatch.setattr("dcutils.rdc.method.load_dataset", load)
+    monkeypatch.setattr("dcutils.rdc.paradigm.load_dataset", load)
 
 
 TINY = dict(subsample=None, pretrain_epochs=2, cluster_epochs=2, batch_size=64, pretrain_log_every=1,
@@ -40,8 +49,8 @@ def _cfg(method: str, **kw) -> RunConfig:
 
 def test_pretraining_cache_is_shared_across_methods(results, toy, monkeypatch):
     calls = []
-    real = rdc.pretrain_acai
-    monkeypatch.setattr(rdc, "pretrain_acai", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = pretrain.pretrain_acai
+    monkeypatch.setattr(pretrain, "pretrain_acai", lambda *a, **k: calls.append(1) or real(*a, **k))
     first = get_run(_cfg("ae_kmeans"))
     second = get_run(_cfg("dec"))
     assert len(calls) == 1, "the second method must load the pretrained network, not train it"
@@ -71,9 +80,15 @@ def test_each_method_returns_documented_history_and_caches(results, toy, method)
     for key in ("acc", "f1_macro", "f1_micro", "nmi", "id", "lid", "acc_pretrained"):
         assert math.isfinite(res.final[key]), key
     assert 0.0 <= res.final["acc"] <= 1.0
-    # training time: measured per phase without evaluation, never negative
-    assert res.final["seconds_pretrain"] > 0 and res.final["seconds_cluster"] >= 0
+    # training time: measured per phase without evaluation; the method's time holds its phases' training
+    # time (the last train_seconds of each phase after P1) plus the k-means / GMM fit every method runs
+    assert res.final["seconds_pretrain"] > 0
+    own = hist[hist.phase != "P1"].groupby("phase")["train_seconds"].last().sum()
+    assert res.final["seconds_cluster"] > own
     assert (hist["train_seconds"].dropna() >= 0).all()
+    # the record names its data (display name, split, samples) and carries the data fingerprint
+    assert res.meta["dataset"] == "toy" and res.meta["n_samples"] == N_PER_CLASS * N_CLASSES
+    assert "data_fingerprint" in res.meta
     # PCA pictures of the fixed geometry rows (Figures 18/19)
     n_geo = res.meta["geometry_rows"]
     assert res.arrays["pca_final"].shape == (n_geo, 2) and res.arrays["pca_pretrained"].shape == (n_geo, 2)
@@ -187,9 +202,9 @@ def test_nan_in_phase2_loss_raises_and_caches_nothing(results, toy, monkeypatch)
 
     monkeypatch.setattr(rdc.proximity, "proximity_loss", nan_loss)
     cfg = _cfg("rdc")
-    with pytest.raises(NonFiniteLossError, match="phase-2 loss"):
+    with pytest.raises(NonFiniteLossError, match="R-DC phase-2 loss became nan at epoch 1"):
         get_run(cfg)
-    assert not cfg.path().exists()
+    assert not list(results.rglob("*.json.gz"))  # no run record
 
 
 def test_nan_in_pretraining_raises(results, toy, monkeypatch):
@@ -197,7 +212,7 @@ def test_nan_in_pretraining_raises(results, toy, monkeypatch):
         raise FloatingPointError("ACAI reconstruction loss is nan")
 
     monkeypatch.setattr(rdc.acai, "acai_step", diverge)
-    with pytest.raises(NonFiniteLossError, match="ACAI"):
+    with pytest.raises(NonFiniteLossError, match="ACAI pretraining diverged at epoch 1"):
         get_run(_cfg("ae_kmeans"))
     assert not list(results.rglob("*.pt")) and not list(results.rglob("*.json.gz"))
 
@@ -211,8 +226,6 @@ def test_unknown_method_and_missing_beta_gamma_are_clear_errors(results, toy):
 
 
 def test_items_share_identical_fmnist_runs():
-    from dcutils.experiments import configs_for
-    from dcutils.profiles import notebook_settings
 
     for profile in ("smoke", "quick"):
         tab03 = set(configs_for(notebook_settings("rdc/tab03", profile)))
@@ -237,11 +250,11 @@ def test_noise_std_changes_the_pretraining_and_is_reproducible(results, toy):
     noisy = get_run(_cfg("ae_kmeans", noise_std=0.5))
     assert noisy.meta["pretrained_key"] != clean.meta["pretrained_key"]
     x = torch.zeros(50, 1, 4, 4)
-    a, b = rdc._noisy(x, 0.5, seed=3), rdc._noisy(x, 0.5, seed=3)
+    a, b = inputs.noisy(x, 0.5, seed=3), inputs.noisy(x, 0.5, seed=3)
     assert torch.equal(a, b) and abs(float(a.std()) - 0.5) < 0.1
-    assert rdc._noisy(x, 0.0, seed=3) is x
+    assert inputs.noisy(x, 0.0, seed=3) is x
     with pytest.raises(ValueError, match="noise_std"):
-        rdc._noisy(x, -1.0, seed=0)
+        inputs.noisy(x, -1.0, seed=0)
 
 
 def test_pca_2d_recovers_the_two_main_axes():
@@ -258,26 +271,33 @@ def test_pca_2d_recovers_the_two_main_axes():
 def test_nt_xent_prefers_matching_views():
     g = torch.Generator().manual_seed(0)
     z = torch.randn(16, 8, generator=g)
-    matched = rdc.nt_xent(z, z + 0.01 * torch.randn(16, 8, generator=g))
-    shuffled = rdc.nt_xent(z, z[torch.randperm(16, generator=g)])
+    matched = nt_xent(z, z + 0.01 * torch.randn(16, 8, generator=g))
+    shuffled = nt_xent(z, z[torch.randperm(16, generator=g)])
     assert float(matched) < float(shuffled)
-    assert float(matched) >= 0
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def test_nt_xent_matches_a_hand_computation(temperature):
+    # views e1, e2 | e1, e2: each row's partner has cosine 1, the two other rows cosine 0, so every row's
+    # loss is -log(e^(1/t) / (e^(1/t) + 2 e^0)) = log(1 + 2 e^(-1/t))
+    z = torch.eye(2)
+    assert float(nt_xent(z, z.clone(), temperature)) == pytest.approx(math.log(1 + 2 * math.exp(-1 / temperature)))
+    # scaling a view leaves the cosine similarities, hence the loss, unchanged
+    assert float(nt_xent(3 * z, z, temperature)) == pytest.approx(float(nt_xent(z, z, temperature)))
 
 
 def test_vade_prior_and_loss_are_finite_and_trainable():
     torch.manual_seed(0)
     data = _toy_images()
     model = FeedForwardAutoencoder([64, 16, 4])
-    from dcutils.kmeans import gmm_em
-    from dcutils.models import embed
-
     gmm = gmm_em(embed(model, data.x), 4, covariance_type="diag", generator=0)
-    vade = rdc._VaDE(model, gmm.weights, gmm.centroids, gmm.covariances, -4.0)
+    vade = VaDE(model, gmm.weights, gmm.centroids, gmm.covariances, -4.0)
     gamma = vade.responsibilities(embed(model, data.x))
     assert torch.allclose(gamma.sum(1), torch.ones(len(data)), atol=1e-5)
     loss = vade.loss(data.x[:32], data.x[:32], torch.Generator().manual_seed(0))
     loss.backward()
-    assert math.isfinite(float(loss.detach())) and vade.mu_c.grad is not None and vade.logvar_head.weight.grad is not None
+    assert math.isfinite(float(loss.detach()))
+    assert vade.mu_c.grad is not None and vade.logvar_head.weight.grad is not None
     assert vade.predict(data.x).shape == (len(data),)
 
 
@@ -290,23 +310,28 @@ def test_paradigm_runs_both_pretexts(results, toy):
         assert set(res.history["phase"]) == {"pretrain", "DEC"}
         assert res.history["global_iteration"].is_monotonic_increasing
         assert res.history[["id", "lid"]].notna().all().all()
+        assert res.meta["dataset"] == "toy" and res.meta["split"] == "all" and res.meta["n_samples"] == 160
     with pytest.raises(ValueError, match="pretext"):
         get_run(cfg.replace(pretext="jigsaw"))
 
 
-def test_settings_drop_unavailable_datasets(monkeypatch):
-    from dcutils.experiments import configs_for
-    from dcutils.experiments import rdc as exp
-    from dcutils.profiles import notebook_settings
-
-    monkeypatch.setattr(exp, "available", lambda d: d == "fmnist")
+def test_settings_drop_datasets_the_profile_does_not_pin():
+    # quick pins FMNIST but not CIFAR10 or the MedMNIST sets: those are paper profile only
+    assert exp.available("fmnist", "quick") and not exp.available("cifar10", "quick")
+    assert exp.missing_datasets(notebook_settings("rdc/tab03", "quick")) == ["cifar10"]
     tab03 = configs_for(notebook_settings("rdc/tab03", "quick"))
     assert {c.dataset for c in tab03} == {"fmnist"}
+    assert {c.data_fingerprint for c in tab03} == {items.data_spec("quick", "fmnist").fingerprint}
     assert configs_for(notebook_settings("rdc/tab04", "quick")) == []
     nostop = [c for c in configs_for(notebook_settings("rdc/fig12", "quick")) if c["patience"] == exp.NO_STOP_PATIENCE]
     assert nostop and all(c["method"] == "rdc" for c in nostop)
     fig17 = configs_for(notebook_settings("rdc/fig17", "quick"))
     assert {c.dataset for c in fig17} == {"fmnist"} and len({(c["beta"], c["gamma"]) for c in fig17}) == 9
+    # fig01 runs on the split the profile pins: MNIST's test split at quick
+    fig01 = configs_for(notebook_settings("rdc/fig01", "quick"))
+    assert {(c.dataset, c["split"]) for c in fig01} == {("fmnist", "all"), ("mnist", "test")}
+    # the paper profile keeps the paper's data sets
+    assert set(exp.missing_datasets(notebook_settings("rdc/tab03", "paper"))) == set()
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -315,3 +340,60 @@ def test_phase_two_starts_from_the_pretrained_accuracy(results, toy, seed):
     res = get_run(_cfg("rdc").replace(seed=seed))
     first = res.history[res.history.phase == "P2"].iloc[0]
     assert first["acc"] == res.final["acc_pretrained"]
+
+
+def test_step_estimates_count_minibatches_per_phase():
+    for n, bs in [(160, 64), (129, 64), (128, 64), (65, 64), (1, 64), (600, 256)]:
+        got = len(inputs.batches(n, bs, torch.Generator().manual_seed(0), torch.device("cpu")))
+        assert inputs.batches_per_epoch(n, bs) == got, (n, bs)
+    steps = get_algorithm("rdc.method").steps
+    cfg = RunConfig.make("rdc.method", "fmnist", seed=0, profile="smoke", subsample=600, pretrain_epochs=2,
+                         cluster_epochs=2)  # 600 samples in batches of 256: 3 per epoch
+    assert steps(cfg.replace(method="rdc")) == (2 + 2) * 3
+    assert steps(cfg.replace(method="ae_kmeans")) == 2 * 3
+    assert steps(cfg.replace(method="p1p2p3")) == (2 + 2 * 2) * 3
+    assert steps(cfg.replace(subsample=None)) == (2 + 2) * 274  # all 70,000: 273 full batches and one of 112
+    assert steps(cfg.replace(subsample=10**6)) == (2 + 2) * 274  # a subsample larger than the data keeps all
+    para = RunConfig.make("rdc.paradigm", "fmnist", seed=0, profile="smoke", subsample=600, pretrain_epochs=3,
+                          cluster_epochs=1)
+    assert get_algorithm("rdc.paradigm").steps(para) == (3 + 1) * 3
+    tw = RunConfig.make("rdc.twist", "curved4", seed=0, profile="smoke", n_per_cluster=20, batch_size=16,
+                        pretrain_epochs=3, cluster_epochs=4)
+    assert get_algorithm("rdc.twist").steps(tw) == (3 + 4) * 5
+
+
+def test_network_caches_are_keyed_by_declared_versions_and_data(results, monkeypatch):
+    data = _toy_images()
+    cfg = _cfg("rdc")
+    geo = torch.arange(50)
+
+    def key(**kw):
+        return pretrain.pretrained_acai(cfg, data.x, data.y, N_CLASSES, geo, **kw)[2]
+
+    first = key(data_fingerprint="abc")
+    assert first["from_cache"] is False and key(data_fingerprint="abc") == {**first, "from_cache": True}
+    assert key(data_fingerprint="other")["key"] != first["key"]  # other data, another network
+    monkeypatch.setattr(pretrain, "PRETRAIN_VERSION", pretrain.PRETRAIN_VERSION + 1)
+    bumped = key(data_fingerprint="abc")
+    assert bumped["key"] != first["key"] and bumped["from_cache"] is False
+    # phase 2: its own version
+    paths = []
+    monkeypatch.setattr(phase2, "_load_or_train_phase2", lambda *a: paths.append(a[-1]) or ([], {}))
+    for version in (phase2.PHASE2_VERSION, phase2.PHASE2_VERSION + 1):
+        monkeypatch.setattr(phase2, "PHASE2_VERSION", version)
+        phase2.run_phase2(cfg, None, None, data.x, None, 0.3, 0.6, first["key"], None)
+    assert paths[0] != paths[1]
+
+
+def test_dec_helpers_are_the_shared_ones():
+    assert rdc.soft_assignment is dec.soft_assignment and rdc.target_distribution is dec.target_distribution
+
+
+def test_twist_record_names_its_data(results):
+    cfg = RunConfig.make("rdc.twist", "curved4", seed=0, profile="smoke", n_per_cluster=10, pretrain_epochs=1,
+                         cluster_epochs=1, snapshots=2, batch_size=16)
+    out = get_algorithm("rdc.twist").fn(cfg, RunContext(cfg, torch.device("cpu")))
+    assert out.meta["dataset"] == "Curved4" and out.meta["split"] == "all" and out.meta["n_samples"] == 40
+    raw = make_curved_clusters(n_per_cluster=10, seed=0)
+    assert out.meta["data_fingerprint"] == fingerprint(raw.x, raw.y, "curved4", "all")
+    assert out.meta["data_fingerprint"] != fingerprint(raw.x, raw.y.flip(0), "curved4", "all")

@@ -1,4 +1,5 @@
-"""R-DC tables from runs (dcutils.rdc_plots) and the paper's numbers (dcutils.paper_numbers)."""
+"""R-DC tables from runs (dcutils.rdc.plots) next to the paper's numbers (dcutils.paper_data; checked in
+test_paper_data)."""
 from __future__ import annotations
 
 import math
@@ -6,32 +7,15 @@ import math
 import pandas as pd
 import pytest
 
-from dcutils import paper_numbers, rdc_plots as rp
-from dcutils.experiments import rdc as exp
-from dcutils.profiles import notebook_settings
+from dcutils import items, paper_data
+from dcutils.experiments import notebook_settings
+from dcutils.rdc import plots as rp
+from dcutils.rdc import settings as exp
 from dcutils.runs import RunConfig, RunResult, RunSet
 
-TABLE_SETS = ["cifar10", "fmnist", "vesselmnist3d", "pneumoniamnist", "breastmnist", "bloodmnist"]
-
-
-def test_paper_tables_3_to_5_are_complete_and_quoted_values_match_the_catalog():
-    for d in TABLE_SETS:
-        for m in rp.PAPER_METHODS:
-            acc, f1_macro, f1_micro = paper_numbers.RDC_CLUSTERING[(d, m)]
-            assert 0 < acc < 100 and 0 < f1_macro < 100 and 0 < f1_micro < 100
-    # FIGURES.md, tab03-tab05
-    assert paper_numbers.RDC_CLUSTERING[("fmnist", "R-DC")] == (66.6, 65.7, 66.6)
-    assert paper_numbers.RDC_CLUSTERING[("cifar10", "DynAE")] == (56.9, 55.6, 56.9)
-    assert paper_numbers.RDC_CLUSTERING[("vesselmnist3d", "R-DC")] == (88.2, 46.9, 88.2)
-    assert paper_numbers.RDC_CLUSTERING[("pneumoniamnist", "R-DC")] == (86.7, 83.4, 86.7)
-    assert paper_numbers.RDC_CLUSTERING[("bloodmnist", "R-DC")] == (59.1, 55.6, 59.1)
-    # Table 8's P1+P2 is R-DC: equal to Tables 3/5 except PneumoniaMNIST (86.5 vs 86.7 as printed)
-    for d in ("fmnist", "bloodmnist", "breastmnist"):
-        assert paper_numbers.RDC_ABLATION[(d, "P1+P2")] == paper_numbers.RDC_CLUSTERING[(d, "R-DC")]
-    assert paper_numbers.RDC_ABLATION[("pneumoniamnist", "P1+P2")][0] == 86.5
-    # Table 6 as in the catalog: R-DC 425 / 237 / 199, DEC 107 / 57 / 50
-    assert [paper_numbers.RDC_RUNTIME[(d, "R-DC")] for d in ("fmnist", "vesselmnist3d", "pneumoniamnist")] == [425, 237, 199]
-    assert [paper_numbers.RDC_RUNTIME[(d, "DEC")] for d in ("fmnist", "vesselmnist3d", "pneumoniamnist")] == [107, 57, 50]
+#: The meta an rdc.method run records about its data (FMNIST, subsample of 600).
+META = {"dataset": "FMNIST", "split": "all", "n_samples": 600, "data_fingerprint": "fp",
+        "subsample": {"n": 600, "of": 70_000, "seed": 0, "method": "uniform without replacement"}}
 
 
 def _run(method: str, seed: int, acc: float, patience: int = 5, **final) -> RunResult:
@@ -39,11 +23,11 @@ def _run(method: str, seed: int, acc: float, patience: int = 5, **final) -> RunR
                          subsample=600, cluster_epochs=2)
     values = {"acc": acc, "f1_macro": acc - 0.01, "f1_micro": acc, "acc_pretrained": 0.5, "iterations": 6.0,
               "seconds_pretrain": 10.0, "seconds_cluster": 4.0, **final}
-    return RunResult(cfg, pd.DataFrame({"epoch": [0]}), values, {}, {}, True)
+    return RunResult(config=cfg, history=pd.DataFrame({"epoch": [0]}), final=values, arrays={}, meta=dict(META),
+                     from_cache=True, environment={})
 
 
-def test_clustering_table_puts_paper_and_runs_side_by_side(monkeypatch):
-    monkeypatch.setattr(exp, "available", lambda d: d == "fmnist")
+def test_clustering_table_puts_paper_and_runs_side_by_side():
     settings = notebook_settings("rdc/tab03", "quick")
     runs = RunSet([_run("rdc", 0, 0.60), _run("rdc", 1, 0.62), _run("dec", 0, 0.50),
                    _run("rdc", 0, 0.10, patience=exp.NO_STOP_PATIENCE)])
@@ -57,12 +41,15 @@ def test_clustering_table_puts_paper_and_runs_side_by_side(monkeypatch):
     cc = t[(t["Dataset"] == "FMNIST") & (t["Method"] == "CC")].iloc[0]
     assert cc["Seeds"] == 0 and math.isnan(cc["Reproduced"]) and "paper, not rerun" in cc["Note"]
     cifar = t[t["Dataset"] == "CIFAR10"]
-    assert (cifar["Seeds"] == 0).all() and cifar["Note"].str.contains("not available").all()
+    # quick does not pin CIFAR10: its cells keep the paper's values, with the reason
+    assert (cifar["Seeds"] == 0).all() and (cifar["Note"] == "not run at quick (paper profile only)").all()
+    assert cifar[cifar["Metric"] == "ACC"].set_index("Method").loc["R-DC", "Paper"] == \
+        paper_data.rdc_clustering().set_index(["dataset", "method"]).loc[("cifar10", "R-DC"), "acc"]
+    assert rp.missing_text(settings).startswith("Not run at profile `quick` (paper profile only): CIFAR10.")
     assert "points above it" in rp.verdict_methods(t, "fmnist", "quick", others=("DEC",))
 
 
-def test_ablation_table_maps_phases_to_methods(monkeypatch):
-    monkeypatch.setattr(exp, "available", lambda d: d == "fmnist")
+def test_ablation_table_maps_phases_to_methods():
     settings = notebook_settings("rdc/tab08", "quick")
     runs = RunSet([_run("ae_kmeans", 0, 0.55), _run("rdc", 0, 0.57), _run("dec", 0, 0.53), _run("p1p2p3", 0, 0.54)])
     t = rp.ablation_table(runs, settings)
@@ -72,8 +59,7 @@ def test_ablation_table_maps_phases_to_methods(monkeypatch):
     assert (t[t["Dataset"] != "FMNIST"]["Seeds"] == 0).all()
 
 
-def test_runtime_table_takes_one_kmeans_out_of_the_per_iteration_cost(monkeypatch):
-    monkeypatch.setattr(exp, "available", lambda d: d == "fmnist")
+def test_runtime_table_takes_one_kmeans_out_of_the_per_iteration_cost():
     settings = notebook_settings("rdc/tab06", "smoke")  # cluster_epochs 2, subsample 600: budget 2 * 3 = 6
     runs = RunSet([_run("ae_kmeans", 0, 0.5, iterations=0.0, seconds_cluster=1.0),
                    _run("dec", 0, 0.5, iterations=3.0, seconds_cluster=4.0)])
@@ -83,6 +69,12 @@ def test_runtime_table_takes_one_kmeans_out_of_the_per_iteration_cost(monkeypatc
     assert t.loc["DEC", "Ours (s)"] == pytest.approx(17.0)
     assert t.loc["DEC", "ms / clustering iteration"] == pytest.approx(1000.0)
     assert t.loc["PSSC", "Seeds"] == 0 and t.loc["PSSC", "Paper (s)"] == 1530
+    # the budget counts the samples the runs recorded, not the subsample parameter
+    small = RunSet([_run("ae_kmeans", 0, 0.5, iterations=0.0, seconds_cluster=1.0),
+                    _run("dec", 0, 0.5, iterations=3.0, seconds_cluster=4.0)])
+    for r in small:
+        r.meta["n_samples"] = 300  # 300 samples in batches of 256: 2 per epoch, 4 iterations
+    assert rp.runtime_table(small, settings).set_index("Method").loc["DEC", "Ours (s)"] == pytest.approx(15.0)
 
 
 def test_hyperparameter_table_counts_what_the_code_runs():
@@ -92,7 +84,29 @@ def test_hyperparameter_table_counts_what_the_code_runs():
     assert "not rerun" in t.loc["CC", "Ours: which"]
 
 
-def test_dataset_labels_name_subsamples_and_test_splits():
-    assert rp.dataset_label("fmnist", 5000) == "FMNIST (subsample 5,000 of 70,000)"
-    assert rp.dataset_label("mnist", 3000, "test") == "MNIST (test split only, 10,000 of 70,000; subsample 3,000 of 10,000)"
-    assert rp.dataset_label("fmnist", None) == "FMNIST"
+def test_dataset_labels_come_from_the_records_and_the_profile():
+    fmnist = {"dataset": "FMNIST", "split": "all", "n_samples": 5000,
+              "subsample": {"n": 5000, "of": 70_000, "seed": 0, "method": "uniform without replacement"}}
+    assert rp.dataset_label(fmnist, items.data_spec("quick", "fmnist")) == "FMNIST (subsample 5,000 of 70,000)"
+    mnist = {"dataset": "MNIST", "split": "test", "n_samples": 3000, "subsample": {"n": 3000, "of": 10_000}}
+    assert rp.dataset_label(mnist, items.data_spec("quick", "mnist")) == \
+        "MNIST (test split only, 10,000 of 70,000; subsample 3,000 of 10,000)"
+    assert rp.dataset_label(mnist) == "MNIST (test split only; subsample 3,000 of 10,000)"  # the record alone
+    whole = {"dataset": "FMNIST", "split": "all", "n_samples": 70_000,
+             "subsample": {"n": 70_000, "of": 70_000, "seed": 0, "method": "none: all kept"}}
+    assert rp.dataset_label(whole) == rp.dataset_label({"dataset": "FMNIST", "subsample": None}) == "FMNIST"
+    runs = RunSet([_run("rdc", 0, 0.6)])
+    assert rp.run_datasets(runs, notebook_settings("rdc/tab03", "smoke")) == ["FMNIST (subsample 600 of 70,000)"]
+
+
+def test_dataset_table_reads_the_catalog_and_the_profile_without_loading(monkeypatch):
+    def no_loading(*a, **k):
+        raise AssertionError("the data set table must not load data")
+
+    monkeypatch.setattr("dcutils.data.load_dataset", no_loading)
+    t = rp.dataset_table("quick").set_index("Dataset")
+    assert list(t.index) == ["PneumoniaMNIST", "BreastMNIST", "BloodMNIST", "VesselMNIST3D", "CIFAR10", "FMNIST"]
+    assert t.loc["FMNIST", "Status"] == "as in the paper" and t.loc["FMNIST", "Samples (profile)"] == 70_000
+    assert t.loc["CIFAR10", "Status"] == "not run at quick (paper profile only)"
+    assert math.isnan(t.loc["CIFAR10", "Samples (profile)"]) and t.loc["CIFAR10", "Samples (paper)"] == 60_000
+    assert (rp.dataset_table("paper")["Status"] == "as in the paper").all()

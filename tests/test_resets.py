@@ -49,7 +49,7 @@ def test_full_reset_draws_from_kaiming_uniform():
 def test_soft_reset_is_exact_convex_combination():
     torch.manual_seed(0)
     layers = [nn.Linear(30, 20), nn.Linear(20, 7)]
-    old = [(l.weight.detach().clone(), l.bias.detach().clone()) for l in layers]
+    old = [(layer.weight.detach().clone(), layer.bias.detach().clone()) for layer in layers]
     returned = soft_reset(layers, alpha=0.8, generator=torch.Generator().manual_seed(3))
     assert returned == layers
     # reproduce phi: same generator, layer by layer, weight before bias
@@ -106,7 +106,7 @@ def test_brb_reset_touches_only_encoder_hidden_layers():
     # with reset_embedding the embedding layer is included, decoder never
     with_emb = brb_reset_layers(model, reset_embedding=True)
     assert with_emb[-1] is model.embedding_layer
-    assert not any(l in model.decoder_linears for l in with_emb)
+    assert not any(layer in model.decoder_linears for layer in with_emb)
 
 
 def test_resettable_layers_rejects_non_linear_items():

@@ -1,4 +1,4 @@
-"""The run cache: configs, registry, caching, corruption and NaN handling."""
+"""The run cache: configs, registry, run identity, caching, environment, corruption, data and NaN handling."""
 import gzip
 import math
 import warnings
@@ -8,20 +8,21 @@ import pandas as pd
 import pytest
 
 from dcutils import runs
-from dcutils.runs import NonFiniteLossError, RunConfig, RunOutput, algorithm, get_run, get_runs
+from dcutils.runs import NonFiniteLossError, RunConfig, RunOutput, algorithm, get_run, get_runs, record_path
 
 CALLS: list[RunConfig] = []
 
 
-@algorithm("test.counter", epochs=3, lr=0.1)
+@algorithm("test.counter", version=1, epochs=3, lr=0.1)
 def _counter(cfg, ctx):
     CALLS.append(cfg)
     epochs = cfg["epochs"]
     history = pd.DataFrame({"epoch": range(epochs), "acc": np.linspace(0.1, 0.1 * epochs, epochs) + cfg.seed})
-    return RunOutput(history, {"acc": float(history["acc"].iloc[-1])}, arrays={"d": np.arange(4.0).reshape(2, 2)})
+    return RunOutput(history, {"acc": float(history["acc"].iloc[-1])}, arrays={"d": np.arange(4.0).reshape(2, 2)},
+                     meta={"data_fingerprint": "f" * 16})
 
 
-@algorithm("test.nan", lr=0.1)
+@algorithm("test.nan", version=1, lr=0.1)
 def _nan(cfg, ctx):
     for epoch in range(3):
         loss = 1.0 if epoch < 2 else math.nan
@@ -37,14 +38,15 @@ def _reset_calls():
 def test_make_fills_defaults_so_equal_runs_are_equal():
     a = RunConfig.make("test.counter", "USPS", seed=1, profile="smoke")
     b = RunConfig.make("test.counter", "usps", seed=1, profile="smoke", epochs=3)
-    assert a == b and hash(a) == hash(b) and a.run_id() == b.run_id()
+    assert a == b and hash(a) == hash(b) and a.key() == b.key()
     assert a["epochs"] == 3 and a.dataset == "usps"
 
 
 def test_config_differences_change_the_run_id():
     base = RunConfig.make("test.counter", "usps", profile="smoke")
-    others = [base.replace(seed=1), base.replace(epochs=4), base.replace(dataset="mnist"), base.replace(profile="quick")]
-    assert len({c.run_id() for c in [base, *others]}) == 5
+    others = [base.replace(seed=1), base.replace(epochs=4), base.replace(dataset="mnist"),
+              base.replace(profile="quick"), base.replace(data_fingerprint="0" * 16)]
+    assert len({c.key() for c in [base, *others]}) == 6
 
 
 def test_unknown_parameter_and_algorithm_are_errors():
@@ -67,7 +69,7 @@ def test_second_request_comes_from_the_cache(results):
     pd.testing.assert_frame_equal(first.history, second.history)
     assert first.final == second.final
     np.testing.assert_array_equal(second.arrays["d"], np.arange(4.0).reshape(2, 2))
-    assert cfg.path().is_relative_to(results / "smoke" / "test.counter" / "usps")
+    assert record_path(cfg).is_relative_to(results / "smoke" / "test.counter" / "usps")
 
 
 def test_get_runs_computes_duplicates_once_and_keeps_order(results):
@@ -84,8 +86,8 @@ def test_get_runs_computes_duplicates_once_and_keeps_order(results):
 def test_corrupt_cache_file_is_moved_aside_and_recomputed(results):
     cfg = RunConfig.make("test.counter", "usps", profile="smoke")
     get_run(cfg)
-    path = cfg.path()
-    path.write_bytes(gzip.compress(b'{"format": 1, "payload": "{}", "sha256": "0"}'))
+    path = record_path(cfg)
+    path.write_bytes(gzip.compress(b'{"format": 2, "payload": "{}", "sha256": "0"}'))
     with pytest.warns(UserWarning, match="could not be trusted.*recomputed"):
         again = get_run(cfg)
     assert not again.from_cache and len(CALLS) == 2
@@ -94,19 +96,43 @@ def test_corrupt_cache_file_is_moved_aside_and_recomputed(results):
     assert get_run(cfg).from_cache  # and the new file is sound
 
 
-def test_changed_code_is_not_reused(results, monkeypatch):
+def test_a_version_bump_is_not_reused_and_the_same_version_is(results, monkeypatch):
     cfg = RunConfig.make("test.counter", "usps", profile="smoke")
     get_run(cfg)
     algo = runs.ALGORITHMS["test.counter"]
-    monkeypatch.setitem(runs.ALGORITHMS, "test.counter", runs.Algorithm(algo.name, algo.fn, algo.defaults, "dcutils.paths"))
+    same = runs.Algorithm(algo.name, algo.fn, algo.defaults, 1, "elsewhere")  # moved to another module
+    monkeypatch.setitem(runs.ALGORITHMS, "test.counter", same)
+    assert get_run(cfg).from_cache and len(CALLS) == 1
+    bumped = runs.Algorithm(algo.name, algo.fn, algo.defaults, 2, algo.module)
+    monkeypatch.setitem(runs.ALGORITHMS, "test.counter", bumped)
     assert not get_run(cfg).from_cache and len(CALLS) == 2
+
+
+def test_records_carry_the_environment(results):
+    import torch
+
+    fresh = get_run(RunConfig.make("test.counter", "usps", profile="smoke"))
+    again = get_run(fresh.config)
+    for result in (fresh, again):
+        env = result.environment
+        assert env["torch"] == torch.__version__ and env["threads"] == torch.get_num_threads()
+        assert env["precision"] == runs.PRECISION and env["device"]
+
+
+def test_data_other_than_the_pinned_ones_are_refused(results):
+    cfg = RunConfig.make("test.counter", "usps", profile="smoke", data_fingerprint="0" * 16)
+    with pytest.raises(runs.DataMismatchError, match="fingerprint 'ffffffffffffffff'.*pins '0000000000000000'"):
+        get_run(cfg)
+    assert not record_path(cfg).exists()
+    assert get_run(cfg.replace(data_fingerprint="f" * 16)).final  # the pinned data: fine
 
 
 def test_nan_loss_stops_the_run_and_caches_nothing(results):
     cfg = RunConfig.make("test.nan", "usps", profile="smoke")
-    with pytest.raises(NonFiniteLossError, match=r"reconstruction loss became nan at epoch 2 in test.nan on usps.*Nothing was cached"):
+    expected = r"reconstruction loss became nan at epoch 2 in test.nan on usps.*Nothing was cached"
+    with pytest.raises(NonFiniteLossError, match=expected):
         get_run(cfg)
-    assert not cfg.path().exists()
+    assert not record_path(cfg).exists()
 
 
 def test_recompute_overwrites(results):

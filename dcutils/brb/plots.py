@@ -1,0 +1,505 @@
+"""Tables and figures of BRB (Breaking the Reclustering Barrier), from cached runs.
+
+Every function takes a :class:`dcutils.runs.RunSet` (or its tidy frames) of
+``brb.dc`` runs and returns a DataFrame or a matplotlib figure; nothing here
+trains. The paper's numbers come from :func:`dcutils.paper_data.brb_variants`
+(Tables 13-15); reproduced numbers only from runs.
+
+Conventions: metrics are stored as fractions and shown in percent; "plain"
+in the paper's tables is the variant ``"none"`` here; a grid cell is
+(pretrain, method, variant, dataset), its seeds are averaged (mean ± SE).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from dcutils import outputs, plotting
+from dcutils.brb.settings import PAPER_DATASETS, grid_datasets
+from dcutils.data import DATASETS, canonical_name
+from dcutils.paper_data import brb_variants
+from dcutils.profiles import data_spec
+from dcutils.runs import RunSet
+
+VARIANT_SUFFIX = {"none": "", "brb": "+BRB", "recluster": "+Recluster", "reset": "+Reset"}
+VARIANT_NAME = {"none": "plain", "brb": "BRB", "recluster": "Recluster", "reset": "Reset"}
+METRIC_NAME = {"acc": "ACC", "nmi": "NMI", "ari": "ARI", "silhouette": "silhouette (ground truth)",
+               "silhouette_pred": "silhouette (predicted clusters)", "intra_cd": "intra-CD", "inter_cd": "inter-CD",
+               "cl_change": "CL change (%)", "recon_loss": "reconstruction loss"}
+#: Reported by the paper (Section 6 and Appendix G).
+PAPER_WIN_SHARE = 88.10
+PAPER_OVERHEAD = 1.1
+
+
+def algorithm_label(method: str, variant: str, pretrain: bool = False) -> str:
+    """The paper's row name, e.g. ``"IDEC+BRB+Pretrain"``."""
+    return method.upper() + VARIANT_SUFFIX[variant] + ("+Pretrain" if pretrain else "")
+
+
+def _display(dataset: str) -> str:
+    return DATASETS[canonical_name(dataset)].display
+
+
+def _label(dataset: str, profile: str, subsample: int | None = None) -> str:
+    """How the profile's data for ``dataset`` are named (with substitution and subsample), from its definition."""
+    spec = data_spec(profile, dataset)
+    return spec.label(subsample) if spec is not None else f"{_display(dataset)} (not run at {profile})"
+
+
+def finals(runset: RunSet) -> pd.DataFrame:
+    """One row per run: dataset, method, variant, pretrain, seed, final metrics (fractions)."""
+    frame = runset.finals()
+    if len(frame):
+        frame["pretrain"] = frame["pretrain"].astype(bool)
+    return frame
+
+
+def history(runset: RunSet) -> pd.DataFrame:
+    """One row per (run, epoch), with the run's config columns."""
+    frame = runset.history()
+    if len(frame):
+        frame["pretrain"] = frame["pretrain"].astype(bool)
+    return frame
+
+
+def brb_epochs(runset: RunSet) -> list[int]:
+    """Epochs (0-based, = epochs trained before the step) at which BRB steps ran, from the first run with any."""
+    for r in runset:
+        if r.meta.get("brb_epochs"):
+            return list(r.meta["brb_epochs"])
+    return []
+
+
+# ----------------------------------------------------------------------------
+# Tables 13-15: paper vs reproduced
+
+
+def paper_cells(metric: str) -> pd.DataFrame:
+    """Tables 13 (acc), 14 (nmi) or 15 (ari) as cells (pretrain, method, variant, dataset, paper, paper_se)."""
+    p = brb_variants()
+    p = p[p["metric"] == metric].copy()
+    if p.empty:
+        raise ValueError(f"the paper's Tables 13-15 give acc, nmi and ari, not {metric!r}")
+    p["variant"] = p["variant"].replace({"plain": "none"})
+    p["pretrain"] = p["pretrain"].astype(bool)
+    return p.rename(columns={"mean": "paper", "se": "paper_se"})[
+        ["pretrain", "method", "variant", "dataset", "paper", "paper_se"]]
+
+
+def data_status(dataset: str, settings) -> str:
+    """What a table cell's data is here: the data set's label, or why it was not run."""
+    if dataset not in settings["datasets"]:
+        return f"not run at profile {settings.profile}"
+    if data_spec(settings.profile, dataset) is None:
+        return f"not run: profile {settings.profile} does not include {_display(dataset)} (paper profile)"
+    return _label(dataset, settings.profile, settings.subsample)
+
+
+def variant_table(runset: RunSet, metric: str, settings) -> pd.DataFrame:
+    """Paper vs reproduced for every cell of Table 13/14/15, in the paper's order.
+
+    Parameters
+    ----------
+    runset : the grid runs of the item
+    metric : "acc" (Table 13), "nmi" (14) or "ari" (15)
+    settings : the notebook's settings (its data sets and profile say which cells were run)
+
+    Returns
+    -------
+    DataFrame with columns setting, algorithm, dataset, paper, paper_se,
+    reproduced, reproduced_se, difference (reproduced − paper, points), seeds,
+    data (the data used, or why the cell was not run). Values in percent.
+    """
+    runs = finals(runset)
+    paper = paper_cells(metric)
+    keys = ["pretrain", "method", "variant", "dataset"]
+    table = outputs.comparison(runs[[*keys, metric]] if len(runs) else pd.DataFrame(columns=[*keys, metric]),
+                               paper, keys, metric)
+    order = {d: i for i, d in enumerate(PAPER_DATASETS)}
+    table["_d"] = table["dataset"].map(order)
+    table["_m"] = table["method"].map({"dec": 0, "idec": 1, "dcn": 2})
+    table["_v"] = table["variant"].map({"none": 0, "brb": 1, "recluster": 2, "reset": 3})
+    table = table.sort_values(["pretrain", "_m", "_v", "_d"]).reset_index(drop=True)
+    table.insert(0, "setting", np.where(table["pretrain"].astype(bool), "with pretraining", "without pretraining"))
+    table.insert(1, "algorithm", [algorithm_label(m, v) for m, v in zip(table["method"], table["variant"])])
+    table["data"] = [data_status(d, settings) for d in table["dataset"]]
+    table["dataset"] = [_display(d) for d in table["dataset"]]
+    return table.drop(columns=["_d", "_m", "_v", "pretrain", "method", "variant"])
+
+
+def wide_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as the paper prints it: one row per algorithm, per data set "ours / paper (Δ)"."""
+
+    def cell(r) -> str:
+        ours = outputs.plus_minus(r.reproduced, r.reproduced_se)
+        if ours == "—":
+            return f"— / {r.paper:.2f}"
+        return f"{ours} / {r.paper:.2f} ({r.difference:+.1f})"
+
+    view = table.assign(cell=[cell(r) for r in table.itertuples()])
+    return view.pivot_table(index=["setting", "algorithm"], columns="dataset", values="cell", aggfunc="first",
+                            sort=False)
+
+
+def brb_vs_plain(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
+    """Per (setting, method, dataset): plain and +BRB means (percent), the gain, and the paper's gain."""
+    runs = finals(runset)
+    if runs.empty:
+        return pd.DataFrame()
+    mean = runs.groupby(["pretrain", "method", "dataset", "variant"])[metric].mean().unstack("variant") * 100
+    if not {"none", "brb"} <= set(mean.columns):
+        return pd.DataFrame()
+    out = mean[["none", "brb"]].rename(columns={"none": "plain", "brb": "BRB"}).reset_index()
+    out["gain"] = out["BRB"] - out["plain"]
+    paper = paper_cells(metric).pivot_table(index=["pretrain", "method", "dataset"], columns="variant",
+                                            values="paper").reset_index()
+    paper["paper_gain"] = paper["brb"] - paper["none"]
+    out = out.merge(paper[["pretrain", "method", "dataset", "paper_gain"]], how="left")
+    out["dataset"] = [_display(d) for d in out["dataset"]]
+    return out
+
+
+def variant_verdict(runset: RunSet, metric: str = "acc") -> str:
+    """Markdown: where +BRB beat the plain algorithm at this profile, against the paper."""
+    gains = brb_vs_plain(runset, metric)
+    if gains.empty:
+        return "No runs to compare."
+    better = int((gains["gain"] > 0).sum())
+    paper_better = int((gains["paper_gain"] > 0).sum())
+    agree = int(((gains["gain"] > 0) == (gains["paper_gain"] > 0)).sum())
+    lines = [f"At this profile, +BRB has a higher mean {METRIC_NAME[metric]} than the plain algorithm in "
+             f"**{better} of {len(gains)}** (setting, algorithm, data set) cells; the paper's table has BRB ahead in "
+             f"{paper_better} of the same cells. The sign of the gain agrees with the paper in {agree} of "
+             f"{len(gains)}."]
+    worst = gains[gains["gain"] < 0].sort_values("gain").head(3)
+    if len(worst):
+        lines.append("Largest losses of BRB here: " + "; ".join(
+            f"{r.method.upper()} {'with' if r.pretrain else 'without'} pretraining on {r.dataset}: "
+            f"{r.gain:+.1f} points" for r in worst.itertuples()) + ".")
+    else:
+        lines.append("BRB lost in none of these cells.")
+    return "\n\n".join(lines)
+
+
+# ----------------------------------------------------------------------------
+# headline: share of runs where BRB beats its baseline, and its overhead
+
+
+def win_pairs(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
+    """One row per (method, dataset, pretrain, seed) with both plain and +BRB runs: both values and ``brb_wins``."""
+    runs = finals(runset)
+    keys = ["method", "dataset", "pretrain", "seed"]
+    plain = runs[runs["variant"] == "none"][[*keys, metric]].rename(columns={metric: "plain"})
+    brb = runs[runs["variant"] == "brb"][[*keys, metric, "brb_overhead"]].rename(columns={metric: "brb"})
+    pairs = plain.merge(brb, on=keys)
+    pairs["brb_wins"] = pairs["brb"] > pairs["plain"]
+    return pairs
+
+
+def headline_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
+    """Share of runs where BRB beats its baseline (percent) overall, per setting and per method, and BRB's overhead.
+
+    A run counts as a win when DEC/IDEC/DCN+BRB ends with a higher ``metric``
+    than the plain algorithm with the same data set, setting and seed (same
+    pretrained network, same initial weights). The overhead is BRB's seconds
+    over the clustering phase's training seconds, median over BRB runs.
+    """
+    pairs = win_pairs(runset, metric)
+    rows = []
+
+    def add(what: str, sub: pd.DataFrame, paper: float = math.nan) -> None:
+        share = 100.0 * sub["brb_wins"].mean() if len(sub) else math.nan
+        rows.append({"quantity": what, "paper": paper, "reproduced": share, "difference": share - paper,
+                     "runs": len(sub)})
+
+    add("BRB beats its baseline (% of runs), all", pairs, PAPER_WIN_SHARE)
+    for pre in (False, True):
+        add(f"  {'with' if pre else 'without'} pretraining", pairs[pairs["pretrain"] == pre])
+    for m in ("dec", "idec", "dcn"):
+        add(f"  {m.upper()}", pairs[pairs["method"] == m])
+    over = 100.0 * pairs["brb_overhead"].median() if len(pairs) else math.nan
+    rows.append({"quantity": "BRB overhead (% of clustering-phase time), median", "paper": PAPER_OVERHEAD,
+                 "reproduced": over, "difference": over - PAPER_OVERHEAD, "runs": len(pairs)})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------
+# figures
+
+
+def _new_figure(n_rows: int, n_cols: int, width: float = 3.2, height: float = 2.5):
+    plotting.style()
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width * n_cols, height * n_rows + 0.4), squeeze=False)
+    return fig, axes
+
+
+def _mark_steps(ax, steps: Sequence[int]) -> None:
+    for e in steps:
+        ax.axvline(e, color="0.6", lw=0.6, ls=":", zorder=0)
+
+
+def plot_curves(runset: RunSet, metrics: Sequence[str], *, method: str, pretrain: bool,
+                variants: Sequence[str], datasets: Sequence[str] | None = None, scale: dict | None = None):
+    """Per-epoch curves (mean ± SE over seeds) of ``metrics`` (columns) per data set (rows), one line per variant.
+
+    Dotted verticals mark the BRB steps. Epoch 0 is after the initial k-means.
+    """
+    h = history(runset)
+    h = h[(h["method"] == method) & (h["pretrain"] == pretrain) & h["variant"].isin(variants)]
+    datasets = list(datasets or sorted(h["dataset"].unique()))
+    scale = scale or {"acc": 100, "nmi": 100, "ari": 100}
+    fig, axes = _new_figure(len(datasets), len(metrics))
+    steps = brb_epochs(runset)
+    for i, d in enumerate(datasets):
+        for j, metric in enumerate(metrics):
+            ax = axes[i, j]
+            for v in variants:
+                sub = h[(h["dataset"] == d) & (h["variant"] == v)]
+                sub = sub.assign(value=sub[metric] * scale.get(metric, 1))
+                if len(sub):
+                    plotting.line_band(ax, sub, "epoch", "value", label=algorithm_label(method, v, pretrain),
+                                       color_name=v)
+            _mark_steps(ax, steps)
+            ax.set_title(f"{_display(d)}: {METRIC_NAME.get(metric, metric)}")
+            ax.set_xlabel("clustering epoch")
+    axes[0, 0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_variant_bars(runset: RunSet, metrics: Sequence[str], *, method: str, pretrain: bool,
+                      datasets: Sequence[str]):
+    """Bars of final ``metrics`` per data set for plain / +Recluster / +Reset / +BRB, the paper's value as a tick."""
+    runs = finals(runset)
+    runs = runs[(runs["method"] == method) & (runs["pretrain"] == pretrain)]
+    variants = ["none", "recluster", "reset", "brb"]
+    fig, axes = _new_figure(1, len(metrics), width=max(3.2, 1.3 * len(datasets)), height=2.8)
+    for j, metric in enumerate(metrics):
+        ax = axes[0, j]
+        paper = paper_cells(metric)
+        paper = paper[(paper["method"] == method) & (paper["pretrain"] == pretrain)]
+        width = 0.8 / len(variants)
+        for k, v in enumerate(variants):
+            xs, ms, ses, ps = [], [], [], []
+            for i, d in enumerate(datasets):
+                vals = runs[(runs["dataset"] == d) & (runs["variant"] == v)][metric] * 100
+                m, se, _ = outputs.mean_se(vals)
+                pv = paper[(paper["dataset"] == d) & (paper["variant"] == v)]["paper"]
+                xs.append(i + (k - 1.5) * width)
+                ms.append(m)
+                ses.append(se)
+                ps.append(float(pv.iloc[0]) if len(pv) else math.nan)
+            ax.bar(xs, ms, width, yerr=ses, color=plotting.color(v), label=algorithm_label(method, v), capsize=2)
+            _paper_marks(ax, xs, ps, labelled=k == 0)
+        _dataset_ticks(ax, datasets)
+        ax.set_ylabel(f"{METRIC_NAME[metric]} (%)")
+        ax.set_title(f"{METRIC_NAME[metric]}, {method.upper()} {'with' if pretrain else 'without'} pretraining")
+    axes[0, 0].legend(ncol=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    fig.tight_layout()
+    return fig
+
+
+def _paper_marks(ax, xs, values, *, labelled: bool) -> None:
+    """The paper's values as black ticks over bars at ``xs`` (NaN: no tick); one legend entry if ``labelled``."""
+    ax.scatter(xs, values, marker="_", color="k", s=60, zorder=3, label="paper" if labelled else None)
+
+
+def _dataset_ticks(ax, datasets: Sequence[str]) -> None:
+    """One x tick per data set, at 0, 1, ..., labelled with its display name."""
+    ax.set_xticks(range(len(datasets)), [_display(d) for d in datasets])
+
+
+def relative_gain(runset: RunSet, metric: str, methods: Sequence[str], pretrain: bool) -> pd.DataFrame:
+    """Relative improvement of +BRB over the plain algorithm, 100 × (BRB − plain) / plain, ours and the paper's."""
+    runs = finals(runset)
+    runs = runs[(runs["pretrain"] == pretrain) & runs["method"].isin(methods)]
+    mean = runs.groupby(["method", "dataset", "variant"])[metric].mean().unstack("variant")
+    paper = paper_cells(metric)
+    paper = paper[paper["pretrain"] == pretrain].pivot_table(index=["method", "dataset"], columns="variant",
+                                                             values="paper")
+    rows = []
+    for (m, d), r in mean.iterrows():
+        ours = 100 * (r.get("brb", math.nan) - r.get("none", math.nan)) / r.get("none", math.nan)
+        p = paper.loc[(m, d)] if (m, d) in paper.index else None
+        theirs = 100 * (p["brb"] - p["none"]) / p["none"] if p is not None else math.nan
+        rows.append({"method": m.upper(), "dataset": _display(d), "reproduced": ours, "paper": theirs,
+                     "difference": ours - theirs, "seeds": int(runs[(runs["method"] == m) & (runs["dataset"] == d)
+                                                                   & (runs["variant"] == "brb")]["seed"].nunique())})
+    return pd.DataFrame(rows)
+
+
+def plot_relative_gain(runset: RunSet, metrics: Sequence[str], *, methods: Sequence[str], pretrain: bool,
+                       datasets: Sequence[str]):
+    """Bars of the relative gain of BRB (Figure 5 / 15), one panel per metric, the paper's gain as black ticks."""
+    fig, axes = _new_figure(1, len(metrics), width=max(3.2, 1.2 * len(datasets)), height=2.8)
+    for j, metric in enumerate(metrics):
+        ax = axes[0, j]
+        gains = relative_gain(runset, metric, methods, pretrain)
+        width = 0.8 / len(methods)
+        for k, m in enumerate(methods):
+            g = gains[gains["method"] == m.upper()].set_index("dataset").reindex([_display(d) for d in datasets])
+            xs = np.arange(len(datasets)) + (k - (len(methods) - 1) / 2) * width
+            ax.bar(xs, g["reproduced"], width, color=plotting.color(m), label=f"{m.upper()}+BRB vs {m.upper()}")
+            _paper_marks(ax, xs, g["paper"], labelled=k == 0)
+        ax.axhline(0, color="0.3", lw=0.8)
+        _dataset_ticks(ax, datasets)
+        ax.set_ylabel(f"relative {METRIC_NAME[metric]} gain (%)")
+        ax.set_title(f"{METRIC_NAME[metric]}, {'with' if pretrain else 'without'} pretraining")
+    axes[0, 0].legend(ncol=3, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    fig.tight_layout()
+    return fig
+
+
+def ratio_samples(runset: RunSet, dataset: str, method: str = "dcn") -> tuple[np.ndarray, np.ndarray, list]:
+    """d1/d2 of the recorded BRB step before and after, pooled over seeds; and the epochs of the recorded steps."""
+    before, after, epochs = [], [], []
+    for r in runset:
+        c = r.config
+        if c.dataset == dataset and c["method"] == method and c["variant"] == "brb" and "ratio_before" in r.arrays:
+            before.append(r.arrays["ratio_before"])
+            after.append(r.arrays["ratio_after"])
+            epochs.append(r.meta.get("ratio_epoch"))
+    if not before:
+        return np.array([]), np.array([]), []
+    return np.concatenate(before), np.concatenate(after), epochs
+
+
+def plot_ratio_histogram(runset: RunSet, dataset: str, method: str = "dcn"):
+    """Figure 7: histogram of d1/d2 (closest over second-closest centroid distance) before and after a BRB step."""
+    before, after, epochs = ratio_samples(runset, dataset, method)
+    fig, axes = _new_figure(1, 1, width=4.5, height=3.0)
+    ax = axes[0, 0]
+    bins = np.linspace(0, 1, 41)
+    ax.hist(before, bins=bins, alpha=0.6, color=plotting.color("none"), label="before BRB step")
+    ax.hist(after, bins=bins, alpha=0.6, color=plotting.color("brb"), label="after BRB step")
+    ax.set_xlabel("d1 / d2")
+    ax.set_ylabel("samples")
+    ax.set_title(f"{method.upper()}+BRB on {_display(dataset)}, step at epoch(s) {sorted(set(epochs))}")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def ratio_summary(runset: RunSet, dataset: str, method: str = "dcn") -> pd.DataFrame:
+    """Share of samples with d1/d2 in [0.9, 1] and the median, before and after the step."""
+    before, after, _ = ratio_samples(runset, dataset, method)
+    rows = []
+    for what, v in (("before", before), ("after", after)):
+        share = 100 * float(np.mean(v >= 0.9)) if len(v) else math.nan
+        rows.append({"when": what, "samples": len(v), "share in [0.9, 1] (%)": share,
+                     "median d1/d2": float(np.median(v)) if len(v) else math.nan})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------
+# provenance
+
+
+def provenance(settings, datasets: Sequence[str] | None = None) -> outputs.Provenance:
+    """Stamp of a brb output: the data sets used (named with any substitution) and those not run here."""
+    used = list(datasets) if datasets is not None else grid_datasets(settings)
+    wanted = settings["focus"] if "focus" in settings else settings["datasets"]
+    labels = [_label(d, settings.profile, settings.subsample) for d in used]
+    notes = [f"{_display(d)} not run at {settings.profile}" for d in wanted
+             if data_spec(settings.profile, d) is None]
+    if "focus" in settings and not set(used) & set(wanted):
+        notes.append(f"substitute for {', '.join(_display(d) for d in wanted)}")
+    extra = (f"{settings.cluster_epochs} clustering epochs, T = {settings.reset_interval}, "
+             f"{settings.pretrain_epochs} pretraining epochs")
+    return outputs.provenance(settings, datasets=labels, notes=[extra, *notes])
+
+
+def substitution_note(settings, used: Sequence[str]) -> str | None:
+    """A line for the figure when its data differ from the paper's (substitute or reduced data), else None."""
+    wanted = settings["focus"] if "focus" in settings else settings["datasets"]
+    parts = []
+    missing = [d for d in wanted if d not in used]
+    if missing:
+        what = ", ".join(_display(d) for d in missing)
+        parts.append(f"{what} not run at {settings.profile}" + (f"; shown: {', '.join(_display(d) for d in used)}"
+                                                     if not set(used) & set(wanted) else ""))
+    specs = [data_spec(settings.profile, d) for d in used]
+    subs = [spec.label() for spec in specs if spec is not None and spec.substitute]
+    parts += subs
+    if settings.subsample:
+        parts.append(f"subsample {settings.subsample:,} per data set")
+    return "Data: " + "; ".join(parts) if parts else None
+
+
+# ----------------------------------------------------------------------------
+# per-item views
+
+
+def used_datasets(settings) -> list[str]:
+    """The data sets the item's runs use at its profile (focus data sets, their substitute, or the grid's)."""
+    return grid_datasets(settings)
+
+
+def item_table(runset: RunSet, settings, metric: str = "acc") -> pd.DataFrame:
+    """Paper vs reproduced final ``metric`` for the item's methods, variants, settings and data sets only."""
+    table = variant_table(runset, metric, settings)
+    labels = {algorithm_label(m, v) for m in settings["methods"] for v in settings["variants"]}
+    settings_ = {("with pretraining" if p else "without pretraining") for p in settings["pretrain"]}
+    shown = {_display(d) for d in used_datasets(settings)}
+    keep = table["algorithm"].isin(labels) & table["setting"].isin(settings_) & table["dataset"].isin(shown)
+    return table[keep].reset_index(drop=True)
+
+
+def curve_verdict(runset: RunSet, settings, metric: str = "acc") -> str:
+    """Markdown: the final ``metric`` of each variant per data set, and whether BRB ends highest."""
+    runs = finals(runset)
+    if runs.empty:
+        return "No runs."
+    lines = []
+    for (d, m, p), g in runs.groupby(["dataset", "method", "pretrain"]):
+        percent = metric in ("acc", "nmi", "ari")
+        means = (g.groupby("variant")[metric].mean() * (100 if percent else 1)).sort_values(ascending=False)
+        ranking = ", ".join(f"{algorithm_label(m, v)} {val:.{1 if percent else 3}f}" for v, val in means.items())
+        top = means.index[0]
+        verdict = ("BRB ends highest" if top == "brb" else
+                   f"BRB does **not** end highest here ({algorithm_label(m, top)} does)")
+        lines.append(f"- {_display(d)}, {'with' if p else 'without'} pretraining: {ranking} (mean over "
+                     f"{g['seed'].nunique()} seeds, {METRIC_NAME[metric]}{' %' if percent else ''}). {verdict}.")
+    return "\n".join(lines)
+
+
+def step_table(runset: RunSet, dataset: str, method: str, pretrain: bool) -> pd.DataFrame:
+    """Every BRB step of the first seed's +BRB run: epoch, ACC before and after, label change, component times (ms)."""
+    h = history(runset)
+    h = h[(h["dataset"] == dataset) & (h["method"] == method) & (h["pretrain"] == pretrain) & (h["variant"] == "brb")]
+    if h.empty:
+        return pd.DataFrame()
+    h = h[h["seed"] == h["seed"].min()].sort_values("epoch").reset_index(drop=True)
+    rows = []
+    for i in h.index[h["brb"].astype(bool)]:
+        r, prev = h.loc[i], h.loc[i - 1]
+        rows.append({"step at epoch": int(prev["epoch"]), "ACC before (%)": 100 * prev["acc"],
+                     "ACC after the epoch (%)": 100 * r["acc"], "CL change (%)": r["cl_change"],
+                     "reset (ms)": 1e3 * r["t_reset"], "embed (ms)": 1e3 * r["t_embed"],
+                     "k-means (ms)": 1e3 * r["t_cluster"], "momentum reset (ms)": 1e3 * r["t_momentum"],
+                     "epoch training (ms)": 1e3 * r["epoch_seconds"]})
+    return pd.DataFrame(rows)
+
+
+def reconstruction_verdict(runset: RunSet) -> str:
+    """Markdown for Figure 18: the loss jump at BRB steps and the final loss with vs without BRB (DCN, pretrained)."""
+    h = history(runset)
+    h = h[(h["method"] == "dcn") & h["pretrain"]].sort_values("epoch")
+    lines = []
+    for d, g in h.groupby("dataset"):
+        brb_h, plain_h = g[g["variant"] == "brb"], g[g["variant"] == "none"]
+        jumps = []
+        for _, run in brb_h.groupby("seed"):
+            run = run.reset_index(drop=True)
+            for i in run.index[run["brb"].astype(bool)]:
+                if i > 1:
+                    jumps.append(run.loc[i, "recon_loss"] / run.loc[i - 1, "recon_loss"])
+        last = lambda f: f[f["epoch"] == f["epoch"].max()]["recon_loss"].mean()  # noqa: E731
+        jump = f"{np.mean(jumps):.2f}×" if jumps else "—"
+        lines.append(f"- {_display(d)}: the epoch after a BRB step has {jump} the loss of the epoch before (mean over "
+                     f"steps and seeds); final loss {last(brb_h):.3f} with BRB vs {last(plain_h):.3f} without.")
+    return "\n".join(lines) or "No runs."

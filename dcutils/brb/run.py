@@ -1,0 +1,142 @@
+"""The registered run ``brb.dc``: DEC / IDEC / DCN with a BRB variant on one data set and seed.
+
+*Breaking the Reclustering Barrier in Centroid-based Deep Clustering*
+(Miklautz et al., ICLR 2025), Sections 5-6 and Appendix E: load the data
+the config names, take the cached pretrained autoencoder (or a fresh one
+without pretraining), run :func:`dcutils.brb.train.train_clustering` and
+return its history, final metrics, the d1/d2 ratios around the middle BRB
+step, and meta data (data set, fingerprint, substitutes, pretraining,
+timings). Change what a run computes and bump ``version`` below.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from dcutils import metrics
+from dcutils.brb.augmentation import make_augmenter
+from dcutils.brb.pretrain import new_model, pretrained_autoencoder
+from dcutils.brb.train import METRICS_SUBSAMPLE, train_clustering
+from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
+from dcutils.data import DATASETS, Dataset, canonical_name, load_dataset
+from dcutils.device import seed_everything
+from dcutils.hparams import BRB_GRAYSCALE as SETUP
+
+__all__ = ["run_dc", "estimate_steps"]
+
+
+@lru_cache(maxsize=4)
+def _load(name: str, split: str, subsample: int | None, device: str) -> Dataset:
+    """The run's data on its device, kept for the next runs of this process (training never writes to it)."""
+    return load_dataset(name, split=split, subsample=subsample, seed=0, device=device)
+
+
+def estimate_steps(cfg: RunConfig) -> int:
+    """Optimizer steps of a ``brb.dc`` run: pretraining (when on) plus clustering epochs × mini-batches.
+
+    ``n`` is the subsample, else the split's size (MNIST-like test splits
+    10,000, otherwise the paper's count); pretraining is shared between the
+    variants of a data set and seed, so this overcounts a grid.
+    """
+    n = cfg["subsample"] or (10_000 if cfg["split"] == "test" and cfg.dataset in ("mnist", "fmnist", "kmnist")
+                             else DATASETS[canonical_name(cfg.dataset)].paper_samples or 10_000)
+    per_epoch = math.ceil(n / cfg["batch_size"])
+    pre = cfg["pretrain_epochs"] if cfg["pretrain"] else 0
+    return per_epoch * (pre + cfg["cluster_epochs"])
+
+
+@algorithm(
+    "brb.dc",
+    version=1,
+    steps=estimate_steps,
+    method="idec",
+    variant="brb",
+    pretrain=True,
+    pretrain_epochs=SETUP.pretrain_epochs,
+    cluster_epochs=SETUP.cluster_epochs,
+    reset_interval=SETUP.reset_interval,
+    alpha=SETUP.alpha,
+    lr=SETUP.lr,
+    pretrain_lr=SETUP.lr,
+    batch_size=SETUP.batch_size,
+    split="all",
+    subsample=None,
+    recluster_subsample=SETUP.recluster_subsample,
+    recluster="kmeans",
+    reset_embedding=SETUP.reset_embedding,
+    reset_momentum=SETUP.reset_momentum,
+    augment=SETUP.cluster_augmentation,
+    noise_scale=0.5,
+    kmeans_n_init=SETUP.kmeans_n_init,
+    metrics_subsample=METRICS_SUBSAMPLE,
+)
+def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
+    """DEC / IDEC / DCN with a BRB variant on one data set and seed (BRB Sections 5-6).
+
+    Parameters (cfg): method (dec/idec/dcn), variant (:data:`VARIANTS`),
+    pretrain, pretrain_epochs, pretrain_lr, cluster_epochs, reset_interval (T),
+    alpha, lr, batch_size, split (all/train/test), subsample (None = all;
+    drawn with seed 0, the same for every seed), recluster_subsample,
+    recluster (:data:`RECLUSTERS`), reset_embedding, reset_momentum, augment,
+    noise_scale (variant "noise", Eq. 18; the paper's value was lost in
+    extraction, 0.5 is ours), kmeans_n_init, metrics_subsample.
+
+    Returns history per epoch (:data:`HISTORY_COLUMNS`), final metrics (last
+    row; ``brb_overhead`` = BRB seconds / training seconds, the paper's
+    "increase in total runtime"), arrays ``ratio_before`` / ``ratio_after``
+    (d1/d2 around the middle BRB step) and meta (substitutes, pretraining,
+    timings).
+    """
+    dev = ctx.device
+    gen = seed_everything(cfg.seed)
+    data = _load(cfg.dataset, cfg["split"], cfg["subsample"], str(dev))
+    pretrain = bool(cfg["pretrain"]) and cfg["pretrain_epochs"] > 0
+    if pretrain:
+        model = pretrained_autoencoder(
+            cfg.dataset, data, cfg.seed,
+            {"epochs": cfg["pretrain_epochs"], "lr": cfg["pretrain_lr"], "batch_size": cfg["batch_size"]}, dev, ctx)
+        pre_info = {k: v for k, v in model.pretrain_info.items() if k != "path"}
+    else:
+        model = new_model(data, cfg.seed, dev)
+        pre_info = {"from_cache": False, "losses": []}
+    result = train_clustering(
+        model, data.x, data.y, method=cfg["method"], variant=cfg["variant"], cluster_epochs=cfg["cluster_epochs"],
+        reset_interval=cfg["reset_interval"], alpha=cfg["alpha"], lr=cfg["lr"], batch_size=cfg["batch_size"],
+        recluster_subsample=cfg["recluster_subsample"], recluster=cfg["recluster"],
+        reset_embedding=cfg["reset_embedding"], reset_momentum=cfg["reset_momentum"],
+        augment=make_augmenter(data) if cfg["augment"] else False, noise_scale=cfg["noise_scale"],
+        n_init=cfg["kmeans_n_init"],
+        metrics_subsample=cfg["metrics_subsample"], generator=gen, ctx=ctx)
+    h = result.history
+    last = h.iloc[-1]
+    train_s, brb_s = float(h["epoch_seconds"].sum()), float(h["brb_seconds"].sum())
+    final = {k: float(last[k]) for k in ("acc", "nmi", "ari", "intra_cd", "inter_cd", "silhouette", "silhouette_pred")}
+    final.update(brb_seconds=brb_s, train_seconds=train_s,
+                 brb_overhead=brb_s / train_s if train_s > 0 else math.nan,
+                 seconds_per_epoch=train_s / max(cfg["cluster_epochs"], 1))
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict[str, Any] = {
+        "dataset": data.info.get("display_name"),
+        "data_fingerprint": data.info.get("fingerprint"),
+        "split": data.info.get("split"),
+        "n_samples": len(data),
+        "substitute": data.info.get("substitute", False),
+        "substitute_what": data.info.get("substitute_what"),
+        "note": data.info.get("note"),
+        "pretraining": pre_info,
+        # 0-based epochs at whose start a step ran (= epochs trained before it; paper: 20, 40, ...)
+        "brb_epochs": [int(e) - 1 for e in h.loc[h["brb"], "epoch"]],
+        "metrics_subsample": cfg["metrics_subsample"],
+    }
+    if result.ratio_step is not None:
+        step = result.steps[result.ratio_step]
+        arrays = {"ratio_before": step.ratio_before.astype(np.float32),
+                  "ratio_after": step.ratio_after.astype(np.float32)}
+        meta["ratio_epoch"] = meta["brb_epochs"][result.ratio_step]
+        meta["ratio_label_change"] = metrics.cluster_label_change(
+            step.labels_before.cpu().numpy(), step.labels_after.cpu().numpy())
+    return RunOutput(history=h, final=final, arrays=arrays, meta=meta)
+

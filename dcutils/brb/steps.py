@@ -1,0 +1,318 @@
+"""BRB's step (Algorithm 1) and its ablations: what you call every T epochs of your own loop.
+
+:func:`brb_step` soft-resets the encoder except its embedding layer (Eq. 1,
+:mod:`dcutils.resets`), reclusters the clean embedded subsample with k-means
+(k-means++, ``n_init`` restarts batched on the device) and zeroes the Adam
+moments of the DEC/IDEC centroids; its switches give the ablations
+(``reset="soft" | "perturb" | "gaussian" | None``, ``recluster="kmeans" |
+"kmeans++" | "kmedoids" | "em" | "own" | None``, ``reset_embedding``,
+``reset_momentum``). :func:`noise_step` (Eq. 18) and
+:func:`disentangled_step` (Algorithm 2) are the other ablations. Each returns
+a :class:`BRBStepInfo` with the seconds of every component and, when
+``record`` is set, the d1/d2 ratios and assignments before and after.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from dcutils import kmeans as km
+from dcutils import metrics, resets
+from dcutils.brb.losses import METHODS, check_choice
+from dcutils.hparams import BRB_GRAYSCALE as SETUP
+from dcutils.models import embed
+from dcutils.timing import Stopwatch
+
+__all__ = ["RESETS", "RECLUSTERS", "BRBStepInfo", "brb_step", "noise_step", "disentangled_step"]
+
+RESETS = ("soft", "perturb", "gaussian", None)
+RECLUSTERS = ("kmeans", "kmeans++", "kmedoids", "em", "own", None)
+
+
+@dataclass
+class BRBStepInfo:
+    """What one BRB step did and how long each component took (seconds).
+
+    ``ratio_before`` / ``ratio_after``: d1/d2 (distance to the closest over
+    the second-closest centroid, :func:`dcutils.metrics.centroid_distance_ratio`)
+    of the subsample before the step (old embedding, old centroids) and after
+    it (new embedding, new centroids), float64 arrays (M,), when recorded.
+    ``labels_before`` / ``labels_after``: nearest-centroid assignments of the
+    subsample before and after (LongTensor (M,)), when recorded.
+    """
+
+    t_reset: float = 0.0
+    t_embed: float = 0.0
+    t_cluster: float = 0.0
+    t_momentum: float = 0.0
+    ratio_before: np.ndarray | None = None
+    ratio_after: np.ndarray | None = None
+    labels_before: Tensor | None = None
+    labels_after: Tensor | None = None
+    n_subsample: int = 0
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        """Seconds of the BRB components (diagnostics excluded)."""
+        return self.t_reset + self.t_embed + self.t_cluster + self.t_momentum
+
+    def times(self) -> dict[str, float]:
+        return {"t_reset": self.t_reset, "t_embed": self.t_embed, "t_cluster": self.t_cluster,
+                "t_momentum": self.t_momentum, "brb_seconds": self.total}
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _apply_reset(model: nn.Module, reset: str | None, alpha: float, reset_embedding: bool,
+                 generator: torch.Generator | None) -> None:
+    if reset is None:
+        return
+    layers = resets.brb_reset_layers(model, reset_embedding=reset_embedding)
+    if reset == "soft":
+        resets.soft_reset(layers, alpha, generator=generator)
+    elif reset == "perturb":
+        resets.perturb_only(layers, alpha, generator=generator)
+    else:
+        resets.scaled_gaussian_noise(layers, alpha, generator=generator)
+
+
+def _recluster(z: Tensor, k: int, how: str, centroids: Tensor, n_init: int,
+               generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    """New centroids (K, D) and labels (M,) of the embedded subsample ``z``."""
+    if how == "kmeans":
+        res = km.kmeans(z, k, n_init=n_init, generator=generator)
+        return res.centroids, res.labels
+    if how == "kmeans++":
+        c = km.kmeans_plusplus(z, k, generator)
+        return c, km.assign(z, c)
+    if how == "kmedoids":
+        res = km.kmedoids(z, k, generator=generator)
+        return res.centroids, res.labels
+    if how == "em":
+        res = km.gmm_em(z, k, generator=generator)
+        return res.centroids, res.labels
+    # "own": the method's own hard assignment to the current centroids
+    # (nearest centroid = argmax of DEC's Student-t q), centroids = the means.
+    labels = km.assign(z, centroids.to(z.dtype))
+    sums = torch.zeros(k, z.shape[1], dtype=z.dtype, device=z.device).index_add_(0, labels, z)
+    counts = torch.bincount(labels, minlength=k).to(z.dtype).unsqueeze(1)
+    new = torch.where(counts > 0, sums / counts.clamp_min(1.0), centroids.to(z.dtype))
+    return new, labels
+
+
+def _set_centroids(centroids: Tensor, new: Tensor, counts: Tensor | None) -> None:
+    with torch.no_grad():
+        centroids.copy_(new.to(dtype=centroids.dtype, device=centroids.device))
+        if counts is not None:
+            counts.fill_(1.0)
+
+
+def _check_step_args(method: str, centroids: Tensor, x_sub: Tensor, alpha: float) -> None:
+    check_choice("method", method, METHODS)
+    if centroids.dim() != 2:
+        raise ValueError(f"centroids must have shape (K, D), got {tuple(centroids.shape)}")
+    if x_sub.shape[0] < centroids.shape[0]:
+        raise ValueError(
+            f"the reclustering subsample has {x_sub.shape[0]} samples, fewer than K = {centroids.shape[0]} clusters"
+        )
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1] (BRB uses 0.8), got {alpha}")
+
+
+def _diagnose_before(model, centroids, x_sub, info: BRBStepInfo, record: bool) -> None:
+    if not record:
+        return
+    z = embed(model, x_sub)
+    c = centroids.detach().to(z.dtype)
+    info.ratio_before = metrics.centroid_distance_ratio(z, c)
+    info.labels_before = km.assign(z, c)
+
+
+def _diagnose_after(model, centroids, x_sub, info: BRBStepInfo, record: bool, z: Tensor | None = None) -> None:
+    if not record:
+        return
+    z = embed(model, x_sub) if z is None else z
+    c = centroids.detach().to(z.dtype)
+    info.ratio_after = metrics.centroid_distance_ratio(z, c)
+    info.labels_after = km.assign(z, c)
+
+
+def _begin(model, centroids, x_sub, method: str, alpha: float, record: bool) -> tuple[BRBStepInfo, Stopwatch]:
+    """What every step does first: check the arguments, record d1/d2 before it, start the clock."""
+    _check_step_args(method, centroids, x_sub, alpha)
+    info = BRBStepInfo(n_subsample=int(x_sub.shape[0]))
+    clock = Stopwatch(_model_device(model))
+    _diagnose_before(model, centroids, x_sub, info, record)
+    return info, clock
+
+
+def _momentum_reset(method: str, optimizer, centroids: Tensor, reset_momentum: bool) -> None:
+    if reset_momentum and method != "dcn" and optimizer is not None:
+        resets.reset_adam_moments(optimizer, [centroids])
+
+
+def brb_step(
+    model: nn.Module,
+    centroids: Tensor,
+    optimizer: torch.optim.Optimizer | None,
+    x_sub: Tensor,
+    *,
+    alpha: float = SETUP.alpha,
+    method: str = "idec",
+    reset: str | None = "soft",
+    recluster: str | None = "kmeans",
+    reset_embedding: bool = SETUP.reset_embedding,
+    reset_momentum: bool = SETUP.reset_momentum,
+    counts: Tensor | None = None,
+    n_init: int = SETUP.kmeans_n_init,
+    record: bool = True,
+    generator: torch.Generator | None = None,
+) -> BRBStepInfo:
+    """One BRB step (Algorithm 1), in place: soft reset, recluster, momentum reset.
+
+    1. Soft reset (Eq. 1) of every encoder Linear layer except the embedding
+       layer (``resets.brb_reset_layers``); the decoder is never touched.
+    2. Embed the clean subsample ``x_sub`` with the reset encoder and recluster
+       it with k-means (k-means++ init, ``n_init`` runs); the centroids are
+       overwritten with the new ones (Eq. 2).
+    3. DEC / IDEC: zero the Adam moments of the centroid parameter
+       (``resets.reset_adam_moments``). DCN: reset the cluster counts to 1.
+
+    Parameters
+    ----------
+    model : autoencoder (``encoder`` / ``encode``), e.g. FeedForwardAutoencoder
+    centroids : Tensor (K, D), an ``nn.Parameter`` in ``optimizer`` for DEC/IDEC,
+        a plain tensor for DCN; overwritten in place.
+    optimizer : the optimizer holding ``centroids`` (DEC/IDEC); may be None for DCN
+    x_sub : Tensor (M, ...) clean (non-augmented) samples to recluster on
+        (BRB: 10,000 drawn at random)
+    alpha : float in [0, 1], share of the old weights kept (0.8)
+    method : {"dec", "idec", "dcn"}
+    reset : {"soft", "perturb", "gaussian", None}
+        Eq. 1; "perturb" = no contraction (H.13); "gaussian" = scaled Gaussian
+        noise instead of the uniform init (H.13); None = no reset ("Recluster").
+    recluster : {"kmeans", "kmeans++", "kmedoids", "em", "own", None}
+        Tables 10/12 variants; "own" = the method's own hard assignment to the
+        current centroids, centroids moved to the cluster means (Tables 18/19);
+        None = no reclustering ("Reset").
+    reset_embedding : also soft-reset the embedding layer (Appendix H.1)
+    reset_momentum : zero the centroid Adam moments (Appendix H.2), DEC/IDEC only
+    counts : DCN's cluster counts (K,), set to 1 in place when reclustered
+    n_init : k-means restarts (10)
+    record : also compute d1/d2 ratios and assignments of ``x_sub`` before and
+        after (two extra embedding passes, not counted in the timings)
+    generator : torch.Generator for the reset draws and k-means
+
+    Returns
+    -------
+    BRBStepInfo
+    """
+    check_choice("reset", reset, RESETS)
+    check_choice("recluster", recluster, RECLUSTERS)
+    info, timer = _begin(model, centroids, x_sub, method, alpha, record)
+
+    t0 = timer.now()
+    _apply_reset(model, reset, alpha, reset_embedding, generator)
+    t1 = timer.now()
+    info.t_reset = t1 - t0
+    z = None
+    if recluster is not None:
+        z = embed(model, x_sub)
+        t2 = timer.now()
+        new, _ = _recluster(z, centroids.shape[0], recluster, centroids.detach(), n_init, generator)
+        _set_centroids(centroids, new, counts)
+        t3 = timer.now()
+        info.t_embed, info.t_cluster = t2 - t1, t3 - t2
+        t4 = timer.now()
+        _momentum_reset(method, optimizer, centroids, reset_momentum)
+        info.t_momentum = timer.now() - t4
+    _diagnose_after(model, centroids, x_sub, info, record, z)
+    return info
+
+
+def noise_step(
+    model: nn.Module,
+    centroids: Tensor,
+    optimizer: torch.optim.Optimizer | None,
+    x_sub: Tensor,
+    *,
+    scale: float,
+    method: str = "idec",
+    reset_momentum: bool = SETUP.reset_momentum,
+    counts: Tensor | None = None,
+    n_init: int = SETUP.kmeans_n_init,
+    record: bool = True,
+    generator: torch.Generator | None = None,
+) -> BRBStepInfo:
+    """Noise ablation (Appendix F.2, Eq. 18): recluster a noised embedding, keep the network.
+
+    ``z + scale * ||z|| * eps / ||eps||`` (``resets.embedding_noise``), then
+    k-means on it; the centroids become the new ones; the network is not
+    changed. Other arguments as :func:`brb_step`.
+    """
+    info, timer = _begin(model, centroids, x_sub, method, 0.5, record)
+    t0 = timer.now()
+    z_clean = embed(model, x_sub)
+    z = resets.embedding_noise(z_clean, scale, generator)
+    t1 = timer.now()
+    new, _ = _recluster(z, centroids.shape[0], "kmeans", centroids.detach(), n_init, generator)
+    _set_centroids(centroids, new, counts)
+    t2 = timer.now()
+    _momentum_reset(method, optimizer, centroids, reset_momentum)
+    t3 = timer.now()
+    info.t_embed, info.t_cluster, info.t_momentum = t1 - t0, t2 - t1, t3 - t2
+    _diagnose_after(model, centroids, x_sub, info, record, z_clean)
+    return info
+
+
+def disentangled_step(
+    model: nn.Module,
+    centroids: Tensor,
+    optimizer: torch.optim.Optimizer | None,
+    x_sub: Tensor,
+    *,
+    alpha: float = SETUP.alpha,
+    method: str = "idec",
+    reset_embedding: bool = SETUP.reset_embedding,
+    reset_momentum: bool = SETUP.reset_momentum,
+    counts: Tensor | None = None,
+    n_init: int = SETUP.kmeans_n_init,
+    record: bool = True,
+    generator: torch.Generator | None = None,
+) -> BRBStepInfo:
+    """The "Disentangled" ablation (Algorithm 2, Appendix F.1).
+
+    A *copy* of the model is soft-reset; k-means on the copy's embedding of
+    ``x_sub`` gives new labels; the new centroids are the means of the
+    *unchanged* model's embeddings under those labels (an empty cluster keeps
+    its centroid). The model itself is not modified. Arguments as :func:`brb_step`.
+    """
+    info, timer = _begin(model, centroids, x_sub, method, alpha, record)
+    t0 = timer.now()
+    twin = copy.deepcopy(model)
+    _apply_reset(twin, "soft", alpha, reset_embedding, generator)
+    t1 = timer.now()
+    z_twin = embed(twin, x_sub)
+    z = embed(model, x_sub)
+    t2 = timer.now()
+    _, labels = _recluster(z_twin, centroids.shape[0], "kmeans", centroids.detach(), n_init, generator)
+    k = centroids.shape[0]
+    sums = torch.zeros(k, z.shape[1], dtype=z.dtype, device=z.device).index_add_(0, labels, z)
+    n = torch.bincount(labels, minlength=k).to(z.dtype).unsqueeze(1)
+    new = torch.where(n > 0, sums / n.clamp_min(1.0), centroids.detach().to(z.dtype))
+    _set_centroids(centroids, new, counts)
+    t3 = timer.now()
+    _momentum_reset(method, optimizer, centroids, reset_momentum)
+    t4 = timer.now()
+    info.t_reset, info.t_embed, info.t_cluster, info.t_momentum = t1 - t0, t2 - t1, t3 - t2, t4 - t3
+    _diagnose_after(model, centroids, x_sub, info, record, z)
+    return info
+
+

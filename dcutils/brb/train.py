@@ -1,0 +1,282 @@
+"""BRB's clustering loop: DEC, IDEC or DCN with a BRB variant every T epochs.
+
+:func:`train_clustering` runs the clustering phase on one on-device data
+tensor: initial k-means on every sample's embedding, then epochs over random
+mini-batches with an augmented and a clean view (Eq. 14-17), gradient-norm
+clipping, and the variant's step (:mod:`dcutils.brb.steps`) at the start of
+epochs T, 2T, ... (:func:`reset_epochs`). Each epoch is evaluated on all
+samples (ACC, NMI, ARI, label change, intra-/inter-CD, silhouettes).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from dcutils import kmeans as km
+from dcutils import metrics
+from dcutils.brb.augmentation import affine_augmenter
+from dcutils.brb.losses import METHODS, check_choice, clustering_loss, dcn_update_centroids
+from dcutils.brb.pretrain import check_loss, check_training_args
+from dcutils.brb.steps import RECLUSTERS, BRBStepInfo, brb_step, disentangled_step, noise_step
+from dcutils.core import RunContext
+from dcutils.hparams import BRB_GRAYSCALE as SETUP
+from dcutils.models import embed
+from dcutils.timing import Stopwatch
+
+__all__ = ["VARIANTS", "HISTORY_COLUMNS", "METRICS_SUBSAMPLE", "reset_epochs", "ClusteringResult",
+           "train_clustering", "step_for_variant"]
+
+#: BRB step kinds: what each variant does every T epochs.
+VARIANTS = ("none", "brb", "recluster", "reset", "perturb_only", "gaussian", "noise", "disentangled")
+
+#: Columns of :attr:`ClusteringResult.history` (one row per epoch; row 0 =
+#: after the initial k-means, before any clustering epoch).
+HISTORY_COLUMNS = (
+    "epoch", "acc", "nmi", "ari", "cl_change", "intra_cd", "inter_cd", "silhouette", "silhouette_pred",
+    "recon_loss", "cluster_loss", "brb", "t_reset", "t_embed", "t_cluster", "t_momentum", "brb_seconds",
+    "epoch_seconds",
+)
+
+#: Samples used for intra-/inter-CD and silhouettes each epoch (fixed subset).
+METRICS_SUBSAMPLE = 2_000
+
+
+def reset_epochs(cluster_epochs: int, reset_interval: int) -> list[int]:
+    """Epochs (0-based) at whose start a BRB step runs: T, 2T, ... < cluster_epochs.
+
+    The paper's 400 epochs with T = 20 give 20, 40, ..., 380 (19 steps).
+    """
+    if reset_interval < 1:
+        raise ValueError(f"reset_interval must be >= 1 epoch, got {reset_interval}")
+    return list(range(reset_interval, cluster_epochs, reset_interval))
+
+
+@dataclass
+class ClusteringResult:
+    """Output of :func:`train_clustering`.
+
+    history : one row per epoch, columns :data:`HISTORY_COLUMNS` (row 0: after
+        the initial k-means; row e: after clustering epoch e)
+    centroids : Tensor (K, D) at the end
+    labels : np.ndarray (N,) final assignments
+    steps : BRBStepInfo of every BRB step, in order
+    ratio_step : index into ``steps`` whose d1/d2 were recorded (or None)
+    """
+
+    history: pd.DataFrame
+    centroids: Tensor
+    labels: np.ndarray
+    steps: list[BRBStepInfo]
+    ratio_step: int | None
+
+
+def _silhouette(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean of (b - a) / max(a, b), 0 where undefined.
+
+    Computed here rather than with ``metrics.silhouette`` because, when many
+    embeddings coincide (an untrained network), float error can make a(i)
+    slightly negative with b(i) = 0, and that division gives +inf there.
+    """
+    a = np.clip(np.nan_to_num(a, nan=0.0), 0.0, None)
+    b = np.clip(b, 0.0, None)
+    den = np.maximum(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(den > 0, (b - a) / den, 0.0)
+    return float(s.mean())
+
+
+def _evaluate(model, x, y_np, centroids, prev_labels, metric_idx) -> tuple[dict[str, float], np.ndarray]:
+    z = embed(model, x)
+    labels = km.assign(z, centroids.detach().to(z.dtype)).cpu().numpy()
+    scores = metrics.clustering_scores(y_np, labels)
+    row = {"acc": scores["acc"], "nmi": scores["nmi"], "ari": scores["ari"]}
+    row["cl_change"] = metrics.cluster_label_change(prev_labels, labels) if prev_labels is not None else math.nan
+    zs = z[metric_idx] if metric_idx is not None else z
+    ys = y_np[metric_idx.cpu().numpy()] if metric_idx is not None else y_np
+    a, b = metrics.silhouette_components(zs, ys, metric="cosine")
+    row.update(intra_cd=float(np.nanmean(a)), inter_cd=float(np.mean(b)), silhouette=_silhouette(a, b))
+    lp = labels[metric_idx.cpu().numpy()] if metric_idx is not None else labels
+    row["silhouette_pred"] = (_silhouette(*metrics.silhouette_components(zs, lp, metric="cosine"))
+                              if 2 <= len(np.unique(lp)) <= len(lp) - 1 else math.nan)
+    return row, labels
+
+
+def step_for_variant(variant: str, *, model, centroids, optimizer, x_sub, method, alpha, recluster,
+                      reset_embedding, reset_momentum, counts, noise_scale, n_init, record, generator) -> BRBStepInfo:
+    common = dict(method=method, counts=counts, n_init=n_init, record=record, generator=generator)
+    if variant == "noise":
+        return noise_step(model, centroids, optimizer, x_sub, scale=noise_scale,
+                          reset_momentum=reset_momentum, **common)
+    if variant == "disentangled":
+        return disentangled_step(model, centroids, optimizer, x_sub, alpha=alpha, reset_embedding=reset_embedding,
+                                 reset_momentum=reset_momentum, **common)
+    reset_of = {"brb": "soft", "recluster": None, "reset": "soft", "perturb_only": "perturb", "gaussian": "gaussian"}
+    reset = reset_of[variant]
+    how = None if variant == "reset" else recluster
+    # The "Recluster" and "Reset" baselines reset no momentum (authors' configs).
+    momentum = reset_momentum and variant not in ("recluster", "reset")
+    return brb_step(model, centroids, optimizer, x_sub, alpha=alpha, reset=reset, recluster=how,
+                    reset_embedding=reset_embedding, reset_momentum=momentum, **common)
+
+
+def train_clustering(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    method: str = "idec",
+    variant: str = "brb",
+    cluster_epochs: int = SETUP.cluster_epochs,
+    reset_interval: int = SETUP.reset_interval,
+    alpha: float = SETUP.alpha,
+    lr: float = SETUP.lr,
+    batch_size: int = SETUP.batch_size,
+    recluster_subsample: int = SETUP.recluster_subsample,
+    recluster: str = "kmeans",
+    reset_embedding: bool = SETUP.reset_embedding,
+    reset_momentum: bool = SETUP.reset_momentum,
+    augment: bool | Callable[[Tensor, torch.Generator], Tensor] = SETUP.cluster_augmentation,
+    noise_scale: float = 0.5,
+    n_init: int = SETUP.kmeans_n_init,
+    metrics_subsample: int | None = METRICS_SUBSAMPLE,
+    ratio_step: int | None = None,
+    generator: torch.Generator | None = None,
+    ctx: RunContext | None = None,
+) -> ClusteringResult:
+    """Train DEC / IDEC / DCN (with a BRB variant) on one on-device data tensor.
+
+    Initial k-means (k-means++, ``n_init``) on every sample's embedding, then
+    ``cluster_epochs`` epochs over random mini-batches: the first view is
+    augmented (``random_affine`` with BRB's Table 5 parameters and ``fill`` as
+    the background), the second stays clean (Eq. 14-17); gradient norms are
+    clipped at 500; a BRB step (``variant``) runs at the start of epochs
+    T, 2T, ... (:func:`reset_epochs`) on ``recluster_subsample`` clean samples
+    drawn anew each time.
+
+    Per epoch (on all samples): acc, nmi, ari, cl_change (percent vs the
+    previous row); intra_cd / inter_cd / silhouette (ground truth) and
+    silhouette_pred (predicted clusters), cosine, on a fixed random subset of
+    ``metrics_subsample`` samples (all when None or N is smaller) for speed;
+    mean reconstruction and cluster loss of the epoch's mini-batches; BRB
+    component times; training seconds of the epoch (no metrics, no BRB).
+
+    Parameters
+    ----------
+    model : autoencoder on the same device as ``x``
+    x : Tensor (N, C, H, W) or (N, d), z-scored data on the device
+    y : LongTensor (N,) ground truth (metrics only)
+    method : {"dec", "idec", "dcn"}
+    variant : one of :data:`VARIANTS` ("none" = no step every T epochs)
+    ratio_step : which BRB step (0-based) records d1/d2 ratios; default the
+        middle one
+    generator : CPU torch.Generator driving every random draw of the loop
+    ctx : RunContext for progress bars and NaN checks
+
+    Raises
+    ------
+    NonFiniteLossError when a loss becomes NaN or infinite.
+    """
+    check_choice("method", method, METHODS)
+    check_choice("variant", variant, VARIANTS)
+    check_choice("recluster", recluster, RECLUSTERS[:-1])
+    check_training_args(cluster_epochs, lr, batch_size)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} samples but y has {y.shape[0]}")
+    if x.dim() == 4:
+        image_shape = tuple(x.shape[1:])
+    elif x.dim() == 2 and int(math.isqrt(x.shape[1])) ** 2 == x.shape[1]:
+        image_shape = (1, math.isqrt(x.shape[1]), math.isqrt(x.shape[1]))
+    else:
+        image_shape = None
+    if augment is True:
+        if image_shape is None:
+            raise ValueError(f"augmentation needs images (N, C, H, W), got x of shape {tuple(x.shape)}; "
+                             "pass augment=False")
+        augment = affine_augmenter(SETUP, 0.0, image_shape)
+    augmenter = augment if callable(augment) else None
+    if generator is None:
+        generator = torch.Generator().manual_seed(0)
+    device = x.device
+    timer = Stopwatch(device)
+    n, k = x.shape[0], int(y.max().item()) + 1
+    y_np = y.cpu().numpy()
+    steps_at = reset_epochs(cluster_epochs, reset_interval) if variant != "none" else []
+    if ratio_step is None and steps_at:
+        ratio_step = (len(steps_at) - 1) // 2
+
+    # initial clustering on all samples
+    z_all = embed(model, x)
+    init = km.kmeans(z_all, k, n_init=n_init, generator=generator)
+    if method == "dcn":
+        centroids = init.centroids.clone()
+        counts = torch.ones(k, dtype=centroids.dtype, device=device)
+        params = list(model.parameters())
+    else:
+        centroids = nn.Parameter(init.centroids.clone())
+        counts = None
+        params = [*model.parameters(), centroids]
+    optimizer = torch.optim.Adam(params, lr=lr, betas=SETUP.betas, weight_decay=SETUP.weight_decay)
+
+    metric_idx = None
+    if metrics_subsample is not None and n > metrics_subsample:
+        metric_idx = km.subsample_indices(n, metrics_subsample, torch.Generator().manual_seed(0), device=device)
+    empty_times = BRBStepInfo().times()
+    row, labels = _evaluate(model, x, y_np, centroids, None, metric_idx)
+    rows = [{"epoch": 0, **row, "recon_loss": math.nan, "cluster_loss": math.nan, "brb": False,
+             **empty_times, "epoch_seconds": 0.0}]
+    steps: list[BRBStepInfo] = []
+
+    epochs_iter = range(cluster_epochs)
+    if ctx is not None:
+        epochs_iter = ctx.progress(epochs_iter)
+    for epoch in epochs_iter:
+        times = empty_times
+        if epoch in steps_at:
+            idx = km.subsample_indices(n, recluster_subsample, generator, device=device)
+            info = step_for_variant(
+                variant, model=model, centroids=centroids, optimizer=optimizer, x_sub=x[idx], method=method,
+                alpha=alpha, recluster=recluster, reset_embedding=reset_embedding, reset_momentum=reset_momentum,
+                counts=counts, noise_scale=noise_scale, n_init=n_init, record=len(steps) == ratio_step,
+                generator=generator)
+            steps.append(info)
+            times = info.times()
+        model.train()
+        t0 = timer.now()
+        perm = torch.randperm(n, generator=generator).to(device)
+        rec_sum = x.new_zeros(())
+        cl_sum = x.new_zeros(())
+        for s in range(0, n, batch_size):
+            xb = x[perm[s : s + batch_size]]
+            xa = augmenter(xb, generator) if augmenter is not None else None
+            total, recon, cluster, _ = clustering_loss(method, model, xb, centroids, xa)
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            nn.utils.clip_grad_norm_(params, SETUP.grad_clip)
+            optimizer.step()
+            if method == "dcn":
+                with torch.no_grad():
+                    zb = model.encode(xb)
+                    new_c, new_n = dcn_update_centroids(centroids, counts, zb, km.assign(zb, centroids))
+                    centroids.copy_(new_c)
+                    counts.copy_(new_n)
+            rec_sum += recon.detach() * xb.shape[0]
+            cl_sum += cluster.detach() * xb.shape[0]
+        rec, cl = float(rec_sum) / n, float(cl_sum) / n
+        epoch_seconds = timer.now() - t0
+        check_loss(rec, "reconstruction loss", ctx, epoch + 1)
+        check_loss(cl, "cluster loss", ctx, epoch + 1)
+        row, labels_now = _evaluate(model, x, y_np, centroids, labels, metric_idx)
+        labels = labels_now
+        rows.append({"epoch": epoch + 1, **row, "recon_loss": rec if method != "dec" else math.nan,
+                     "cluster_loss": cl, "brb": epoch in steps_at, **times, "epoch_seconds": epoch_seconds})
+    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    return ClusteringResult(history, centroids.detach().clone(), labels, steps,
+                            ratio_step if steps and ratio_step is not None and ratio_step < len(steps) else None)
+
+

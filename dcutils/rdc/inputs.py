@@ -1,0 +1,84 @@
+"""What R-DC's training loops feed the network: mini-batch indices, augmentation and input noise.
+
+:func:`batches`
+    One epoch's index mini-batches (a permutation drawn on a CPU generator;
+    a last batch of a single sample is dropped), and :func:`batches_per_epoch`,
+    their number, and :func:`sample_count`, the samples a run trains on (for
+    step estimates).
+:func:`augment`
+    R-DC's shifts (<= 0.1) and rotations (<= 10 degrees) for 2-D image
+    batches, Section 4.1.3 (:data:`dcutils.hparams.RDC`).
+:func:`noisy`
+    Gaussian noise on the z-scored inputs (R-DC Eq. 17, Figure 20).
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from dcutils import augment as _augment
+from dcutils.data import DATASETS, canonical_name
+from dcutils.hparams import RDC
+
+__all__ = ["batches", "batches_per_epoch", "sample_count", "UNKNOWN_SIZE", "augment", "noisy"]
+
+#: Samples assumed for a data set of unknown size run without a subsample (in step estimates only):
+#: 70,000, the size of FMNIST and MNIST, R-DC's largest image sets.
+UNKNOWN_SIZE = 70_000
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device) -> list[Tensor]:
+    """Index mini-batches of one epoch (a permutation drawn on the CPU generator)."""
+    perm = torch.randperm(n, generator=generator).to(device)
+    return [perm[i : i + batch_size] for i in range(0, n, batch_size) if perm[i : i + batch_size].numel() > 1]
+
+
+def batches_per_epoch(n: int, batch_size: int) -> int:
+    """How many mini-batches :func:`batches` gives for ``n`` samples (a last batch of 1 is dropped)."""
+    n, batch_size = int(n), int(batch_size)
+    return n // batch_size + (1 if n % batch_size > 1 else 0)
+
+
+def sample_count(dataset: str, subsample: int | None) -> int:
+    """Samples a run on ``dataset`` trains on, for step estimates.
+
+    ``subsample`` capped at the data set's size (the papers' sample count in
+    :data:`dcutils.data.DATASETS`; :data:`UNKNOWN_SIZE` for a name the catalog
+    does not know); the whole data set when ``subsample`` is None. A run on one
+    split (MNIST's test split) has fewer samples: the estimate is then an upper
+    bound.
+    """
+    try:
+        full = DATASETS[canonical_name(dataset)].paper_samples
+    except ValueError:
+        full = None
+    if subsample is None:
+        return int(full or UNKNOWN_SIZE)
+    return int(min(subsample, full)) if full else int(subsample)
+
+
+def augment(x: Tensor, on: bool, generator: torch.Generator) -> Tensor:
+    """R-DC's shifts and rotations for image batches (N, C, H, W); other shapes pass unchanged.
+
+    Flat or 2-D data (curved4) has nothing to shift or rotate, and 3-D volumes
+    (VesselMNIST3D, (N, 1, D, H, W)) get no augmentation: the paper names only
+    2-D height/width shifts and an in-plane rotation.
+    """
+    if not on or x.dim() != 4:
+        return x
+    return _augment.rdc_augment(x, shift=RDC.shift, rotation=RDC.rotation, generator=generator)
+
+
+def noisy(x: Tensor, std: float, seed: int) -> Tensor:
+    """``x`` plus Gaussian noise of standard deviation ``std`` (R-DC Eq. 17), drawn with seed ``777 + seed``.
+
+    The inputs are already z-scored (``preprocess="rdc"``: per channel, so
+    the data's standard deviation is 1 and ``std`` is a share of it); the
+    same noisy copy is used in every phase.
+    """
+    if std == 0:
+        return x
+    if std < 0:
+        raise ValueError(f"noise_std must be >= 0, got {std}")
+    g = torch.Generator().manual_seed(777 + int(seed))
+    return x + std * torch.randn(x.shape, generator=g).to(device=x.device, dtype=x.dtype)

@@ -1,0 +1,247 @@
+"""The registered run ``rdc.method``: one R-DC method on one data set from the shared ACAI-pretrained network.
+
+:func:`run_method`
+    Loads the data, takes the phase-1 network from :mod:`dcutils.rdc.pretrain`
+    (trained once per data set, seed and pretraining parameters), then runs the
+    method's clustering phase (:data:`METHODS`): none (AE + k-means), R-DC's
+    phase 2 (:mod:`dcutils.rdc.phase2`), DEC / IDEC / DynAE
+    (:mod:`dcutils.rdc.baselines`), phase 2 then DEC (P1+P2+P3) or VaDE
+    (:mod:`dcutils.rdc.vade`), and scores the result.
+:func:`method_steps`
+    The optimizer steps a config takes (compute estimates).
+:func:`resolve_beta_gamma`
+    beta / gamma of R-DC's Table 2 unless given.
+:data:`METHOD_HYPERPARAMETERS`
+    The method-specific hyperparameters of each method (R-DC Table 7).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from torch import Tensor
+
+from dcutils import kmeans as km
+from dcutils import metrics, models
+from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
+from dcutils.data import load_dataset
+from dcutils.device import seed_everything
+from dcutils.hparams import RDC
+from dcutils.rdc import inputs
+from dcutils.rdc.baselines import train_dec, train_dynae
+from dcutils.rdc.evaluation import (
+    HISTORY_COLUMNS,
+    PHASE_DEC,
+    PHASE_IDEC,
+    EpochLogger,
+    geometry,
+    geometry_index,
+    kmeans_fit,
+    pca_2d,
+    phase_seconds,
+    scores,
+)
+from dcutils.rdc.phase2 import run_phase2
+from dcutils.rdc.pretrain import pretrained_acai
+from dcutils.rdc.vade import train_vade
+from dcutils.timing import Stopwatch
+
+__all__ = ["METHODS", "METHOD_HYPERPARAMETERS", "resolve_beta_gamma", "method_steps", "run_method"]
+
+#: Methods of ``rdc.method``; P1+P3 of the ablation is ``"dec"`` (DEC after phase 1).
+METHODS = ("ae_kmeans", "dec", "idec", "dynae", "rdc", "p1p2p3", "vade")
+
+#: The method-specific hyperparameters of each method as this module runs it
+#: (``rdc.method`` parameter names; R-DC Table 7 counts hyperparameters per
+#: method). Shared choices (architecture, batch size, learning rates,
+#: pretraining, augmentation, number of clusters) are not counted, as in the paper.
+METHOD_HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
+    "ae_kmeans": ("kmeans_n_init",),
+    "dec": ("refresh_every", "dec_tol", "student-t alpha (fixed 1)"),
+    "idec": ("refresh_every", "dec_tol", "student-t alpha (fixed 1)", "idec_weight"),
+    "dynae": ("refresh_every", "dynae_threshold", "pull_weight"),
+    "rdc": ("beta", "gamma", "n_neighbours", "pull_weight"),
+    "p1p2p3": ("beta", "gamma", "n_neighbours", "pull_weight", "refresh_every", "dec_tol"),
+    "vade": ("vade_lr", "gmm init (k components, diagonal)"),
+}
+
+
+def resolve_beta_gamma(dataset: str, beta: float | None, gamma: float | None) -> tuple[float, float]:
+    """beta / gamma of R-DC's Table 2 (``dcutils.hparams.RDC``) unless given explicitly."""
+    if beta is None or gamma is None:
+        try:
+            b, g = RDC.beta(dataset), RDC.gamma(dataset)
+        except KeyError as err:
+            raise ValueError(
+                f"R-DC's Table 2 gives no beta/gamma for {dataset!r}; pass beta=... and gamma=... "
+                f"explicitly ({err})"
+            ) from None
+        beta = b if beta is None else beta
+        gamma = g if gamma is None else gamma
+    return float(beta), float(gamma)
+
+
+def method_steps(cfg: RunConfig) -> int:
+    """Optimizer steps of an ``rdc.method`` run: epochs x mini-batches per epoch, per phase.
+
+    Phase 1 (``pretrain_epochs``; one ACAI step = one autoencoder and one
+    critic update, counted once) is counted in full although it is shared
+    by every method of the same pretraining; then ``cluster_epochs`` of the
+    method's phase (none for ``ae_kmeans``, two phases for ``p1p2p3``). The
+    samples are :func:`dcutils.rdc.inputs.sample_count` (the subsample, else
+    the whole data set). An upper bound: phase 2 and DEC may stop early.
+    """
+    per_epoch = inputs.batches_per_epoch(inputs.sample_count(cfg.dataset, cfg["subsample"]), cfg["batch_size"])
+    phases = {"ae_kmeans": 0, "p1p2p3": 2}.get(cfg["method"], 1)
+    return int((cfg["pretrain_epochs"] + phases * cfg["cluster_epochs"]) * per_epoch)
+
+
+def _timed_kmeans(z: Tensor, k: int, n_init: int, seed: int) -> tuple[km.KMeansResult, float]:
+    clock = Stopwatch(z.device)
+    res = kmeans_fit(z, k, n_init, seed)
+    return res, clock.seconds()
+
+
+@algorithm(
+    "rdc.method",
+    version=1,
+    steps=method_steps,
+    method="rdc",
+    subsample=5000,
+    preprocess="rdc",
+    noise_std=0.0,
+    latent_dim=10,
+    batch_size=256,
+    pretrain_epochs=50,
+    pretrain_lr=1e-3,
+    acai_lam=0.5,
+    acai_blend=0.2,
+    augment=True,
+    pretrain_log_every=5,
+    cluster_epochs=30,
+    cluster_lr=1e-4,
+    cluster_log_every=1,
+    refresh_every=5,
+    patience=5,
+    beta=None,
+    gamma=None,
+    n_neighbours=5,
+    pull_weight=1.0,
+    idec_weight=0.1,
+    dec_tol=0.001,
+    dynae_threshold=0.1,
+    vade_logvar_init=-4.0,
+    geometry_sample=1000,
+    kmeans_n_init=5,
+)
+def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
+    """One R-DC method (see :data:`METHODS`) from the shared ACAI-pretrained autoencoder.
+
+    History: :data:`HISTORY_COLUMNS`, phase 1 rows (``phase="P1"``) first, then
+    the method's rows (``"P2"``, ``"P3"``, ``"IDEC"``, ``"DynAE"`` or ``"VaDE"``),
+    logged every ``cluster_log_every`` epochs and after the last one. The
+    method's rows start with its phase (iteration 0) scored by the same
+    k-means as ``acc_pretrained``; the phase-1 rows come from the shared
+    pretraining cache and are scored by k-means with seed 0, so for seeds
+    other than 0 the last P1 row and the first row of the method may differ
+    by k-means' own run-to-run spread.
+    Final: ``acc``, ``f1_macro``, ``f1_micro``, ``nmi``, ``ari``, ``id``, ``lid``,
+    ``acc_pretrained`` (k-means after phase 1), ``iterations`` (after phase 1),
+    ``seconds_pretrain`` (phase-1 training time, evaluation excluded; the
+    time of the run that trained the shared network) and ``seconds_cluster``
+    (the method's own training time after phase 1, evaluation excluded, its
+    k-means included).
+    Arrays: ``pca_final`` / ``pca_pretrained`` (S, 2) PCA projections of the
+    codes of the fixed geometry rows after the method and after phase 1,
+    ``pca_y`` (S,) their true classes, ``pca_pred`` (S,) their clusters.
+    Meta: the data's display name (``dataset``), ``split``, ``n_samples``,
+    ``subsample`` (the loader's record) and ``data_fingerprint``; the
+    pretrained network's key and whether it (and phase 2) came from the
+    cache; beta / gamma; how the phases stopped.
+
+    ``noise_std`` > 0 adds Gaussian noise to the z-scored inputs before any
+    training (Figure 20); the pretraining then runs on the noisy data.
+    """
+    method = cfg["method"]
+    if method not in METHODS:
+        raise ValueError(f"unknown R-DC method {method!r}; use one of {METHODS} (P1+P3 of the ablation is 'dec')")
+    dev = ctx.device
+    beta, gamma = resolve_beta_gamma(cfg.dataset, cfg["beta"], cfg["gamma"])
+    data = load_dataset(cfg.dataset, subsample=cfg["subsample"], seed=cfg.seed, preprocess=cfg["preprocess"],
+                        device=dev)
+    fingerprint = data.info.get("fingerprint")
+    x, y, k = inputs.noisy(data.x, cfg["noise_std"], cfg.seed), data.y, data.n_classes
+    geo = geometry_index(len(data), cfg["geometry_sample"], cfg.seed)
+
+    model, pre_rows, pre = pretrained_acai(cfg, x, y, k, geo, ctx, data_fingerprint=fingerprint)
+    n_pre = int(pre_rows[-1]["global_iteration"]) if pre_rows else 0
+    generator = seed_everything(cfg.seed + 10_000)
+    log = EpochLogger(x, y, k, geo, cfg["n_neighbours"], beta, gamma, cfg["kmeans_n_init"], n_pre,
+                      every=cfg["cluster_log_every"], seed=cfg.seed)
+    z0 = models.embed(model, x)
+    km0, t_km = _timed_kmeans(z0, k, cfg["kmeans_n_init"], cfg.seed)
+    acc_pre = metrics.cluster_acc(y, km0.labels)
+    meta: dict[str, Any] = {"pretrained_key": pre["key"], "pretrained_from_cache": pre["from_cache"],
+                            "beta": beta, "gamma": gamma, "dataset": data.info.get("display_name"),
+                            "split": data.info.get("split"), "n_samples": len(data),
+                            "subsample": data.info.get("subsample"), "data_fingerprint": fingerprint,
+                            "geometry_rows": int(geo.numel()), "noise_std": cfg["noise_std"]}
+    common = dict(batch_size=cfg["batch_size"], lr=cfg["cluster_lr"], use_augment=cfg["augment"],
+                  generator=generator, log=log, progress=ctx.progress)
+    labels: Tensor | None = None
+    rows: list[dict[str, Any]] = []
+    info: dict[str, Any] = {"iterations": 0, "stopped": "no phase 2"}
+    if method == "ae_kmeans":
+        labels = km0.labels
+    elif method in ("rdc", "p1p2p3"):
+        t_km = 0.0  # R-DC does not start from k-means; its final k-means is timed below
+        rows, info = run_phase2(cfg, ctx, model, x, log, beta, gamma, pre["key"], generator,
+                                data_fingerprint=fingerprint)
+        meta.update(phase2_from_cache=info["phase2_from_cache"], core_ratios=info["core_ratios"],
+                    phase2_stopped=info["stopped"])
+        log.start = n_pre + info["iterations"]
+        if method == "p1p2p3":
+            z2 = models.embed(model, x)
+            km2, t_km = _timed_kmeans(z2, k, cfg["kmeans_n_init"], cfg.seed)
+            p3 = train_dec(model, x, km2.centroids, epochs=cfg["cluster_epochs"], recon_weight=0.0,
+                           cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=cfg["dec_tol"], **common)
+            rows += log.rows
+            labels = p3["labels"]
+            meta["phase3_stopped"] = p3["stopped"]
+            info = {"iterations": info["iterations"] + p3["iterations"], "stopped": p3["stopped"]}
+    elif method in ("dec", "idec"):
+        idec = method == "idec"
+        info = train_dec(model, x, km0.centroids, epochs=cfg["cluster_epochs"], recon_weight=1.0 if idec else 0.0,
+                         cluster_weight=cfg["idec_weight"] if idec else 1.0, refresh_every=cfg["refresh_every"],
+                         tol=cfg["dec_tol"], phase=PHASE_IDEC if idec else PHASE_DEC, **common)
+        rows, labels = log.rows, info["labels"]
+    elif method == "dynae":
+        info = train_dynae(model, x, km0.centroids, epochs=cfg["cluster_epochs"], threshold=cfg["dynae_threshold"],
+                           lam=cfg["pull_weight"], refresh_every=cfg["refresh_every"], **common)
+        rows, labels = log.rows, info["labels"]
+    elif method == "vade":
+        t_km = 0.0  # VaDE starts from a GMM, timed inside train_vade
+        info = train_vade(model, x, k, epochs=cfg["cluster_epochs"], logvar_init=cfg["vade_logvar_init"],
+                          seed=cfg.seed, **common)
+        rows, labels = log.rows, info["labels"]
+        t_km = info["init_seconds"]
+
+    z = models.embed(model, x)
+    if labels is None:  # R-DC: k-means on the final embedding
+        km_final, t_final = _timed_kmeans(z, k, cfg["kmeans_n_init"], cfg.seed)
+        labels, t_km = km_final.labels, t_km + t_final
+    final = {**scores(y, labels), "nmi": metrics.nmi(y, labels), "ari": metrics.ari(y, labels),
+             **geometry(z, geo), "acc_pretrained": acc_pre, "iterations": float(info.get("iterations", 0)),
+             "seconds_pretrain": phase_seconds(pre_rows), "seconds_cluster": phase_seconds(rows) + t_km}
+    meta["stopped"] = info.get("stopped")
+    history = pd.DataFrame([*pre_rows, *rows])
+    for col in HISTORY_COLUMNS:
+        if col not in history.columns:
+            history[col] = math.nan
+    history = history[list(HISTORY_COLUMNS)]
+    g = geo.to(z.device)
+    arrays = {"pca_final": pca_2d(z[g]), "pca_pretrained": pca_2d(z0[g]),
+              "pca_y": y[g].cpu().numpy().astype(np.int64), "pca_pred": labels[g].cpu().numpy().astype(np.int64)}
+    return RunOutput(history=history, final=final, arrays=arrays, meta=meta)

@@ -1,0 +1,455 @@
+"""Proximity-level self-supervision, R-DC phase 2 (Eq. 3-15).
+
+After ACAI pretraining, R-DC fine-tunes the autoencoder without pseudo-labels:
+
+1. **neighbours** (Eq. 3): the ``M`` nearest neighbours of every latent code
+   ``z_i`` (Euclidean distance, the point itself excluded), distances sorted
+   ascending, ``D[i, 0]`` the closest and ``D[i, M-1]`` the farthest;
+2. **core points** (Eq. 4-6): ``r_i = D[i, 0] / D[i, M-1]``; ``z_i`` is a
+   core point when ``r_i > beta``. The text lost the ratio and the
+   inequality; we read them from its words ("the ratio of the closest and
+   farthest nearest neighbors", "core points ... characterized by a ratio
+   greater than the threshold", "a ratio close to 1 means that all the
+   nearest neighbors are located within a small proximity") and the
+   catalog: closest / farthest, strictly greater than ``beta``;
+3. **reliable neighbours** (Eq. 7-10): ``D'[i, j] = D[i, j] - D[i, 0]``;
+   neighbour ``j`` of ``i`` is reliable when ``D'[i, j] < gamma`` (text:
+   "a distance lower than the threshold"; strict), so the closest neighbour
+   is always reliable;
+4. **targets** (Eq. 11): ``c_i``, the latent centroid of the reliable
+   neighbours of ``i``;
+5. **loss** (Eq. 12-14): core points are mapped by the autoencoder to the
+   decoded centroid ``g(c_i)`` ("we train the auto-encoder to map the core
+   samples to the decoded centroids of their most reliable nearest
+   neighbors"), border points are reconstructed, and the codes of core points
+   are pulled toward ``c_i``;
+6. **stopping** (Eq. 15): the targets are refreshed during training and
+   training stops when the share of core points stops growing.
+
+Everything runs on the device of its input tensors; targets are computed
+without gradients and stay fixed between refreshes.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "knn",
+    "core_points",
+    "reliable_neighbours",
+    "neighbour_centroids",
+    "ProximityTargets",
+    "compute_targets",
+    "proximity_loss",
+    "neighbour_purity",
+    "core_ratio_stopped",
+]
+
+
+def _check_dist(dist: Tensor) -> None:
+    if dist.dim() != 2 or dist.shape[1] < 1:
+        raise ValueError(f"dist must have shape (N, M) with M >= 1 (from knn), got {tuple(dist.shape)}")
+
+
+@torch.no_grad()
+def knn(z: Tensor, m: int = 5, *, include_self: bool = False, chunk_size: int = 4096) -> tuple[Tensor, Tensor]:
+    """The ``m`` nearest neighbours of every latent code (R-DC Eq. 3).
+
+    Exact Euclidean distances (``torch.cdist`` without the matrix-product
+    shortcut, which loses ~1e-3 near zero), ``topk`` per chunk of rows, on
+    ``z``'s device, without gradients. The point itself is excluded by index,
+    since the paper's neighbour set of ``x_i`` holds the *other* points;
+    duplicates of ``z_i`` at distance 0 are other points and are kept.
+    ``include_self=True`` keeps the point (then usually in column 0).
+
+    Parameters
+    ----------
+    z : Tensor, shape (N, k)
+    m : int, default 5
+        Number of neighbours ``M`` (R-DC: 5).
+    include_self : bool, default False
+    chunk_size : int, default 4096
+        Rows per distance block; memory is ``chunk_size * N`` floats.
+
+    Returns
+    -------
+    dist : Tensor, shape (N, m)
+        Distances, ascending along each row.
+    idx : Tensor, shape (N, m), int64
+        Indices into ``z`` of the neighbours.
+    """
+    if z.dim() != 2:
+        raise ValueError(f"z must have shape (N, k), got {tuple(z.shape)}")
+    n = z.shape[0]
+    available = n if include_self else n - 1
+    if not 1 <= m <= available:
+        raise ValueError(
+            f"m={m} neighbours requested but only {available} other points exist among N={n}; use 1 <= m <= {available}"
+        )
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    z = z.detach()
+    dists, idxs = [], []
+    for start in range(0, n, chunk_size):
+        block = z[start : start + chunk_size]
+        d = torch.cdist(block, z, compute_mode="donot_use_mm_for_euclid_dist")
+        if not include_self:
+            rows = torch.arange(block.shape[0], device=z.device)
+            d[rows, rows + start] = float("inf")
+        v, i = torch.topk(d, m, dim=1, largest=False, sorted=True)
+        dists.append(v)
+        idxs.append(i)
+    return torch.cat(dists), torch.cat(idxs)
+
+
+def core_points(dist: Tensor, beta: float) -> Tensor:
+    """Core-point mask (R-DC Eq. 4-6): closest / farthest neighbour distance > beta.
+
+    The text lost the inequality; we read it as the strict
+    ``dist[:, 0] / dist[:, -1] > beta`` ("a ratio greater than the
+    threshold"). When all neighbours sit at distance 0 the ratio is taken as
+    1 (the densest possible neighbourhood); when only the closest does, it is 0.
+
+    Parameters
+    ----------
+    dist : Tensor, shape (N, M)
+        Ascending neighbour distances from :func:`knn`.
+    beta : float
+        Density threshold, expected in [0, 1) (R-DC Table 2: 0.3-0.8).
+
+    Returns
+    -------
+    BoolTensor, shape (N,)
+    """
+    _check_dist(dist)
+    if beta < 0:
+        raise ValueError(f"beta must be >= 0 (a ratio of distances lies in [0, 1]), got {beta}")
+    closest, farthest = dist[:, 0], dist[:, -1]
+    ratio = torch.where(farthest > 0, closest / farthest.clamp_min(torch.finfo(dist.dtype).tiny),
+                        torch.ones_like(closest))
+    return ratio > beta
+
+
+def reliable_neighbours(dist: Tensor, gamma: float) -> Tensor:
+    """Reliable-neighbour mask (R-DC Eq. 7-10): ``dist[i, j] - dist[i, 0] < gamma``.
+
+    The text lost the inequality; we read it as strict ("a distance lower
+    than the threshold"). With ``gamma > 0`` the closest neighbour is always
+    reliable, so every point has at least one reliable neighbour.
+
+    Parameters
+    ----------
+    dist : Tensor, shape (N, M)
+        Ascending neighbour distances from :func:`knn`.
+    gamma : float
+        Threshold on the distance gap, > 0 (R-DC Table 2: 0.5-1).
+
+    Returns
+    -------
+    BoolTensor, shape (N, M)
+    """
+    _check_dist(dist)
+    if not gamma > 0:
+        raise ValueError(f"gamma must be > 0 so that the closest neighbour stays reliable, got {gamma}")
+    return (dist - dist[:, :1]) < gamma
+
+
+def neighbour_centroids(z: Tensor, idx: Tensor, reliable: Tensor) -> Tensor:
+    """Latent centroid of each point's reliable neighbours (R-DC Eq. 11).
+
+    ``c_i = mean_{j reliable} z[idx[i, j]]``. The point itself does not join
+    the centroid: the text speaks of "the centroid of the most reliable
+    nearest neighbors" and the neighbour set from :func:`knn` excludes the
+    point (it joins only if ``idx`` was built with ``include_self=True``).
+    Rows without any reliable neighbour (impossible for masks from
+    :func:`reliable_neighbours`) get their own code ``z_i``.
+
+    Parameters
+    ----------
+    z : Tensor, shape (N, k)
+    idx : Tensor, shape (N, M), int64
+    reliable : BoolTensor, shape (N, M)
+
+    Returns
+    -------
+    Tensor, shape (N, k)
+    """
+    if idx.shape != reliable.shape or idx.dim() != 2 or idx.shape[0] != z.shape[0]:
+        raise ValueError(
+            f"idx and reliable must both have shape (N, M) with N = len(z) = {z.shape[0]}; "
+            f"got {tuple(idx.shape)} and {tuple(reliable.shape)}"
+        )
+    w = reliable.to(z.dtype)
+    count = w.sum(dim=1, keepdim=True)
+    total = (z[idx] * w.unsqueeze(-1)).sum(dim=1)
+    return torch.where(count > 0, total / count.clamp_min(1), z)
+
+
+@dataclass
+class ProximityTargets:
+    """Phase-2 targets of a whole data set, fixed between refreshes.
+
+    Attributes
+    ----------
+    idx : Tensor, shape (N, M), int64
+        Neighbour indices (the point itself excluded).
+    dist : Tensor, shape (N, M)
+        Ascending neighbour distances.
+    core : BoolTensor, shape (N,)
+        Core-point mask (Eq. 5).
+    reliable : BoolTensor, shape (N, M)
+        Reliable-neighbour mask (Eq. 9), computed for every row; it only
+        matters for core points.
+    centroid : Tensor, shape (N, k)
+        Latent centroid of the reliable neighbours (Eq. 11), every row; the
+        loss uses it only for core points.
+    core_ratio : float
+        Share of core points (Eq. 15).
+    """
+
+    idx: Tensor
+    dist: Tensor
+    core: Tensor
+    reliable: Tensor
+    centroid: Tensor
+    core_ratio: float
+
+    def __len__(self) -> int:
+        return self.core.shape[0]
+
+    def subset(self, index: Tensor | slice | Sequence[int]) -> ProximityTargets:
+        """The rows of a mini-batch (``idx`` keeps indices into the full set).
+
+        ``core_ratio`` stays the data set's ratio.
+        """
+        if not isinstance(index, slice):
+            index = torch.as_tensor(index, device=self.core.device)
+        return ProximityTargets(
+            idx=self.idx[index],
+            dist=self.dist[index],
+            core=self.core[index],
+            reliable=self.reliable[index],
+            centroid=self.centroid[index],
+            core_ratio=self.core_ratio,
+        )
+
+
+@torch.no_grad()
+def compute_targets(z: Tensor, m: int = 5, beta: float = 0.6, gamma: float = 0.6, *,
+                    chunk_size: int = 4096) -> ProximityTargets:
+    """Neighbours, core points, reliable neighbours and centroids (Eq. 3-11, 15).
+
+    Parameters
+    ----------
+    z : Tensor, shape (N, k)
+        Latent codes of the whole data set (detached; e.g. from
+        ``dcutils.models.embed``).
+    m : int, default 5
+        Number of neighbours ``M``.
+    beta, gamma : float
+        Core and reliability thresholds (R-DC Table 2; 0.6/0.6 for FMNIST).
+    chunk_size : int, default 4096
+        Passed to :func:`knn`.
+
+    Returns
+    -------
+    ProximityTargets
+    """
+    z = z.detach()
+    dist, idx = knn(z, m, include_self=False, chunk_size=chunk_size)
+    core = core_points(dist, beta)
+    reliable = reliable_neighbours(dist, gamma)
+    centroid = neighbour_centroids(z, idx, reliable)
+    return ProximityTargets(
+        idx=idx,
+        dist=dist,
+        core=core,
+        reliable=reliable,
+        centroid=centroid,
+        core_ratio=float(core.float().mean()),
+    )
+
+
+def proximity_loss(
+    model: nn.Module,
+    x: Tensor,
+    targets_batch: ProximityTargets,
+    lam: float = 1.0,
+    *,
+    x_input: Tensor | None = None,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """R-DC phase-2 objective (Eq. 12-14) on a mini-batch.
+
+    With ``z_i = f(x_i)`` (from ``x_input`` when given, e.g. an augmented
+    view) and ``c_i`` the fixed centroid of core point ``i``::
+
+        L_cc  = mean_i mean_features (g(z_i) - t_i)^2,
+                t_i = g(c_i) for core points, x_i for border points   (Eq. 12)
+        L_enc = mean_i [i core] * mean_latent (z_i - c_i)^2           (Eq. 13)
+        L     = L_cc + lam * L_enc                                    (Eq. 14)
+
+    The decoder target of a core point is the *decoded centroid*, not the
+    input: the text trains "the auto-encoder to map the core samples to the
+    decoded centroids of their most reliable nearest neighbors", generating
+    "images that represent the centroids ... as opposed to generating a
+    reconstruction of the original images" (as in DynAE, where
+    high-confidence points are mapped to decoded cluster centres).
+
+    What is detached: ``c_i`` (a fixed target between refreshes), the decoded
+    centroid ``g(c_i)`` (computed with the current decoder under
+    ``torch.no_grad``, a fixed image target; every row is decoded and border
+    rows are discarded, which avoids a device sync on the mask, so a
+    BatchNorm decoder in train mode also sees the centroids) and ``x_i``. Gradients flow only
+    through ``g(f(x_i))`` and ``f(x_i)``. Both terms average over the whole
+    batch (border points add 0 to ``L_enc``), like DynAE's per-element MSE,
+    so with no core point ``L`` equals ``F.mse_loss(g(f(x)), x)``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Autoencoder with ``encode`` and ``decode``.
+    x : Tensor, shape (N, d)
+        Clean mini-batch: the reconstruction target of border points.
+    targets_batch : ProximityTargets
+        The batch's rows, ``targets.subset(batch_index)``.
+    lam : float, default 1.0
+        Weight of the latent pull ``L_enc``.
+    x_input : Tensor, shape (N, d), optional
+        What the autoencoder is fed (an augmented ``x``); defaults to ``x``.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+    parts : dict of 0-d detached Tensors
+        ``construction`` (L_cc), ``pull`` (L_enc), ``core_share`` (share of
+        core points in the batch); tensors, so logging costs no device sync
+        until ``float()`` is called.
+    """
+    n = x.shape[0]
+    if len(targets_batch) != n:
+        raise ValueError(
+            f"targets_batch has {len(targets_batch)} rows but x has {n}; pass targets.subset(batch_index)"
+        )
+    if lam < 0:
+        raise ValueError(f"lam must be >= 0, got {lam}")
+    if x_input is None:
+        x_input = x
+    elif x_input.shape != x.shape:
+        raise ValueError(f"x_input must have x's shape {tuple(x.shape)}, got {tuple(x_input.shape)}")
+
+    core = targets_batch.core.to(x.device)
+    centroid = targets_batch.centroid.to(device=x.device, dtype=x.dtype).detach()
+
+    z = model.encode(x_input)
+    x_hat = model.decode(z).reshape(x.shape)
+
+    with torch.no_grad():  # all rows decoded: no device sync on the core mask
+        decoded_centroid = model.decode(centroid).reshape(x.shape).to(x.dtype)
+    target = torch.where(core.reshape(n, *([1] * (x.dim() - 1))), decoded_centroid, x.detach())
+    per_sample = (x_hat - target).pow(2).reshape(n, -1).mean(dim=1)
+    construction = per_sample.mean()
+
+    pull_per_sample = (z - centroid).pow(2).mean(dim=1) * core.to(z.dtype)
+    pull = pull_per_sample.mean()
+    loss = construction + lam * pull
+    parts = {
+        "construction": construction.detach(),
+        "pull": pull.detach(),
+        "core_share": core.float().mean(),
+    }
+    return loss, parts
+
+
+def neighbour_purity(idx: Tensor, reliable: Tensor, y_true: Tensor, core: Tensor | None = None) -> dict[str, float]:
+    """Share of true neighbours before and after filtering (R-DC Fig. 14).
+
+    A neighbour is *true* when it has the point's ground-truth class. The
+    shares pool all (point, neighbour) pairs: ``initial`` over all ``M``
+    neighbours, ``filtered`` over the reliable ones. The paper measures core
+    points ("the true neighbors of a latent code of a core point"); pass
+    ``core`` to restrict to them.
+
+    Parameters
+    ----------
+    idx : Tensor, shape (N, M), int64
+    reliable : BoolTensor, shape (N, M)
+    y_true : Tensor or array, shape (N,)
+        Ground-truth labels of the whole data set (``idx`` indexes into it).
+    core : BoolTensor, shape (N,), optional
+        Rows to include (default: all).
+
+    Returns
+    -------
+    dict
+        ``initial``, ``filtered`` (true shares), ``false_initial``,
+        ``false_filtered`` (1 - share), ``n_initial``, ``n_filtered``
+        (numbers of pairs). Shares are NaN when no pair is counted.
+    """
+    if idx.shape != reliable.shape or idx.dim() != 2:
+        raise ValueError(
+            f"idx and reliable must both have shape (N, M), got {tuple(idx.shape)} and {tuple(reliable.shape)}"
+        )
+    y = torch.as_tensor(y_true, device=idx.device)
+    if y.dim() != 1:
+        raise ValueError(f"y_true must have shape (N,), got {tuple(y.shape)}")
+    if idx.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"idx has {idx.shape[0]} rows but y_true {y.shape[0]} labels; pass the whole data set's neighbours "
+            "and labels (restrict rows with core=...)"
+        )
+    rows = torch.ones(idx.shape[0], dtype=torch.bool, device=idx.device) if core is None else core.to(idx.device)
+    if rows.shape != (idx.shape[0],):
+        raise ValueError(f"core must have shape ({idx.shape[0]},), got {tuple(rows.shape)}")
+    same = y[idx] == y.unsqueeze(1)
+    counted = rows.unsqueeze(1).expand_as(same)
+    kept = counted & reliable.to(idx.device)
+    n_init, n_filt = int(counted.sum()), int(kept.sum())
+    initial = float((same & counted).sum()) / n_init if n_init else float("nan")
+    filtered = float((same & kept).sum()) / n_filt if n_filt else float("nan")
+    return {
+        "initial": initial,
+        "filtered": filtered,
+        "false_initial": 1.0 - initial,
+        "false_filtered": 1.0 - filtered,
+        "n_initial": n_init,
+        "n_filtered": n_filt,
+    }
+
+
+def core_ratio_stopped(history: Sequence[float], patience: int = 3, min_delta: float = 0.0) -> bool:
+    """Stopping rule of phase 2: the core-point ratio stopped growing (Eq. 15).
+
+    The paper stops at "full stability ... when updating the centroids does
+    not bring any further increase in the number of core points". We read it
+    as: stop when none of the last ``patience`` refreshes raised the ratio by
+    more than ``min_delta`` above the best ratio seen before them. With the
+    default ``min_delta=0`` one extra core point counts as growth.
+
+    Parameters
+    ----------
+    history : sequence of float
+        Core ratio at each target refresh, oldest first.
+    patience : int, default 3
+        Number of refreshes without growth that stop training.
+    min_delta : float, default 0.0
+        Smallest rise of the ratio that counts as growth.
+
+    Returns
+    -------
+    bool
+        True when training should stop; False while fewer than
+        ``patience + 1`` ratios are recorded.
+    """
+    if patience < 1:
+        raise ValueError(f"patience must be >= 1, got {patience}")
+    if min_delta < 0:
+        raise ValueError(f"min_delta must be >= 0, got {min_delta}")
+    history = [float(h) for h in history]
+    if len(history) <= patience:
+        return False
+    best_before = max(history[:-patience])
+    return max(history[-patience:]) <= best_before + min_delta

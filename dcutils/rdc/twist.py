@@ -1,0 +1,178 @@
+"""The registered run ``rdc.twist``: the Feature Twist toy of R-DC Figures 2 and 16.
+
+:func:`run_twist`
+    Four curved 2-D clusters (:func:`dcutils.data.make_curved_clusters`),
+    the affine two-layer autoencoder, plain reconstruction pretraining, then
+    DEC (:func:`dcutils.rdc.baselines.train_dec`, Figure 2) or R-DC phase 2
+    (:func:`dcutils.rdc.phase2.train_proximity`, Figure 16), with latent
+    snapshots, 5-NN purity and flatness per epoch.
+:func:`twist_steps`
+    The optimizer steps a config takes (compute estimates).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from dcutils import metrics, models
+from dcutils.core import RunConfig, RunContext, RunOutput, algorithm, check_finite
+from dcutils.data import fingerprint, make_curved_clusters
+from dcutils.device import seed_everything
+from dcutils.rdc import inputs, proximity
+from dcutils.rdc.baselines import train_dec
+from dcutils.rdc.evaluation import kmeans_fit
+from dcutils.rdc.phase2 import train_proximity
+
+__all__ = ["twist_steps", "run_twist"]
+
+#: Clusters of the toy data (curved4).
+N_CLUSTERS = 4
+
+
+def _knn_purity(z: Tensor, y: Tensor, m: int = 5) -> float:
+    """Share of the ``m`` nearest neighbours (the point itself excluded) with the same true cluster."""
+    _, idx = proximity.knn(z, m)
+    return float((y[idx] == y.unsqueeze(1)).float().mean())
+
+
+def _flatness(z: Tensor) -> float:
+    """Smaller / larger singular value of the centred 2-D codes (0 = collapsed onto a line)."""
+    s = torch.linalg.svdvals(z - z.mean(dim=0, keepdim=True))
+    return float(s[-1] / s[0]) if float(s[0]) > 0 else 0.0
+
+
+class _TwistLog:
+    """The clustering phase's logger: k-means ACC, 5-NN purity, flatness and a snapshot per epoch."""
+
+    def __init__(self, x: Tensor, y: Tensor, n_pre: int, snap: Callable[[int], None]):
+        self.x, self.y, self.n_pre, self.snap = x, y, n_pre, snap
+        self.rows: list[dict[str, Any]] = []
+
+    def __call__(self, model: nn.Module, phase: str, epoch: int, iteration: int, loss: float,
+                 labels: Tensor | None = None, **extra: Any) -> None:
+        z = models.embed(model, self.x)
+        if labels is None:
+            labels = kmeans_fit(z, N_CLUSTERS, 5, 0).labels
+        self.rows.append({"epoch": self.n_pre + epoch, "phase": phase, "iteration": iteration, "loss": loss,
+                          "acc": metrics.cluster_acc(self.y, labels), "knn_purity": _knn_purity(z, self.y),
+                          "flatness": _flatness(z), "core_ratio": extra.get("core_ratio", math.nan)})
+        self.snap(self.n_pre + epoch)
+
+
+def twist_steps(cfg: RunConfig) -> int:
+    """Optimizer steps of an ``rdc.twist`` run: (``pretrain_epochs`` + ``cluster_epochs``) x mini-batches
+    of the ``4 * n_per_cluster`` points (an upper bound: phase 2 may stop early)."""
+    per_epoch = inputs.batches_per_epoch(N_CLUSTERS * cfg["n_per_cluster"], cfg["batch_size"])
+    return int((cfg["pretrain_epochs"] + cfg["cluster_epochs"]) * per_epoch)
+
+
+@algorithm(
+    "rdc.twist",
+    version=1,
+    steps=twist_steps,
+    method="dec",
+    n_per_cluster=250,
+    hidden=16,
+    batch_size=64,
+    pretrain_epochs=200,
+    pretrain_lr=1e-3,
+    cluster_epochs=100,
+    cluster_lr=1e-3,
+    refresh_every=16,
+    patience=1_000_000,
+    beta=0.6,
+    gamma=0.6,
+    n_neighbours=5,
+    pull_weight=1.0,
+    snapshots=5,
+)
+def run_twist(cfg: RunConfig, ctx: RunContext) -> RunOutput:
+    """Feature Twist toy: curved4, affine two-layer AE, reconstruction pretraining, then DEC or R-DC phase 2.
+
+    ``method`` is ``"dec"`` (Figure 2) or ``"rdc"`` (Figure 16). The default
+    ``patience`` is so large that phase 2 runs all ``cluster_epochs`` (the
+    figures compare equal lengths); beta / gamma are our choice (the paper
+    gives none for the toy).
+
+    Arrays: ``latent`` (S, N, 2) snapshots, ``snapshot_epoch`` (S,) (0 =
+    before pretraining, ``pretrain_epochs`` = after it, then phase-2 epochs
+    counted on from there), ``y`` (N,), ``x`` (N, 2) the z-scored input.
+    History: one row per phase-2 epoch (and epoch 0 = after pretraining):
+    ``knn_purity`` (share of 5-NN with the same true cluster), ``flatness``,
+    ``acc`` and ``loss``.
+    Meta: the data's display name (``dataset``), ``split``, ``n_samples``,
+    ``data_fingerprint`` (:func:`dcutils.data.fingerprint` of the generated
+    points before z-scoring) and how the clustering phase stopped.
+    """
+    method = cfg["method"]
+    if method not in ("dec", "rdc"):
+        raise ValueError(f"rdc.twist compares 'dec' (Figure 2) and 'rdc' (Figure 16), got {method!r}")
+    if cfg.dataset != "curved4":
+        raise ValueError(f"rdc.twist runs on the synthetic 'curved4' data set, got {cfg.dataset!r}")
+    dev = ctx.device
+    generator = seed_everything(cfg.seed)
+
+    raw = make_curved_clusters(n_per_cluster=cfg["n_per_cluster"], seed=cfg.seed)
+    x = raw.x.to(dev)
+    x = (x - x.mean(dim=0)) / x.std(dim=0, unbiased=False)
+    y = raw.y.to(dev)
+    k = N_CLUSTERS
+    model = models.linear_autoencoder(2, 2, hidden=cfg["hidden"]).to(dev)
+    n_pre, n_cl = cfg["pretrain_epochs"], cfg["cluster_epochs"]
+    s = max(int(cfg["snapshots"]), 2)
+    snap_epochs = sorted({0, n_pre, *[n_pre + int(round(v)) for v in np.linspace(0, n_cl, s)[1:]]})
+    snaps: dict[int, np.ndarray] = {}
+
+    def snap(epoch: int) -> None:
+        if epoch in snap_epochs:
+            snaps[epoch] = models.embed(model, x).cpu().numpy()
+
+    snap(0)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["pretrain_lr"])
+    for epoch in ctx.progress(range(1, n_pre + 1)):
+        for idx in inputs.batches(x.shape[0], cfg["batch_size"], generator, dev):
+            model.train()
+            loss = F.mse_loss(model(x[idx])[1], x[idx])
+            check_finite(loss.detach(), "twist pretraining loss", epoch=epoch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        snap(epoch)
+
+    log = _TwistLog(x, y, n_pre, snap)
+    if method == "dec":
+        mu = kmeans_fit(models.embed(model, x), k, 5, cfg.seed).centroids
+        info = train_dec(model, x, mu, epochs=n_cl, batch_size=cfg["batch_size"], lr=cfg["cluster_lr"],
+                         recon_weight=0.0, cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=-1.0,
+                         use_augment=False, generator=generator, log=log)
+    else:
+        info = train_proximity(model, x, epochs=n_cl, batch_size=cfg["batch_size"], lr=cfg["cluster_lr"],
+                               beta=cfg["beta"], gamma=cfg["gamma"], m=cfg["n_neighbours"], lam=cfg["pull_weight"],
+                               refresh_every=cfg["refresh_every"], patience=cfg["patience"], use_augment=False,
+                               generator=generator, log=log)
+    for e in snap_epochs:  # a stop before the last epoch: later snapshots repeat the final state
+        if e not in snaps:
+            snaps[e] = models.embed(model, x).cpu().numpy()
+    epochs_sorted = sorted(snaps)
+    arrays = {
+        "latent": np.stack([snaps[e] for e in epochs_sorted]).astype(np.float32),
+        "snapshot_epoch": np.asarray(epochs_sorted, dtype=np.int64),
+        "y": y.cpu().numpy().astype(np.int64),
+        "x": x.cpu().numpy().astype(np.float32),
+    }
+    hist = pd.DataFrame(log.rows)
+    first, last = hist.iloc[0], hist.iloc[-1]
+    final = {"acc": float(last["acc"]), "knn_purity": float(last["knn_purity"]), "flatness": float(last["flatness"]),
+             "knn_purity_pretrained": float(first["knn_purity"]), "flatness_pretrained": float(first["flatness"]),
+             "acc_pretrained": float(first["acc"]), "iterations": float(info["iterations"])}
+    meta = {"dataset": raw.info.get("display_name"), "split": raw.info.get("split", "all"), "n_samples": len(raw),
+            "data_fingerprint": fingerprint(raw.x, raw.y, "curved4", "all"),  # the generated points, as made
+            "stopped": info["stopped"]}
+    return RunOutput(history=hist, final=final, arrays=arrays, meta=meta)

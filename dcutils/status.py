@@ -1,0 +1,216 @@
+"""Where the compute step stands: per notebook, its runs done / running / failed / missing, and the compute left.
+
+``make status`` (``python -m dcutils.status --profile quick``) prints one row
+per catalog item with runs, then a total over the distinct runs (items share
+runs), then every failed run with its error and log::
+
+    item        runs  done  running  failed  missing  steps to do  est. time
+    brb/fig01     12     8        1       1        2       48,000     24 min
+    ...
+    total: 140 distinct runs: 100 done, 4 running, 2 failed, 34 missing; 1.2e6 optimizer steps to do ≈ 10.0 h
+    (0.03 s per step on cpu: ...)
+
+A run is
+
+done
+    its record is in the cache (the file exists; it is checked when loaded);
+running
+    a job holds it: ``results/<profile>/.state/<key>.running`` exists and its
+    process is alive (markers of other hosts, SLURM nodes, are believed);
+failed
+    its last attempt failed: ``<key>.failed`` (error, traceback, log);
+missing
+    none of these (a stale ``.running`` marker, whose process is gone, counts
+    as missing).
+
+The markers are written by the jobs (:mod:`dcutils.executors`).
+
+Compute left = the optimizer steps of the failed and missing runs (what a
+rerun computes; :attr:`dcutils.core.Algorithm.steps`, runs of algorithms
+without an estimate are counted apart) × the seconds per optimizer step that
+``make bench`` measured on this machine, read from ``results/bench.json``
+(``{"seconds_per_step": 0.004, "device": "cuda (NVIDIA H200)"}``). Without
+that file the default :data:`DEFAULT_STEP_SECONDS` is used and the output
+says so.
+
+Nothing here loads a data set or trains: configs come from the settings, and
+states from file names.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from dcutils import executors, experiments, paths, runs
+from dcutils.core import RunConfig, get_algorithm
+from dcutils.profiles import PROFILES, SettingsError, check_profile
+
+__all__ = ["STATES", "DEFAULT_STEP_SECONDS", "DEFAULT_STEP_NOTE", "StepTime", "step_time", "bench_file",
+           "run_state", "estimated_steps", "status_table", "report", "main"]
+
+#: The states of a run, in the table's column order.
+STATES = ("done", "running", "failed", "missing")
+
+#: Seconds per optimizer step when ``make bench`` has not measured this machine.
+DEFAULT_STEP_SECONDS = 0.03
+DEFAULT_STEP_NOTE = "measured on a 2-core CPU, batch 256, fp32; run make bench for this machine"
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """Seconds per optimizer step, and where the number comes from."""
+
+    seconds: float
+    device: str
+    measured: bool  # False: :data:`DEFAULT_STEP_SECONDS`
+    source: str  # the bench file, or why it was not used
+
+    def describe(self) -> str:
+        if self.measured:
+            return f"{self.seconds:g} s per optimizer step, measured on {self.device} by make bench ({self.source})"
+        return f"{self.seconds:g} s per optimizer step: the default, {DEFAULT_STEP_NOTE} ({self.source})"
+
+
+def bench_file() -> Path:
+    """``results/bench.json``, where ``make bench`` leaves the step time of this machine."""
+    return paths.results_root() / "bench.json"
+
+
+def step_time(path: Path | str | None = None) -> StepTime:
+    """The step time from ``path`` (default :func:`bench_file`), or the default when absent or unusable."""
+    path = Path(path) if path is not None else bench_file()
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return StepTime(DEFAULT_STEP_SECONDS, "a 2-core CPU", False, f"no {path}")
+    except (OSError, ValueError) as err:
+        return StepTime(DEFAULT_STEP_SECONDS, "a 2-core CPU", False, f"{path} unreadable: {err}")
+    value = data.get("seconds_per_step") if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return StepTime(DEFAULT_STEP_SECONDS, "a 2-core CPU", False,
+                        f"{path} has no positive seconds_per_step")
+    return StepTime(float(value), str(data.get("device") or "an unnamed device"), True, str(path))
+
+
+def run_state(cfg: RunConfig) -> str:
+    """``"done"``, ``"running"``, ``"failed"`` or ``"missing"`` (module docstring)."""
+    if runs.record_path(cfg).exists():
+        return "done"
+    running = executors.read_marker(cfg, "running")
+    if running is not None and not executors.marker_is_stale(running):
+        return "running"
+    if executors.marker_path(cfg, "failed").exists():
+        return "failed"
+    return "missing"
+
+
+def estimated_steps(configs: Iterable[RunConfig]) -> tuple[int, int]:
+    """(optimizer steps of ``configs`` summed, how many configs have no estimate)."""
+    total, unknown = 0, 0
+    for cfg in configs:
+        fn = get_algorithm(cfg.algorithm).steps
+        steps = None
+        if fn is not None:
+            try:
+                steps = fn(cfg)
+            except Exception:  # noqa: BLE001 - an estimate that cannot be made is counted as unknown
+                steps = None
+        if steps is None:
+            unknown += 1
+        else:
+            total += int(steps)
+    return total, unknown
+
+
+def _configs_per_item(profile: str, items: Iterable[str] | None) -> dict[str, list[RunConfig]]:
+    check_profile(profile)
+    return {item: list(dict.fromkeys(experiments.configs_for(experiments.notebook_settings(item, profile, {}))))
+            for item in experiments.items_with_runs(items)}
+
+
+def _row(name: str, configs: list[RunConfig], state: dict[RunConfig, str], seconds: float) -> dict:
+    counts = {s: sum(state[c] == s for c in configs) for s in STATES}
+    steps, unknown = estimated_steps(c for c in configs if state[c] in ("failed", "missing"))
+    return {"item": name, "runs": len(configs), **counts, "steps to do": steps, "no estimate": unknown,
+            "seconds to do": steps * seconds}
+
+
+def status_table(profile: str, items: Iterable[str] | None = None,
+                 step: StepTime | None = None) -> tuple[pd.DataFrame, dict]:
+    """One row per item (runs and their states, steps and seconds to do), and the total over distinct runs.
+
+    Returns ``(table, total)``; ``total`` has the same keys as a row
+    (``item`` = ``"total"``) plus ``failed_runs``, the failed configs.
+    """
+    step = step or step_time()
+    per_item = _configs_per_item(profile, items)
+    distinct = list(dict.fromkeys(c for configs in per_item.values() for c in configs))
+    state = {c: run_state(c) for c in distinct}
+    table = pd.DataFrame([_row(item, configs, state, step.seconds) for item, configs in per_item.items()],
+                         columns=["item", "runs", *STATES, "steps to do", "no estimate", "seconds to do"])
+    total = _row("total", distinct, state, step.seconds)
+    total["failed_runs"] = [c for c in distinct if state[c] == "failed"]
+    return table, total
+
+
+def _duration(seconds: float) -> str:
+    if seconds <= 0:
+        return "—"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def report(profile: str, items: Iterable[str] | None = None, step: StepTime | None = None) -> str:
+    """The text ``make status`` prints."""
+    step = step or step_time()
+    table, total = status_table(profile, items, step)
+    shown = table.drop(columns=["seconds to do"]).assign(**{
+        "steps to do": table["steps to do"].map(lambda n: f"{n:,}"),
+        "est. time": table["seconds to do"].map(_duration),
+    })
+    if not shown["no estimate"].any():
+        shown = shown.drop(columns=["no estimate"])
+    lines = [f"profile {profile!r}: runs per notebook (results in {paths.results_dir(profile)})", "",
+             shown.to_string(index=False) if len(shown) else "(no item has runs)", ""]
+    todo = total["failed"] + total["missing"]
+    line = (f"total: {total['runs']} distinct run(s): {total['done']} done, {total['running']} running, "
+            f"{total['failed']} failed, {total['missing']} missing")
+    if todo:
+        line += f"; {total['steps to do']:,} optimizer steps to do ≈ {_duration(total['seconds to do'])}"
+        if total["no estimate"]:
+            line += f" (+ {total['no estimate']} run(s) without an estimate)"
+    lines += [line, f"step time: {step.describe()}"]
+    for cfg in total["failed_runs"]:
+        marker = executors.read_marker(cfg, "failed") or {}
+        where = f"log: {marker['log']}" if marker.get("log") else f"details: {executors.marker_path(cfg, 'failed')}"
+        lines.append(f"FAILED {cfg.label()}: {marker.get('error', '?')}\n    {where}")
+    if todo:
+        lines.append("`make runs` computes what is failed or missing (EXECUTOR=slurm for a SLURM job array)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default=os.environ.get("DCUTILS_PROFILE") or "quick", choices=sorted(PROFILES))
+    parser.add_argument("--item", action="append", help="catalog id like brb/tab13 (repeatable; default: all)")
+    args = parser.parse_args(argv)
+    try:
+        print(report(args.profile, args.item))
+    except SettingsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Recompute committed run records and report how far they drift, against the seed-to-seed spread.
+
+``python -m dcutils.compute --profile quick --verify 5`` picks five committed
+records at random (``--verify-seed`` fixes the draw), recomputes each in a
+throw-away cache (pretrained networks included, so the whole pipeline runs
+again) and prints, per record, the committed and the recomputed final ACC,
+their difference, and the standard error of that cell over its seeds (the
+same config with other seeds, from the committed records). A drift well inside
+one SE is platform noise; a drift of several SE, or on a machine and software
+identical to the record's (its ``environment``), points at a bug or an
+unversioned change.
+
+What is bitwise reproducible: the same record on the same machine, software
+(torch, numpy, scikit-learn) and thread count. Across CPUs, thread counts or
+BLAS builds, float reductions run in another order; over hundreds of optimizer
+steps and k-means restarts the runs diverge like different seeds would.
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dcutils import environment, runs
+from dcutils.core import RunConfig
+from dcutils.experiments import configs_for_profile
+
+__all__ = ["Drift", "committed", "cell_se", "verify", "report"]
+
+#: Final metric compared, per algorithm (``acc`` where the algorithm has it).
+METRIC = "acc"
+
+
+@dataclass
+class Drift:
+    """One recomputed record."""
+
+    config: RunConfig
+    committed: float
+    recomputed: float
+    se: float
+    n_seeds: int
+    identical: bool
+    environment_then: dict
+    environment_now: dict
+
+    @property
+    def drift(self) -> float:
+        return self.recomputed - self.committed
+
+    @property
+    def ratio(self) -> float:
+        return abs(self.drift) / self.se if self.se > 0 else math.inf if self.drift else 0.0
+
+
+def committed(profile: str) -> list[RunConfig]:
+    """The configs of ``profile`` whose records are in the cache and sound."""
+    return [c for c in configs_for_profile(profile) if runs.load_cached(c) is not None]
+
+
+def cell_se(cfg: RunConfig, pool: list[RunConfig], metric: str = METRIC) -> tuple[float, int]:
+    """Standard error over seeds of ``cfg``'s cell (same config, any seed) from the cached records."""
+    same = [c for c in pool if c.replace(seed=cfg.seed) == cfg]
+    values = [runs.load_cached(c).final.get(metric, math.nan) for c in same]
+    values = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    if values.size < 2:
+        return math.nan, int(values.size)
+    return float(values.std(ddof=1) / math.sqrt(values.size)), int(values.size)
+
+
+def verify(profile: str, n: int, seed: int = 0) -> list[Drift]:
+    """Recompute ``n`` randomly chosen committed records of ``profile`` in a temporary cache."""
+    pool = committed(profile)
+    if not pool:
+        raise RuntimeError(f"no committed records at profile {profile!r} to verify")
+    chosen = random.Random(seed).sample(pool, min(n, len(pool)))
+    before = {c: runs.load_cached(c) for c in chosen}
+    ses = {c: cell_se(c, pool) for c in chosen}
+    out: list[Drift] = []
+    old = os.environ.get("DCUTILS_RESULTS")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DCUTILS_RESULTS"] = tmp
+        try:
+            for cfg in chosen:
+                then = before[cfg]
+                now = runs.get_run(cfg, recompute=True)
+                identical = then.history.equals(now.history) and then.final == now.final
+                se, k = ses[cfg]
+                out.append(Drift(cfg, then.final.get(METRIC, math.nan), now.final.get(METRIC, math.nan), se, k,
+                                 identical, then.environment, now.environment))
+        finally:
+            if old is None:
+                os.environ.pop("DCUTILS_RESULTS", None)
+            else:
+                os.environ["DCUTILS_RESULTS"] = old
+    return out
+
+
+def _cell(cfg: RunConfig) -> str:
+    keys = [k for k in ("method", "variant", "pretrain", "pretext") if k in dict(cfg.params)]
+    return f"{cfg.algorithm} {cfg.dataset} " + " ".join(f"{k}={cfg[k]}" for k in keys) + f" seed {cfg.seed}"
+
+
+def report(drifts: list[Drift]) -> pd.DataFrame:
+    """One row per recomputed record: committed and recomputed ACC (%), drift, cell SE and drift / SE."""
+    return pd.DataFrame([{
+        "run": _cell(d.config),
+        "committed": round(100 * d.committed, 2),
+        "recomputed": round(100 * d.recomputed, 2),
+        "drift": round(100 * d.drift, 2),
+        "cell SE": round(100 * d.se, 2) if math.isfinite(d.se) else math.nan,
+        "seeds": d.n_seeds,
+        "|drift| / SE": round(d.ratio, 2) if math.isfinite(d.ratio) else math.inf,
+        "bitwise": "yes" if d.identical else "no",
+        "recorded on": d.environment_then.get("cpu") or d.environment_then.get("note", "—")[:40],
+    } for d in drifts])
+
+
+def machine() -> str:
+    """This machine in one line (for the report's header)."""
+    env = environment.describe()
+    return (f"{env.get('cpu')}, {env.get('cpu_count')} cores, {env.get('threads')} threads, torch {env.get('torch')}, "
+            f"numpy {env.get('numpy')}, scikit-learn {env.get('scikit-learn', env.get('sklearn'))}")

@@ -1,0 +1,96 @@
+"""Run identity survives refactoring; committed records serve every machine, with or without the data.
+
+A run's key is its config (the profile's pinned data fingerprint included) and its algorithm's declared
+version, not its source: editing a docstring keeps every cached record, and a change of behaviour without a
+version bump is caught by the golden check.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dcutils import golden, paths, runs
+from dcutils.experiments import configs_for_profile
+
+QUICK_CONFIGS = configs_for_profile("quick")
+
+LIST_MISSING = (
+    "from dcutils import runs; from dcutils.experiments import configs_for_profile; "
+    "cs = configs_for_profile('quick'); "
+    "print(len(cs), sum(runs.load_cached(c) is None for c in cs))"
+)
+
+
+def test_every_quick_run_has_its_committed_record():
+    missing = [c.label() for c in QUICK_CONFIGS if runs.load_cached(c) is None]
+    assert QUICK_CONFIGS and missing == []
+
+
+def _edit_docstring(path: Path) -> None:
+    text = path.read_text()
+    start = text.index('"""') + 3
+    path.write_text(text[:start] + "Edited: a sentence a reader added. " + text[start:])
+
+
+def test_editing_docstrings_of_run_and_settings_modules_keeps_every_record(tmp_path):
+    copy = tmp_path / "repo"
+    shutil.copytree(paths.ROOT / "dcutils", copy / "dcutils", ignore=shutil.ignore_patterns("__pycache__"))
+    for rel in ("brb/run.py", "brb/settings.py", "brb/train.py", "rdc/method.py", "rdc/settings.py", "profiles.py",
+                "runs.py", "core.py"):
+        _edit_docstring(copy / "dcutils" / rel)
+    env = {**os.environ, "PYTHONPATH": str(copy), "DCUTILS_RESULTS": str(paths.results_root()),
+           "DCUTILS_QUIET": "1"}
+    out = subprocess.run([sys.executable, "-c", LIST_MISSING], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    total, missing = map(int, out.stdout.split()[-2:])
+    assert (total, missing) == (len(QUICK_CONFIGS), 0)
+    assert "Edited: a sentence" in (copy / "dcutils" / "brb" / "run.py").read_text()
+
+
+def test_changing_a_loss_without_a_version_bump_fails_the_golden_check(monkeypatch):
+    from dcutils.brb import losses
+
+    assert golden.check("brb.dc", only=["dcn"]) == []  # the probe as committed
+    original = losses.dcn_loss
+    monkeypatch.setattr(losses, "dcn_loss", lambda *a, **k: 1.5 * original(*a, **k))  # a "harmless" rescale
+    problems = golden.check("brb.dc", only=["dcn"])
+    assert problems and "bump its version" in problems[0] and "cluster_loss" in "\n".join(problems)
+
+
+def test_a_bumped_version_asks_for_new_golden_numbers(monkeypatch):
+    algo = runs.ALGORITHMS["brb.dc"]
+    monkeypatch.setitem(runs.ALGORITHMS, "brb.dc", runs.Algorithm(algo.name, algo.fn, algo.defaults,
+                                                                  algo.version + 1, algo.module, algo.steps))
+    problems = golden.check("brb.dc")
+    assert len(problems) == 1 and "regenerate it" in problems[0]
+
+
+def test_a_notebook_redraws_from_committed_records_without_any_data(tmp_path, monkeypatch):
+    """A fresh clone with no data on disk and no network: brb Table 13 shows all three quick data sets."""
+    from dcutils.execute import execute
+
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    monkeypatch.setenv("DCUTILS_DATA", str(empty))
+    monkeypatch.setenv("DCUTILS_DOWNLOAD_DIR", str(empty))
+    monkeypatch.setenv("DCUTILS_OFFLINE", "1")
+    monkeypatch.setenv("DCUTILS_FIGURES", str(tmp_path / "figures"))
+    monkeypatch.setenv("DCUTILS_QUIET", "1")
+    notebook = paths.NOTEBOOKS / "brb" / "tab13-acc-all-variants.ipynb"
+    execute(notebook, "quick", {}, output=tmp_path / "tab13.ipynb", timeout=600)
+    table = pd.read_csv(tmp_path / "figures" / "brb" / "tab13-acc-all-variants.csv", comment="#")
+    ran = table.dropna(subset=["reproduced"])
+    assert set(ran["dataset"]) == {"USPS", "OPTDIGITS", "MNIST"}
+    assert len(ran) == 3 * 3 * 4 * 2  # data sets × methods × variants × with/without pretraining
+
+
+@pytest.mark.parametrize("name", sorted(golden.PROBES))
+def test_golden_numbers_hold(name):
+    assert golden.check(name) == []
