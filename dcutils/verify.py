@@ -117,7 +117,8 @@ def report(drifts: list[Drift]) -> pd.DataFrame:
         "seeds": d.n_seeds,
         "|drift| / SE": round(d.ratio, 2) if math.isfinite(d.ratio) else math.inf,
         "bitwise": "yes" if d.identical else "no",
-        "recorded on": d.environment_then.get("cpu") or d.environment_then.get("note", "—")[:40],
+        "recorded on": (d.environment_then.get("cpu") or "—") if d.environment_then.get("recorded", True)
+        else "not recorded",
     } for d in drifts])
 
 
