@@ -145,6 +145,8 @@ def affine(
     padding_mode : {"fill", "border", "reflection"}
         "border" repeats the edge pixels (Keras' ``fill_mode="nearest"``).
     interpolation : {"bilinear", "nearest", "bicubic"}
+        "nearest" (torchvision ``RandomAffine``'s default) copies input pixels:
+        every output value is an input value of its image or the fill.
     image_shape : (C, H, W), optional
         Needed for flat input unless d is a perfect square (then (1, s, s)).
 
@@ -178,7 +180,15 @@ def affine(
     theta = torch.cat([lin, bias.unsqueeze(2)], 2)
 
     grid = F.affine_grid(theta, [n, c, h, w], align_corners=False)
-    if padding_mode == "fill":
+    if padding_mode == "fill" and interpolation == "nearest":
+        # Every output pixel is an input pixel or the fill, exactly (``(x - f) + f`` below would round):
+        # sample a ones-mask with the same grid to tell the moved-in pixels apart, like torchvision.
+        f = _fill_tensor(fill, img)
+        out = F.grid_sample(img, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+        inside = F.grid_sample(img.new_ones(n, 1, h, w), grid, mode="nearest", padding_mode="zeros",
+                               align_corners=False)
+        out = torch.where(inside > 0.5, out, f.expand_as(out))
+    elif padding_mode == "fill":
         f = _fill_tensor(fill, img)
         out = F.grid_sample(img - f, grid, mode=interpolation, padding_mode="zeros", align_corners=False) + f
     else:
@@ -218,7 +228,11 @@ def random_affine(
         z-scored, so callers pass the z-scored background (``-mean / std`` per
         channel for a black background); 0 is right only for unnormalised
         images with black background.
-    padding_mode, interpolation, image_shape
+    interpolation : {"bilinear", "nearest", "bicubic"}, default "bilinear"
+        "nearest" is torchvision ``RandomAffine``'s default and what BRB's
+        authors' code uses (``dcutils.brb`` passes it); "bilinear" blends
+        neighbouring pixels.
+    padding_mode, image_shape
         See :func:`affine`.
 
     Returns

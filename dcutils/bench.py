@@ -9,6 +9,20 @@ Prints, for the machine it runs on (CPU or GPU, whatever :func:`dcutils.device.d
    (A100; Appendix G), and the share measured in the benchmark run itself.
 2. k-means with n_init = 10 on a 10,000 × 10 embedding-like matrix: the batched torch implementation
    (all restarts at once), ten sequential single-restart torch runs, and scikit-learn's ``KMeans``.
+3. Precision and optimizer (:mod:`dcutils.precision`): the machine's matmul peak in fp32 and bf16
+   measured in the same run (TFLOP/s, a 2048³ product and the network's 256 × 1024 × 1024 shape), then
+   one IDEC training step of BRB's autoencoder (784-1024-512-256-10, batch 256 plus its augmented view,
+   gradient clipping, Adam) for fp32 + torch's default Adam, fp32 + fused Adam and bf16 autocast +
+   fused Adam, each with its achieved TFLOP/s and its share of the measured bf16 peak; forward +
+   backward alone in fp32 and bf16; Adam's ``step()`` alone (default, for-each, fused); and a
+   pretraining step (reconstruction MSE, one view). The matmuls and all variants are timed in the
+   same interleaved rounds, so a neighbour's load on shared cores falls on all of them alike. Times
+   are the median round; TFLOP/s and the share of the bf16 peak compare each one's best round with the
+   matmul's best round (a peak is what the cores do undisturbed, so the step is taken likewise).
+
+   FLOPs of a step count the matrix products only: forward ``2 · rows · Σ in·out`` over the encoder
+   and decoder Linear layers (rows = 512 for the IDEC step: the batch and its augmented view), and
+   backward twice that, so a step is ``6 · rows · Σ in·out`` (8.97 GFLOP for the IDEC step).
 
 Timings are wall-clock seconds; on CUDA every timed region synchronises first. The results are also written
 to ``bench/out/bench-<device>.json`` (git-ignored). This is a benchmark, not a test: nothing is asserted.
@@ -22,13 +36,16 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 
 import torch
+from torch import nn
 
-from dcutils import brb, cache, kmeans, paths
+from dcutils import brb, cache, kmeans, paths, precision
 from dcutils.data import load_dataset
 from dcutils.device import default_device, seed_everything
 from dcutils.hparams import BRB_GRAYSCALE
+from dcutils.models import brb_autoencoder
 
 PAPER_SHARE = 1.1
 PAPER_EPOCHS, PAPER_T = 400, 20
@@ -94,17 +111,251 @@ def bench_kmeans(device: torch.device, n: int = 10_000, d: int = 10, k: int = 10
     return out
 
 
+# ------------------------------------------------------------------ precision and optimizer
+#: Matmul shapes (m, k, n) of the peak measurement: a large square one, and the network's widest layer.
+MATMUL_SHAPES = ((2048, 2048, 2048), (256, 1024, 1024))
+#: The training-step variants: (name, precision, Adam implementation).
+STEP_VARIANTS = (("fp32 + default Adam", "fp32", "default"), ("fp32 + fused Adam", "fp32", "fused"),
+                 ("bf16 + fused Adam", "bf16", "fused"))
+ADAM_KINDS = ("default", "foreach", "fused")
+
+
+def cpu_info() -> dict:
+    """The CPU's model name and whether it has bf16 matrix units (AMX) or bf16 dot products (AVX-512 BF16)."""
+    model, flags = platform.processor() or "cpu", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:  # not Linux: the name from platform only
+        pass
+    bf16 = ("AMX" if "amx_bf16" in flags else "AVX-512 BF16 (no AMX)" if "avx512_bf16" in flags
+            else "none (bf16 is emulated)" if flags else "unknown")
+    return {"model": model, "amx_bf16": "amx_bf16" in flags, "avx512_bf16": "avx512_bf16" in flags,
+            "bf16_units": bf16}
+
+
+def _interleaved(fns: dict[str, Callable[[], object]], rounds: int, device: torch.device) -> dict[str, list[float]]:
+    """Seconds of each ``fn()`` call in each of ``rounds`` rounds; the order rotates round by round, so
+    a neighbour's load on shared cores falls on all of them alike."""
+    names = list(fns)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            _sync(device)
+            t0 = time.perf_counter()
+            fns[name]()
+            _sync(device)
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def _matmul_fns(device: torch.device) -> tuple[dict[str, Callable[[], object]], dict[str, float]]:
+    """Timed calls of plain matrix products (fp32 and bf16 for each of :data:`MATMUL_SHAPES`) and their FLOPs."""
+    g = torch.Generator().manual_seed(0)
+    fns, flops = {}, {}
+    for m, k, n in MATMUL_SHAPES:
+        a, b = torch.randn(m, k, generator=g).to(device), torch.randn(k, n, generator=g).to(device)
+        reps = max(1, int(1e10 // (2 * m * k * n)))  # ~10 GFLOP per timed call
+        for dtype, (x, y) in {"fp32": (a, b), "bf16": (a.bfloat16(), b.bfloat16())}.items():
+            name = f"matmul {m}x{k}x{n} {dtype}"
+            fns[name] = lambda x=x, y=y, reps=reps: [torch.mm(x, y) for _ in range(reps)]
+            flops[name] = 2.0 * m * k * n * reps
+    return fns, flops
+
+
+def _peaks(times: dict[str, list[float]], flops: dict[str, float]) -> dict:
+    """TFLOP/s of each matmul (best round and median round) and the fp32 / bf16 peaks (best rounds)."""
+    out: dict = {"shapes": {}}
+    for name, f in flops.items():
+        shape, dtype = name.split()[1:]
+        out["shapes"].setdefault(shape, {})[dtype] = f / min(times[name]) / 1e12
+        out["shapes"][shape][f"{dtype}_median_round"] = f / statistics.median(times[name]) / 1e12
+    for dtype in precision.PRECISIONS:
+        out[f"{dtype}_peak_tflops"] = max(v[dtype] for v in out["shapes"].values())
+    return out
+
+
+def matmul_peak(device: torch.device, threads: int | None = None, rounds: int = 7) -> dict:
+    """:func:`_peaks` of plain matrix products, optionally with ``threads`` CPU threads."""
+    old = torch.get_num_threads()
+    if threads is not None and device.type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        fns, flops = _matmul_fns(device)
+        for f in fns.values():
+            f()  # warm-up (oneDNN / cuBLAS pick their kernels)
+        return {"threads": torch.get_num_threads(), **_peaks(_interleaved(fns, rounds, device), flops)}
+    finally:
+        torch.set_num_threads(old)
+
+
+def linear_macs(model: nn.Module) -> int:
+    """Σ in·out over the model's Linear layers (multiply-adds per sample of one forward pass)."""
+    return sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, nn.Linear))
+
+
+def _step_setup(device: torch.device, batch: int = 256, dim: int = 784, k: int = 10, seed: int = 0):
+    """BRB's autoencoder, DEC/IDEC centroids, a batch in [0, 1] and a slightly perturbed second view."""
+    g = torch.Generator().manual_seed(seed)
+    xb = torch.rand(batch, dim, generator=g).to(device)
+    xa = (xb + 0.05 * torch.randn(batch, dim, generator=g).to(device)).clamp(0, 1)
+    torch.manual_seed(seed)
+    model = brb_autoencoder(dim, k).to(device)
+    centroids = nn.Parameter(torch.randn(k, k, generator=g).to(device))
+    return model, centroids, xb, xa
+
+
+def _make_adam(params: list, kind: str) -> torch.optim.Adam:
+    """Adam with BRB's settings: torch's default implementation, for-each, or fused."""
+    kw = {"lr": 1e-3, "betas": BRB_GRAYSCALE.betas, "weight_decay": BRB_GRAYSCALE.weight_decay}
+    if kind == "foreach":
+        return torch.optim.Adam(params, foreach=True, **kw)
+    return precision.adam(params, fused=kind == "fused", **kw)
+
+
+def bench_precision(device: torch.device, batch: int = 256, steps_per_round: int = 10, rounds: int = 9) -> dict:
+    """BRB training steps by precision and Adam implementation, interleaved with the matmul peak.
+
+    The IDEC step is what :func:`dcutils.brb.train_clustering` does per mini-batch (loss on the batch
+    and its augmented view, backward, gradient clipping, Adam), in a loop of its own: autocast around
+    the loss only, backward and the optimizer outside it.
+    """
+    def idec_steps(model, centroids, xb, xa, opt, prec):
+        params = [*model.parameters(), centroids]
+
+        def run():
+            for _ in range(steps_per_round):
+                with precision.autocast(device, prec):
+                    total = brb.clustering_loss("idec", model, xb, centroids, xa)[0]
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                nn.utils.clip_grad_norm_(params, BRB_GRAYSCALE.grad_clip)
+                opt.step()
+        return run
+
+    def fwd_bwd(model, centroids, xb, xa, prec):
+        def run():
+            for _ in range(steps_per_round):
+                model.zero_grad(set_to_none=True)
+                centroids.grad = None
+                with precision.autocast(device, prec):
+                    total = brb.clustering_loss("idec", model, xb, centroids, xa)[0]
+                total.backward()
+        return run
+
+    def pretrain_steps(model, xb, opt, prec):
+        def run():
+            for _ in range(steps_per_round):
+                with precision.autocast(device, prec):
+                    loss = nn.functional.mse_loss(model(xb)[1], xb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        return run
+
+    fns, flops = _matmul_fns(device)
+    implementations = {}
+    for name, prec, kind in STEP_VARIANTS:
+        model, centroids, xb, xa = _step_setup(device, batch)
+        opt = _make_adam([*model.parameters(), centroids], kind)
+        implementations[name] = precision.adam_implementation(opt)
+        fns[f"step: {name}"] = idec_steps(model, centroids, xb, xa, opt, prec)
+    for prec in precision.PRECISIONS:
+        model, centroids, xb, xa = _step_setup(device, batch)
+        fns[f"forward+backward: {prec}"] = fwd_bwd(model, centroids, xb, xa, prec)
+        model, _, xb, _ = _step_setup(device, batch)
+        opt = _make_adam(list(model.parameters()), "fused")
+        fns[f"pretrain step: {prec} + fused Adam"] = pretrain_steps(model, xb, opt, prec)
+    for kind in ADAM_KINDS:
+        model, centroids, _, _ = _step_setup(device, batch)
+        params = [*model.parameters(), centroids]
+        for p in params:
+            p.grad = torch.randn_like(p) * 1e-3
+        opt = _make_adam(params, kind)
+        implementations[f"adam {kind}"] = precision.adam_implementation(opt)
+        fns[f"adam step: {kind}"] = lambda opt=opt: [opt.step() for _ in range(steps_per_round)]
+    for f in fns.values():
+        f()  # warm-up: the first steps allocate optimizer state, oneDNN picks its kernels
+    times = _interleaved(fns, rounds, device)
+    macs = linear_macs(brb_autoencoder(784, 10))
+    gflop = {"idec": 6 * 2 * batch * macs / 1e9, "pretrain": 6 * batch * macs / 1e9}  # IDEC: batch + augmented view
+    peak = _peaks(times, flops)
+    out: dict = {"batch_size": batch, "steps_per_round": steps_per_round, "rounds": rounds,
+                 "matmul": {"threads": torch.get_num_threads(), **peak},
+                 "fused_adam_unsupported_reason": precision.fused_adam_unsupported([torch.zeros(1, device=device)]),
+                 "implementations": implementations, "linear_macs_per_sample": macs,
+                 "idec_step_gflop": gflop["idec"], "pretrain_step_gflop": gflop["pretrain"],
+                 "seconds": {}, "seconds_best_round": {}, "tflops": {}, "share_of_bf16_peak_percent": {}}
+    for name, t in times.items():
+        if name.startswith("matmul"):
+            continue
+        out["seconds"][name] = statistics.median(t) / steps_per_round
+        out["seconds_best_round"][name] = min(t) / steps_per_round
+        g = gflop["pretrain"] if name.startswith("pretrain") else gflop["idec"] if "adam step" not in name else None
+        if g is not None:
+            # like for like: the best round of the step against the best round of the matmul
+            tf = g / out["seconds_best_round"][name] / 1e3
+            out["tflops"][name] = tf
+            out["share_of_bf16_peak_percent"][name] = 100 * tf / peak["bf16_peak_tflops"]
+    return out
+
+
+def print_precision(pr: dict, pk1: dict | None) -> None:
+    """Print section 3."""
+    pk, s, best = pr["matmul"], pr["seconds"], pr["seconds_best_round"]
+    peak = pk["bf16_peak_tflops"]
+    print(f"\nPrecision and optimizer ({pk['threads']} threads; ms are the median of {pr['rounds']} interleaved "
+          f"rounds, TFLOP/s and % of the bf16 peak use each one's best round)")
+    for shape, v in pk["shapes"].items():
+        line = f"  matmul {shape:<16}: fp32 {v['fp32']:.2f}  bf16 {v['bf16']:.2f} TFLOP/s"
+        if pk1 is not None:
+            line += f"   (1 thread: fp32 {pk1['shapes'][shape]['fp32']:.2f}  bf16 {pk1['shapes'][shape]['bf16']:.2f})"
+        print(line)
+    print(f"  peak measured in this run: fp32 {pk['fp32_peak_tflops']:.2f}, bf16 {peak:.2f} TFLOP/s")
+
+    def row(label: str, name: str) -> None:
+        print(f"    {label:<34}: {1e3 * s[name]:6.2f} ms (best {1e3 * best[name]:6.2f})  "
+              f"{pr['tflops'][name]:.3f} TFLOP/s  {pr['share_of_bf16_peak_percent'][name]:4.1f} % of bf16 peak")
+
+    print(f"  IDEC step, batch {pr['batch_size']} + its augmented view ({pr['idec_step_gflop']:.2f} GFLOP of matmuls):")
+    for name, _, _ in STEP_VARIANTS:
+        row(f"{name} [{pr['implementations'][name]}]", f"step: {name}")
+    for prec in precision.PRECISIONS:
+        row(f"forward+backward alone, {prec}", f"forward+backward: {prec}")
+    print(f"  pretraining step, batch {pr['batch_size']}, MSE, one view ({pr['pretrain_step_gflop']:.2f} GFLOP):")
+    for prec in precision.PRECISIONS:
+        row(f"{prec} + fused Adam", f"pretrain step: {prec} + fused Adam")
+    print("  Adam step() alone: " + ", ".join(f"{k} {1e3 * s[f'adam step: {k}']:.2f} ms" for k in ADAM_KINDS)
+          + f"  (torch's default here: {pr['implementations']['adam default']})")
+    if pr["fused_adam_unsupported_reason"]:
+        print(f"  fused Adam unavailable: {pr['fused_adam_unsupported_reason']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=4, help="clustering epochs of the USPS benchmark (>= 2)")
+    parser.add_argument("--only-precision", action="store_true",
+                        help="run section 3 only (precision and optimizer); results/bench.json is left as it is")
     args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first epoch has no BRB step)")
     device = default_device()
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or 'cpu'}"
-    print(f"device: {device} ({name}), torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+    cpu = cpu_info()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu["model"]
+    print(f"device: {device} ({name}), torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
+          + (f", bf16 units: {cpu['bf16_units']}" if device.type == "cpu" else ""))
     res = {"device": str(device), "device_name": name, "torch": torch.__version__,
-           "threads": torch.get_num_threads()}
+           "threads": torch.get_num_threads(), "cpu": cpu}
+    if args.only_precision:
+        _precision_section(device, res)
+        _write(device, res)
+        return 0
     b = bench_brb_usps(device, args.epochs)
     res["brb_usps"] = b
     print(f"\nIDEC+BRB on USPS ({b['samples']:,} images, {b['epochs']} epochs, a BRB step every epoch after the first)")
@@ -122,10 +373,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(inertia {km['torch_sequential_inertia']:.1f})")
     if "sklearn_s" in km:
         print(f"  scikit-learn KMeans (CPU) : {km['sklearn_s']:.3f} s (inertia {km['sklearn_inertia']:.1f})")
-    out = paths.ROOT / "bench" / "out" / f"bench-{device.type}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1) + "\n")
-    print(f"\nwritten to {out.relative_to(paths.ROOT)}")
+    _precision_section(device, res)
+    _write(device, res)
     # the step time `make status` multiplies by the optimizer steps still to run
     step = {"seconds_per_step": b["seconds_per_step"], "device": f"{device} ({name})",
             "batch_size": BRB_GRAYSCALE.batch_size,
@@ -133,6 +382,20 @@ def main(argv: list[str] | None = None) -> int:
     cache.atomic_write_bytes(paths.results_root() / "bench.json", (json.dumps(step, indent=1) + "\n").encode())
     print(f"optimizer step: {1e3 * b['seconds_per_step']:.1f} ms (written to results/bench.json for make status)")
     return 0
+
+
+def _precision_section(device: torch.device, res: dict) -> None:
+    pk1 = matmul_peak(device, threads=1) if device.type == "cpu" and torch.get_num_threads() > 1 else None
+    pr = bench_precision(device)
+    print_precision(pr, pk1)
+    res["precision"] = {**pr, "matmul_1_thread": pk1}
+
+
+def _write(device: torch.device, res: dict) -> None:
+    out = paths.ROOT / "bench" / "out" / f"bench-{device.type}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1) + "\n")
+    print(f"\nwritten to {out.relative_to(paths.ROOT)}")
 
 
 if __name__ == "__main__":

@@ -180,6 +180,47 @@ def comparison(runs: pd.DataFrame, paper: pd.DataFrame, keys: Sequence[str], met
     return table[[*keys, "paper", "paper_se", "reproduced", "reproduced_se", "difference", "seeds"]]
 
 
+#: Verdicts of a paired comparison (:func:`verdict`).
+AHEAD, BEHIND, INCONCLUSIVE = "ahead", "behind", "inconclusive"
+
+
+def verdict(mean: float, se: float, n: int) -> str:
+    """``"ahead"`` when the mean paired difference exceeds 2 SE, ``"behind"`` below −2 SE, else ``"inconclusive"``.
+
+    With fewer than 2 pairs there is no standard error: inconclusive.
+    """
+    if n < 2 or not np.isfinite(mean) or not np.isfinite(se):
+        return INCONCLUSIVE
+    if mean > 2 * se:
+        return AHEAD
+    if mean < -2 * se:
+        return BEHIND
+    return INCONCLUSIVE
+
+
+def paired(a: pd.Series, b: pd.Series, *, scale: float = 100.0) -> dict[str, Any]:
+    """Paired difference ``a − b`` over the index both share (e.g. seeds), times ``scale``.
+
+    Returns
+    -------
+    dict with ``mean``, ``se`` (sample std / sqrt(n)), ``n`` (pairs) and ``verdict``
+    (:func:`verdict`: ahead / behind / inconclusive at |mean| vs 2 SE).
+    """
+    both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
+    mean, se, n = mean_se((both["a"] - both["b"]) * scale)
+    return {"mean": mean, "se": se, "n": n, "verdict": verdict(mean, se, n)}
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (95 % by default) of a share k / n, as fractions; (nan, nan) for n = 0."""
+    if n == 0:
+        return math.nan, math.nan
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def plus_minus(mean: float, se: float, digits: int = 2) -> str:
     """``"84.50 ± 1.20"``, or ``"—"`` for a missing value."""
     if mean is None or not np.isfinite(mean):

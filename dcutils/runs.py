@@ -58,8 +58,8 @@ from dcutils.core import (  # noqa: F401  (re-exported: the names notebooks and 
 )
 from dcutils.device import default_device
 
-#: Precision policy of every run so far (recorded in the environment).
-PRECISION = "float32"
+#: Precision recorded for algorithms without a ``precision`` parameter (fp32 everywhere).
+PRECISION = "fp32"
 
 
 class DataMismatchError(RuntimeError):
@@ -158,7 +158,7 @@ def get_run(cfg: RunConfig, *, recompute: bool = False, device: Any = None) -> R
     out.meta.setdefault("seconds", time.perf_counter() - started)
     out.meta.setdefault("device", str(ctx.device))
     payload = _payload(out)
-    env = environment.describe(ctx.device, precision=PRECISION)
+    env = environment.describe(ctx.device, precision=str(cfg.get("precision", PRECISION)))
     cache.write_record(record_path(cfg), {**_expected(cfg), "environment": env}, payload)
     return _result(cfg, json.loads(cache.canonical_json(payload)), from_cache=False, environment=env)
 

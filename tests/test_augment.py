@@ -105,6 +105,29 @@ def test_conventions_match_torchvision_affine():
         torch.testing.assert_close(mine, ref, rtol=0, atol=1e-4)
 
 
+def test_nearest_interpolation_copies_pixels_bilinear_blends():
+    """interpolation="nearest" (BRB's, torchvision RandomAffine's default): every output value is one of
+    its own image's values or the fill; the default (bilinear, unchanged for other callers) makes new ones."""
+    x = torch.randn(8, 1, 16, 16, generator=_gen(3))
+    fill = -0.4242
+    near = random_affine(x, generator=_gen(1), fill=fill, interpolation="nearest")
+    for img, out in zip(x, near):
+        assert torch.isin(out, torch.cat([img.flatten(), torch.tensor([fill])])).all()
+    assert (near == fill).any() and not torch.equal(near, x)  # something moved, something moved in
+    blended = random_affine(x, generator=_gen(1), fill=fill)
+    assert torch.equal(blended, random_affine(x, generator=_gen(1), fill=fill, interpolation="bilinear"))
+    assert not torch.isin(blended, torch.cat([x.flatten(), torch.tensor([fill])])).all()
+
+
+def test_nearest_matches_torchvision_nearest_exactly():
+    x = torch.randn(1, 1, 28, 28, generator=_gen(0))
+    for angle, t, sh, fill in ((12.0, (2.0, -3.0), 7.0, -0.4242), (-15.0, (1.0, 2.0), -6.0, 0.0)):
+        mine = affine(x, angle, t, sh, fill=fill, interpolation="nearest")
+        ref = TF.affine(x, angle=angle, translate=list(t), scale=1.0, shear=[sh, 0.0],
+                        interpolation=TF.InterpolationMode.NEAREST, fill=[fill])
+        assert torch.equal(mine, ref)
+
+
 def test_fill_value_per_channel():
     x = torch.ones(2, 2, 8, 8)
     fill = torch.tensor([-0.5, 2.0])

@@ -85,6 +85,224 @@ def test_clustering_loss_uses_table5_weights(method, weights):
         assert recon == 0.0
 
 
+# ------------------------------------------------------------------ the authors' code where the text is silent
+
+
+def test_dcn_loss_is_a_mean_over_n_times_k_entries_by_hand():
+    # 3 samples, K = 2; squared distances to the assigned centroid: 0, 1, 2 (sum 3)
+    z = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    c = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    labels = torch.tensor([0, 1, 1])
+    assert float(brb.dcn_loss(z, c, labels)) == pytest.approx(3 / 6)  # default: the authors' N x K entries
+    assert float(brb.dcn_loss(z, c, labels, dcn_loss_mean="entries")) == pytest.approx(3 / 6)
+    assert float(brb.dcn_loss(z, c, labels, dcn_loss_mean="samples")) == pytest.approx(3 / 3)
+    # second view z + (1, 0): distances 1, 2, 1 (sum 4) to the clean view's centroids; the views are averaged
+    z_aug = z + torch.tensor([1.0, 0.0])
+    assert float(brb.dcn_loss(z, c, labels, z_aug)) == pytest.approx((3 / 6 + 4 / 6) / 2)
+    assert float(brb.dcn_loss(z, c, labels, z_aug, dcn_loss_mean="samples")) == pytest.approx((3 / 3 + 4 / 3) / 2)
+    with pytest.raises(ValueError, match="dcn_loss_mean"):
+        brb.dcn_loss(z, c, labels, dcn_loss_mean="batch")
+
+
+def test_clustering_loss_defaults_to_the_authors_dcn_normalisation():
+    model, x = _model(), _blobs().x[:32]
+    c = embed(model, x)[:K].clone()
+    x_aug = x.flip(-1)
+    _, _, authors, _ = brb.clustering_loss("dcn", model, x, c, x_aug)
+    _, _, per_sample, _ = brb.clustering_loss("dcn", model, x, c, x_aug, dcn_loss_mean="samples")
+    assert float(authors.detach()) == pytest.approx(float(per_sample.detach()) / K, rel=1e-6)
+
+
+class _Linear(torch.nn.Module):
+    """encode(x) = x @ W, recording the mode it was called in."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = torch.nn.Parameter(w)
+        self.modes = []
+
+    def encode(self, x):
+        self.modes.append(self.training)
+        return x @ self.w
+
+
+def _pass_by_hand(x, w, c0, perm, batch_size, drop_last):
+    """The authors' pass in numpy: per mini-batch, nearest centroid, c_j <- (100 c_j + batch mean_j) / 101."""
+    x, w, c = x.double().numpy(), w.double().numpy(), c0.double().numpy().copy()
+    stop = len(perm) - len(perm) % batch_size if drop_last else len(perm)
+    for s in range(0, stop, batch_size):
+        z = x[perm[s : s + batch_size]] @ w
+        labels = ((z[:, None, :] - c[None]) ** 2).sum(2).argmin(1)
+        for j in range(len(c)):
+            if (labels == j).any():
+                c[j] = (100 * c[j] + z[labels == j].mean(0)) / 101
+    return c
+
+
+def test_dcn_centroid_pass_moves_centroids_toward_minibatch_means_at_rate_1_101():
+    g = torch.Generator().manual_seed(3)
+    x, w = 10 * torch.randn(7, 2, generator=g), torch.tensor([[1.0, 0.5], [-0.5, 2.0]])
+    c0 = torch.tensor([[-10.0, -10.0], [10.0, 10.0]])
+    perm = torch.randperm(7, generator=torch.Generator().manual_seed(11)).numpy()
+    model = _Linear(w)
+    model.train()
+    got = brb.dcn_centroid_pass(model, x, c0.clone(), batch_size=3, generator=torch.Generator().manual_seed(11))
+    expected = _pass_by_hand(x, w, c0, perm, 3, drop_last=True)  # batches of 3, 3; the 7th sample is dropped
+    np.testing.assert_allclose(got.double().numpy(), expected, rtol=1e-5)
+    assert model.modes == [False, False] and model.training, "eval mode during the pass, train mode after"
+    # the other readings give other centroids, so the comparison above can fail
+    assert not np.allclose(expected, _pass_by_hand(x, w, c0, perm, 3, drop_last=False), rtol=1e-5)
+    per_sample, n = c0.double().numpy().copy(), np.full(2, 100.0)  # Eq. 7 per sample from count 100
+    for zi in x.double().numpy()[perm[:6]] @ w.double().numpy():
+        j = ((zi - per_sample) ** 2).sum(1).argmin()
+        n[j] += 1
+        per_sample[j] += (zi - per_sample[j]) / n[j]
+    assert not np.allclose(expected, per_sample, rtol=1e-5)
+    full = brb.dcn_centroid_pass(_Linear(w), x, c0.clone(), batch_size=3, drop_last=False,
+                                 generator=torch.Generator().manual_seed(11))
+    np.testing.assert_allclose(full.double().numpy(), _pass_by_hand(x, w, c0, perm, 3, drop_last=False), rtol=1e-5)
+
+
+def _spy_losses(monkeypatch, record):
+    real = brb.train.clustering_loss
+
+    def spy(method, model, x, centroids, *a, **k):
+        record.append((x.shape[0], centroids.detach().clone()))
+        return real(method, model, x, centroids, *a, **k)
+
+    monkeypatch.setattr(brb.train, "clustering_loss", spy)
+
+
+def _train(x, y, **kw):
+    kw = {"variant": "none", "cluster_epochs": 1, "augment": False, "metrics_subsample": None, "n_init": 1,
+          "generator": torch.Generator().manual_seed(0), **kw}
+    return brb.train_clustering(_model(), x, y, **kw)
+
+
+def test_dcn_centroids_move_once_per_epoch_not_after_each_step(monkeypatch):
+    data = _blobs()
+    passes, eq7, seen = [], [], []
+    real_pass, real_eq7 = brb.train.dcn_centroid_pass, brb.train.dcn_update_centroids
+    monkeypatch.setattr(brb.train, "dcn_centroid_pass", lambda *a, **k: passes.append(k) or real_pass(*a, **k))
+    monkeypatch.setattr(brb.train, "dcn_update_centroids", lambda *a, **k: eq7.append(1) or real_eq7(*a, **k))
+    _spy_losses(monkeypatch, seen)
+    _train(data.x, data.y, method="dcn", cluster_epochs=2, batch_size=64)  # 160 samples: 2 steps per epoch
+    assert len(passes) == 2 and eq7 == [] and all(k["batch_size"] == 64 and k["drop_last"] for k in passes)
+    for epoch in (0, 1):  # the steps of an epoch see the same centroids; the pass between epochs moves them
+        assert torch.equal(seen[2 * epoch][1], seen[2 * epoch + 1][1])
+    assert not torch.equal(seen[1][1], seen[2][1])
+    passes.clear()
+    _train(data.x, data.y, method="dcn", cluster_epochs=2, batch_size=64, dcn_centroids="eq7")
+    assert passes == [] and len(eq7) == 4
+
+
+def test_drop_last_trains_on_full_minibatches_only(monkeypatch):
+    data = _blobs()
+    x, y = data.x[: 2 * 32 + 3], data.y[: 2 * 32 + 3]
+    rows = []
+    _spy_losses(monkeypatch, rows)
+    _train(x, y, method="idec", batch_size=32)
+    assert [r for r, _ in rows] == [32, 32], "N = 2 * batch + 3: exactly two optimizer steps"
+    rows.clear()
+    _train(x, y, method="idec", batch_size=32, drop_last=False)
+    assert [r for r, _ in rows] == [32, 32, 3]
+    with pytest.raises(ValueError, match="drop_last"):
+        _train(x, y, method="idec", batch_size=100)
+    cfg = RunConfig.make("brb.dc", "toy", seed=0, profile="smoke", pretrain=False, subsample=67, batch_size=32,
+                         cluster_epochs=3, drop_last=True)
+    assert brb.run.estimate_steps(cfg) == 2 * 3 and brb.run.estimate_steps(cfg.replace(drop_last=False)) == 3 * 3
+
+
+@pytest.mark.parametrize("clip", ["autoencoder", "all"])
+def test_gradient_clipping_acts_on_the_autoencoder_only(monkeypatch, clip):
+    """A loss whose gradient is 1000 per entry: AE norm >> 500, centroid norm 1000 * sqrt(K * D) = 4000."""
+    data, seen, after = _blobs(), {}, []
+
+    def huge(method, model, x, centroids, *a, **k):
+        seen.update(model=model, centroids=centroids)
+        total = 1e3 * sum(p.sum() for p in model.parameters()) + 1e3 * centroids.sum()
+        zero = total.new_zeros(())
+        return total, zero, zero, torch.zeros(x.shape[0], dtype=torch.long)
+
+    real = torch.nn.utils.clip_grad_norm_
+
+    def spy(parameters, max_norm, *a, **k):
+        parameters = list(parameters)
+        out = real(parameters, max_norm, *a, **k)
+        ae = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in seen["model"].parameters()]))
+        c = seen["centroids"]
+        after.append((max_norm, float(ae), float(c.grad.norm()), any(p is c for p in parameters)))
+        return out
+
+    monkeypatch.setattr(brb.train, "clustering_loss", huge)
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    _train(data.x, data.y, method="dec", batch_size=80, clip=clip)
+    assert len(after) == 2
+    for max_norm, ae, cen, centroids_clipped in after:
+        assert max_norm == 500
+        if clip == "autoencoder":
+            assert not centroids_clipped
+            assert ae == pytest.approx(500, rel=1e-3) and cen == pytest.approx(4000, rel=1e-4)
+        else:
+            assert centroids_clipped
+            assert math.hypot(ae, cen) == pytest.approx(500, rel=1e-3) and cen < 500
+
+
+def test_the_brb_augmenter_uses_nearest_interpolation():
+    x = torch.zeros(6, 1, 28, 28)
+    x[:, :, 10:18, 10:18] = 1.0
+    mean, std = float(x.mean()), float(x.std())
+    data = Dataset(x=(x - mean) / std, y=torch.zeros(6, dtype=torch.long), name="usps",
+                   info={"n_classes": 1, "channel_mean": [mean], "channel_std": [std]})
+    allowed = torch.cat([data.x.unique(), torch.tensor([-mean / std])])
+    near = brb.clustering_augmenter(data)(data.x, torch.Generator().manual_seed(0))
+    assert torch.isin(near, allowed).all() and not torch.equal(near, data.x)
+    blended = brb.clustering_augmenter(data, "bilinear")(data.x, torch.Generator().manual_seed(0))
+    assert not torch.isin(blended, allowed).all()
+
+
+def test_library_defaults_are_the_authors_code_and_brb_dc_v1_keeps_its_records_behaviour():
+    import inspect
+
+    from dcutils.core import get_algorithm
+
+    authors = {"dcn_loss_mean": "entries", "dcn_centroids": "epoch_pass", "drop_last": True, "clip": "autoencoder",
+               "interpolation": "nearest"}
+    version1 = {"dcn_loss_mean": "samples", "dcn_centroids": "eq7", "drop_last": False, "clip": "all",
+                "interpolation": "bilinear", "fused_adam": False, "precision": "fp32"}
+    algo = get_algorithm("brb.dc")
+    assert algo.version == 1  # version 2 switches brb.dc to the authors' defaults (issue 9)
+    assert {k: algo.defaults[k] for k in version1} == version1 and algo.defaults["batch_norm"] is False
+    train = inspect.signature(brb.train_clustering).parameters
+    assert {k: train[k].default for k in authors} == authors
+    assert inspect.signature(brb.clustering_loss).parameters["dcn_loss_mean"].default == "entries"
+    assert inspect.signature(brb.dcn_loss).parameters["dcn_loss_mean"].default == "entries"
+
+
+def test_batch_norm_option_builds_batchnorm_and_keeps_the_default_cache_key():
+    data = _blobs()
+    base = {"epochs": 2, "lr": 1e-3, "batch_size": 64}
+    path = brb.pretrained_path("toy", data, 0, base)
+    from dcutils import cache  # no batch_norm entry in the key unless it is on
+
+    ident = {"dataset": "toy", "split": None, "subsample": None, "n": len(data), "seed": 0,
+             "params": {**base, "precision": "fp32", "fused_adam": True}, "fingerprint": None,
+             "version": brb.pretrain.PRETRAIN_VERSION}
+    assert path.stem == cache.sha256_text(cache.canonical_json(ident))[:16]
+    assert brb.pretrained_path("toy", data, 0, {**base, "batch_norm": False}) == path
+    assert brb.pretrained_path("toy", data, 0, {**base, "batch_norm": True}) != path
+    bn = brb.pretrain.new_model(data, 0, "cpu", batch_norm=True)
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in bn.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in brb.pretrain.new_model(data, 0, "cpu").modules())
+    # with BatchNorm both views go through the encoder as one batch (the authors' concatenation)
+    x, x_aug = data.x[:16], data.x[16:32]
+    c = embed(bn, x)[:K].clone()
+    bn.train()
+    _, _, cluster, _ = brb.clustering_loss("dec", bn, x, c, x_aug)
+    z_aug, z = bn.encode(torch.cat([x_aug, x])).split([16, 16])
+    assert float(cluster.detach()) == pytest.approx(float(brb.dec_cluster_loss(z, c, z_aug).detach()), rel=1e-6)
+
+
 # ---------------------------------------------------------------------------- the BRB step
 
 
@@ -220,6 +438,25 @@ def test_variants_share_one_pretrained_network_and_cache(results, toy, monkeypat
     assert math.isnan(out[0].history["t_reset"].iloc[1:].replace(0.0, np.nan).max())  # no steps in the plain run
 
 
+def test_the_run_passes_every_fidelity_switch_on(results, toy, monkeypatch):
+    other = {"dcn_loss_mean": "samples", "dcn_centroids": "eq7", "drop_last": False, "clip": "all",
+             "interpolation": "bilinear"}
+    got = {}
+    real_train, real_aug = brb.run.train_clustering, brb.run.clustering_augmenter
+    monkeypatch.setattr(brb.run, "clustering_augmenter",
+                        lambda data, how: got.update(augmenter=how) or real_aug(data, how))
+
+    def spy(model, *a, **k):
+        got.update(k, batch_norm=brb.losses.has_batch_norm(model))
+        return real_train(model, *a, **k)
+
+    monkeypatch.setattr(brb.run, "train_clustering", spy)
+    cfg = RunConfig.make("brb.dc", "toy", seed=0, profile="smoke", method="dcn", variant="none",
+                         **{**TINY, "pretrain": False, "cluster_epochs": 1, "batch_norm": True, **other})
+    get_run(cfg)
+    assert {k: got[k] for k in other} == other and got["augmenter"] == "bilinear" and got["batch_norm"] is True
+
+
 def test_nan_loss_stops_the_run_and_caches_nothing(results, toy):
     # an absurd learning rate blows the weights up: the loss becomes inf / NaN in the first epoch
     cfg = RunConfig.make("brb.dc", "toy", seed=0, profile="smoke", method="idec", variant="none",
@@ -239,7 +476,29 @@ def test_grid_items_share_runs_on_the_profiles_data():
     for item in ("brb/fig01", "brb/fig04", "brb/fig05", "brb/fig07", "brb/headline"):
         assert set(experiments.configs_for(notebook_settings(item, "quick", {}))) <= tab13, item
     mnist = next(c for c in tab13 if c.dataset == "mnist")
-    assert mnist["split"] == "test" and mnist.data_fingerprint == profiles.data_spec("quick", "mnist").fingerprint
+    spec = profiles.data_spec("quick", "mnist")
+    assert mnist["split"] == spec.split == "test" and mnist.data_fingerprint == spec.fingerprint
+
+
+def test_protocol_in_optimizer_steps_meets_its_floors():
+    """With cluster_epochs / reset_interval None the protocol follows from floors in optimizer steps."""
+    s = notebook_settings("brb/tab13", "quick", {"cluster_epochs": None, "reset_interval": None,
+                                                 "subsample": None, "min_steps_between": 440, "brb_steps": 8})
+    assert brb_exp.protocol(s, "usps") == (20, 180)        # 36 steps per epoch: T = 20 gives 720 steps
+    assert brb_exp.protocol(s, "optdigits") == (63, 567)   # 7 steps per epoch: T = 63 gives 441
+    for d in ("usps", "optdigits", "mnist"):
+        interval, epochs = brb_exp.protocol(s, d)
+        assert interval * (profiles.data_spec("quick", d).n // 256) >= 440
+        assert len(brb.reset_epochs(epochs, interval)) == 8
+    paper = notebook_settings("brb/tab13", "paper", {})
+    assert brb_exp.protocol(paper, "usps") == (20, 400)
+
+
+def test_cells_outside_extra_cells_are_left_to_the_paper_profile():
+    s = notebook_settings("brb/tab13", "quick", {"extra_cells": {"recluster": [["idec", False]]}})
+    assert brb_exp.cell_runs(s, "dcn", True, "brb") and brb_exp.cell_runs(s, "idec", False, "recluster")
+    assert not brb_exp.cell_runs(s, "dcn", True, "recluster") and not brb_exp.cell_runs(s, "dec", False, "reset")
+    assert len(experiments.configs_for(s)) == (12 + 1) * 3 * 2
 
 
 def test_an_item_about_a_data_set_quick_does_not_run_names_its_substitute():

@@ -3,9 +3,34 @@
 :func:`clustering_loss` gives one mini-batch's loss of DEC, IDEC or DCN with
 Table 5's weights (:data:`LOSS_WEIGHTS`); its parts are
 :func:`dec_cluster_loss` (Eq. 15-16, DEC's soft assignment and target from
-:mod:`dcutils.dec`), :func:`reconstruction_loss` (Eq. 14), :func:`dcn_loss`
-(Eq. 6 / 17) and DCN's running-mean centroid update :func:`dcn_update_centroids`
-(Eq. 7). Everything runs on the device of its inputs.
+:mod:`dcutils.dec`), :func:`reconstruction_loss` (Eq. 14) and :func:`dcn_loss`
+(Eq. 6 / 17). DCN's centroids move with :func:`dcn_centroid_pass` (the
+authors' code: once per epoch) or :func:`dcn_update_centroids` (Eq. 7 after
+every step). Everything runs on the device of its inputs.
+
+DCN as the authors' code computes it (the paper only cites DCN)
+----------------------------------------------------------------
+* Loss normalisation (``dcn_loss_mean``): ``"entries"`` (default) is the mean
+  over all N x K entries of squared distance x one-hot assignment
+  (``src/deep/dcn_module.py``, ``_BRB_DCN_Module.dcn_loss``:
+  ``(dist * assignment_matrix).mean()``), so Table 5's weight 0.025 acts per
+  sample as 0.025 / K. ``"samples"`` = the mean over samples (Eq. 6 read
+  literally; this module's behaviour before ``brb.dc`` version 2).
+* Centroid update (``dcn_centroids`` of :func:`dcutils.brb.train_clustering`):
+  ``"epoch_pass"`` (default) = :func:`dcn_centroid_pass`: after each epoch's
+  network updates, an eval-mode pass over the clean data (same batch size, a
+  fresh shuffle, last partial batch dropped: it iterates the training loader)
+  assigns each mini-batch to the nearest centroid and moves every centroid
+  with members toward its mini-batch mean at the fixed rate 1/101
+  (``dcn_module.py``, ``_BRB_DCN_Module.fit`` after the "Update Network"
+  loop; ``update_centroids`` -> ``_compute_centroids_mb``: counts start at
+  100 and, because ``reinit_lost_clusters=False`` lands in the positional
+  slot ``center_lr``, ``center_lr = 0`` keeps them at 100, so
+  ``per_center_lr = 1 / (100 + 1)`` and ``c <- (1 - 1/101) c + 1/101 *
+  batch_mean``: once per cluster and mini-batch, not per sample).
+  ``"eq7"`` = :func:`dcn_update_centroids` after every optimizer step with
+  running counts restarting at 1 (the paper's Eq. 7; the behaviour before
+  version 2).
 """
 from __future__ import annotations
 
@@ -23,10 +48,21 @@ from dcutils.hparams import BRB_GRAYSCALE as SETUP
 
 __all__ = [
     "METHODS", "LOSS_WEIGHTS", "dec_soft_assignment", "dec_target_distribution", "dec_loss", "dec_cluster_loss",
-    "reconstruction_loss", "dcn_loss", "dcn_update_centroids", "clustering_loss", "check_choice",
+    "reconstruction_loss", "dcn_loss", "dcn_update_centroids", "dcn_minibatch_update", "dcn_centroid_pass",
+    "clustering_loss", "check_choice", "DCN_LOSS_MEANS", "DCN_CENTROIDS", "DCN_CENTROID_RATE", "has_batch_norm",
 ]
 
 METHODS = ("dec", "idec", "dcn")
+
+#: ``dcn_loss_mean`` values: the authors' mean over N x K entries, or the mean over samples.
+DCN_LOSS_MEANS = ("entries", "samples")
+
+#: ``dcn_centroids`` values: the authors' per-epoch pass at rate 1/101, or Eq. 7 after every step.
+DCN_CENTROIDS = ("epoch_pass", "eq7")
+
+#: Rate of the authors' mini-batch centroid update: 1 / (count + 1) with the count fixed at 100
+#: (``dcn_module.py``, ``_compute_centroids_mb`` as ``update_centroids`` calls it).
+DCN_CENTROID_RATE = 1.0 / 101.0
 
 #: (reconstruction weight, cluster weight) per method (Table 5; Appendix B.1).
 LOSS_WEIGHTS: dict[str, tuple[float, float]] = {
@@ -77,28 +113,39 @@ def reconstruction_loss(x: Tensor, x_hat: Tensor, x_aug: Tensor | None = None,
     return loss
 
 
-def dcn_loss(z: Tensor, centroids: Tensor, labels: Tensor, z_aug: Tensor | None = None) -> Tensor:
+def dcn_loss(z: Tensor, centroids: Tensor, labels: Tensor, z_aug: Tensor | None = None, *,
+             dcn_loss_mean: str = "entries") -> Tensor:
     """DCN cluster loss (Eq. 6; with a second view Eq. 17).
 
-    Mean over samples of ``||z_i - mu_{s(i)}||^2``; ``labels`` s(i) come from
-    the clean view, so the augmented view is pulled to the clean view's centroid.
+    ``sum_i ||z_i - mu_{s(i)}||^2`` divided by N * K (``dcn_loss_mean="entries"``,
+    the authors' ``(dist * one_hot).mean()`` in ``dcn_module.py``,
+    ``_BRB_DCN_Module.dcn_loss``) or by N (``"samples"``). ``labels`` s(i)
+    come from the clean view, so the augmented view is pulled to the clean
+    view's centroid; with ``z_aug`` the two views' losses are averaged
+    (``_BRB_DCN_Module.cluster_loss``).
 
     Parameters
     ----------
     z, z_aug : Tensor, shape (N, D)
     centroids : Tensor, shape (K, D) (no gradient needed)
     labels : LongTensor, shape (N,)
+    dcn_loss_mean : {"entries", "samples"}
     """
+    check_choice("dcn_loss_mean", dcn_loss_mean, DCN_LOSS_MEANS)
     target = centroids[labels]
-    loss = (z - target).pow(2).sum(1).mean()
+    k = centroids.shape[0] if dcn_loss_mean == "entries" else 1  # N x K entries, K - 1 of each row zero
+    loss = (z - target).pow(2).sum(1).mean() / k
     if z_aug is not None:
-        loss = 0.5 * (loss + (z_aug - target).pow(2).sum(1).mean())
+        loss = 0.5 * (loss + (z_aug - target).pow(2).sum(1).mean() / k)
     return loss
 
 
 @torch.no_grad()
 def dcn_update_centroids(centroids: Tensor, counts: Tensor, z: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-    """DCN's running-mean centroid update (Eq. 7), for a whole mini-batch at once.
+    """DCN's running-mean centroid update (Eq. 7), for a whole mini-batch at once (``dcn_centroids="eq7"``).
+
+    Not what the authors' code runs (that is :func:`dcn_centroid_pass`); kept
+    as the option that follows Eq. 7 after every optimizer step.
 
     Processing the batch's samples one by one with
     ``N_j += 1; mu_j <- mu_j - (mu_j - z_i) / N_j`` gives exactly
@@ -125,12 +172,93 @@ def dcn_update_centroids(centroids: Tensor, counts: Tensor, z: Tensor, labels: T
     return new, new_counts
 
 
+@torch.no_grad()
+def dcn_minibatch_update(centroids: Tensor, z: Tensor, labels: Tensor, rate: float = DCN_CENTROID_RATE) -> Tensor:
+    """The authors' mini-batch centroid step: ``mu_j <- (1 - rate) mu_j + rate * mean_{i in j} z_i``.
+
+    Only clusters with members in the batch move; one step per cluster and
+    batch, whatever its number of members (``dcn_module.py``,
+    ``_compute_centroids_mb`` with ``center_lr = 0``: rate = 1 / (100 + 1)).
+
+    Parameters
+    ----------
+    centroids : Tensor (K, D)
+    z : Tensor (B, D)
+    labels : LongTensor (B,), values in 0..K-1
+
+    Returns
+    -------
+    Tensor (K, D), the new centroids (``centroids`` is not modified)
+    """
+    k = centroids.shape[0]
+    sums = torch.zeros_like(centroids).index_add_(0, labels, z.to(centroids.dtype))
+    m = torch.bincount(labels, minlength=k).to(centroids.dtype).unsqueeze(1)
+    moved = (1.0 - rate) * centroids + rate * (sums / m.clamp_min(1.0))
+    return torch.where(m > 0, moved, centroids)
+
+
+@torch.no_grad()
+def dcn_centroid_pass(model: nn.Module, x: Tensor, centroids: Tensor, *, batch_size: int,
+                      generator: torch.Generator | None = None, drop_last: bool = True,
+                      rate: float = DCN_CENTROID_RATE) -> Tensor:
+    """DCN's per-epoch centroid pass as in the authors' code, in place on ``centroids``.
+
+    After an epoch's network updates (``dcn_module.py``, ``_BRB_DCN_Module.fit``,
+    "Update Assignments and Centroids"): the model in eval mode, the clean
+    data in a fresh random order (``torch.randperm(N, generator)``) cut into
+    mini-batches of ``batch_size``, the last partial one dropped when
+    ``drop_last`` (the authors iterate the training loader, ``drop_last=True``);
+    each mini-batch is embedded, assigned to the nearest *current* centroid and
+    moved with :func:`dcn_minibatch_update` before the next one. The model's
+    train/eval mode is restored.
+
+    Parameters
+    ----------
+    model : autoencoder with ``encode``
+    x : Tensor (N, ...) clean data on the model's device
+    centroids : Tensor (K, D), updated in place
+    batch_size : mini-batch size (BRB: 256)
+    generator : CPU generator for the order
+    drop_last : skip the last ``N % batch_size`` samples of the order
+    rate : the step toward each mini-batch mean (1/101)
+
+    Returns
+    -------
+    ``centroids``
+    """
+    n = x.shape[0]
+    perm = torch.randperm(n, generator=generator).to(x.device)
+    stop = n - n % batch_size if drop_last else n
+    was_training = model.training
+    model.eval()
+    try:
+        for s in range(0, stop, batch_size):
+            z = model.encode(x[perm[s : s + batch_size]])
+            c = centroids.detach()
+            centroids.copy_(dcn_minibatch_update(c, z, km.assign(z, c.to(z.dtype)), rate))
+    finally:
+        model.train(was_training)
+    return centroids
+
+
+def has_batch_norm(model: nn.Module) -> bool:
+    """Whether ``model`` holds a BatchNorm layer."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def clustering_loss(method: str, model: nn.Module, x: Tensor, centroids: Tensor,
-                    x_aug: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                    x_aug: Tensor | None = None, *,
+                    dcn_loss_mean: str = "entries") -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """One mini-batch's loss of DEC, IDEC or DCN, weighted as in Table 5.
 
     ``total = w_rec * L_rec + w_cl * L_cluster`` with (w_rec, w_cl) from
-    :data:`LOSS_WEIGHTS`: DEC (0, 1), IDEC (1, 0.1), DCN (1, 0.025).
+    :data:`LOSS_WEIGHTS`: DEC (0, 1), IDEC (1, 0.1), DCN (1, 0.025); DCN's
+    cluster loss is normalised by ``dcn_loss_mean`` (:func:`dcn_loss`; default
+    the authors' mean over N x K entries). With BatchNorm in ``model`` the two
+    views go through the network as one batch, as in the authors' code
+    (``_abstract_autoencoder.py``, ``reconstruction_loss`` concatenates them),
+    so the batch statistics cover both; without it each view is encoded alone
+    (the same numbers).
 
     Parameters
     ----------
@@ -139,6 +267,7 @@ def clustering_loss(method: str, model: nn.Module, x: Tensor, centroids: Tensor,
     x : Tensor, shape (N, ...) clean view
     centroids : Tensor, shape (K, D)
     x_aug : Tensor, same shape as x, optional augmented view
+    dcn_loss_mean : {"entries", "samples"}, DCN only (see :func:`dcn_loss`)
 
     Returns
     -------
@@ -146,16 +275,20 @@ def clustering_loss(method: str, model: nn.Module, x: Tensor, centroids: Tensor,
     labels : LongTensor (N,), the clean view's assignment (nearest centroid)
     """
     check_choice("method", method, METHODS)
+    check_choice("dcn_loss_mean", dcn_loss_mean, DCN_LOSS_MEANS)
     w_rec, w_cl = LOSS_WEIGHTS[method]
-    z = model.encode(x)
-    z_aug = model.encode(x_aug) if x_aug is not None else None
+    if x_aug is not None and has_batch_norm(model):
+        z_aug, z = model.encode(torch.cat([x_aug, x])).split([x_aug.shape[0], x.shape[0]])
+    else:
+        z = model.encode(x)
+        z_aug = model.encode(x_aug) if x_aug is not None else None
     if w_rec > 0:
         recon = reconstruction_loss(x, model.decode(z), x_aug, model.decode(z_aug) if z_aug is not None else None)
     else:
         recon = z.new_zeros(())
     labels = km.assign(z.detach(), centroids.detach())
     if method == "dcn":
-        cluster = dcn_loss(z, centroids.detach(), labels, z_aug)
+        cluster = dcn_loss(z, centroids.detach(), labels, z_aug, dcn_loss_mean=dcn_loss_mean)
     else:
         cluster = dec_cluster_loss(z, centroids, z_aug)
     return w_rec * recon + w_cl * cluster, recon, cluster, labels

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from dcutils import outputs, plotting
-from dcutils.brb.settings import PAPER_DATASETS, grid_datasets
+from dcutils.brb.settings import PAPER_DATASETS, cell_runs, grid_datasets
 from dcutils.data import DATASETS, canonical_name
 from dcutils.paper_data import brb_variants
 from dcutils.profiles import data_spec
@@ -112,7 +112,10 @@ def variant_table(runset: RunSet, metric: str, settings) -> pd.DataFrame:
     -------
     DataFrame with columns setting, algorithm, dataset, paper, paper_se,
     reproduced, reproduced_se, difference (reproduced − paper, points), seeds,
-    data (the data used, or why the cell was not run). Values in percent.
+    paired / paired_se / pairs / verdict (the variant minus the plain algorithm,
+    per seed, mean ± SE over the paired seeds, and ahead / behind /
+    inconclusive at 2 SE; empty for the plain rows), data (the data used, or
+    why the cell was not run). Values in percent.
     """
     runs = finals(runset)
     paper = paper_cells(metric)
@@ -126,7 +129,16 @@ def variant_table(runset: RunSet, metric: str, settings) -> pd.DataFrame:
     table = table.sort_values(["pretrain", "_m", "_v", "_d"]).reset_index(drop=True)
     table.insert(0, "setting", np.where(table["pretrain"].astype(bool), "with pretraining", "without pretraining"))
     table.insert(1, "algorithm", [algorithm_label(m, v) for m, v in zip(table["method"], table["variant"])])
-    table["data"] = [data_status(d, settings) for d in table["dataset"]]
+    pairs = paired_table(runset, metric, variants=("brb", "recluster", "reset"))
+    if len(pairs):
+        table = table.merge(pairs[["pretrain", "method", "dataset", "variant", "paired", "paired_se", "pairs",
+                                   "verdict"]], on=["pretrain", "method", "variant", "dataset"], how="left")
+    else:
+        table = table.assign(paired=math.nan, paired_se=math.nan, pairs=0, verdict=None)
+    table["pairs"] = table["pairs"].fillna(0).astype(int)
+    table["data"] = [data_status(d, settings) if cell_runs(settings, m, p, v) else
+                     f"cell left to the paper profile (not run at {settings.profile})"
+                     for d, m, p, v in zip(table["dataset"], table["method"], table["pretrain"], table["variant"])]
     table["dataset"] = [_display(d) for d in table["dataset"]]
     return table.drop(columns=["_d", "_m", "_v", "pretrain", "method", "variant"])
 
@@ -138,50 +150,102 @@ def wide_view(table: pd.DataFrame) -> pd.DataFrame:
         ours = outputs.plus_minus(r.reproduced, r.reproduced_se)
         if ours == "—":
             return f"— / {r.paper:.2f}"
-        return f"{ours} / {r.paper:.2f} ({r.difference:+.1f})"
+        text = f"{ours} / {r.paper:.2f} ({r.difference:+.1f})"
+        if isinstance(getattr(r, "verdict", None), str):
+            text += f"; vs plain {r.paired:+.1f} ± {r.paired_se:.1f}, {r.verdict}"
+        return text
 
     view = table.assign(cell=[cell(r) for r in table.itertuples()])
     return view.pivot_table(index=["setting", "algorithm"], columns="dataset", values="cell", aggfunc="first",
                             sort=False)
 
 
-def brb_vs_plain(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
-    """Per (setting, method, dataset): plain and +BRB means (percent), the gain, and the paper's gain."""
+def paired_table(runset: RunSet, metric: str = "acc", variants: Sequence[str] = ("brb",),
+                 baseline: str = "none") -> pd.DataFrame:
+    """Per (setting, method, data set, variant): the paired difference to ``baseline`` over seeds, and the paper's.
+
+    Each seed's variant run is paired with the same seed's baseline run (same
+    pretrained network, same initial weights); the difference (points) is
+    averaged over the pairs, with its standard error and a verdict (ahead /
+    behind / inconclusive at 2 SE, :func:`dcutils.outputs.verdict`). The
+    paper's difference is its variant mean minus its baseline mean; it
+    ``reproduces`` when our verdict is "ahead" and the paper's difference is
+    positive (or "behind" and negative), ``does not`` when the verdict is the
+    opposite, and stays ``inconclusive`` otherwise.
+
+    Returns
+    -------
+    DataFrame: pretrain, method, dataset, variant, paired, paired_se, pairs,
+    verdict, paper_diff, reproduces; values in percent points.
+    """
     runs = finals(runset)
+    cols = ["pretrain", "method", "dataset", "variant", "paired", "paired_se", "pairs", "verdict", "paper_diff",
+            "reproduces"]
     if runs.empty:
+        return pd.DataFrame(columns=cols)
+    paper = paper_cells(metric).set_index(["pretrain", "method", "dataset", "variant"])["paper"]
+    rows = []
+    for (pre, m, d), group in runs.groupby(["pretrain", "method", "dataset"], sort=False):
+        base = group[group["variant"] == baseline].set_index("seed")[metric]
+        if base.empty:
+            continue
+        for v in variants:
+            other = group[group["variant"] == v].set_index("seed")[metric]
+            if other.empty:
+                continue
+            stat = outputs.paired(other, base)
+            paper_diff = paper.get((bool(pre), m, d, v), math.nan) - paper.get((bool(pre), m, d, baseline), math.nan)
+            rows.append({"pretrain": bool(pre), "method": m, "dataset": d, "variant": v, "paired": stat["mean"],
+                         "paired_se": stat["se"], "pairs": stat["n"], "verdict": stat["verdict"],
+                         "paper_diff": paper_diff, "reproduces": _reproduces(stat["verdict"], paper_diff)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _reproduces(verdict: str, paper_diff: float) -> str:
+    if verdict == outputs.INCONCLUSIVE or not np.isfinite(paper_diff) or paper_diff == 0:
+        return "inconclusive"
+    ours_positive = verdict == outputs.AHEAD
+    return "reproduces" if ours_positive == (paper_diff > 0) else "does not reproduce"
+
+
+def brb_vs_plain(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
+    """Per (setting, method, data set): +BRB minus plain, paired over seeds (points), verdict and the paper's gain."""
+    pairs = paired_table(runset, metric, variants=("brb",))
+    if pairs.empty:
         return pd.DataFrame()
-    mean = runs.groupby(["pretrain", "method", "dataset", "variant"])[metric].mean().unstack("variant") * 100
-    if not {"none", "brb"} <= set(mean.columns):
-        return pd.DataFrame()
-    out = mean[["none", "brb"]].rename(columns={"none": "plain", "brb": "BRB"}).reset_index()
-    out["gain"] = out["BRB"] - out["plain"]
-    paper = paper_cells(metric).pivot_table(index=["pretrain", "method", "dataset"], columns="variant",
-                                            values="paper").reset_index()
-    paper["paper_gain"] = paper["brb"] - paper["none"]
-    out = out.merge(paper[["pretrain", "method", "dataset", "paper_gain"]], how="left")
+    out = pairs.rename(columns={"paired": "gain", "paired_se": "gain_se", "paper_diff": "paper_gain"})
     out["dataset"] = [_display(d) for d in out["dataset"]]
-    return out
+    return out.drop(columns=["variant"])
 
 
 def variant_verdict(runset: RunSet, metric: str = "acc") -> str:
-    """Markdown: where +BRB beat the plain algorithm at this profile, against the paper."""
+    """Markdown: per cell, is +BRB ahead of the plain algorithm (paired over seeds), and does that match the paper?"""
     gains = brb_vs_plain(runset, metric)
     if gains.empty:
         return "No runs to compare."
-    better = int((gains["gain"] > 0).sum())
-    paper_better = int((gains["paper_gain"] > 0).sum())
-    agree = int(((gains["gain"] > 0) == (gains["paper_gain"] > 0)).sum())
-    lines = [f"At this profile, +BRB has a higher mean {METRIC_NAME[metric]} than the plain algorithm in "
-             f"**{better} of {len(gains)}** (setting, algorithm, data set) cells; the paper's table has BRB ahead in "
-             f"{paper_better} of the same cells. The sign of the gain agrees with the paper in {agree} of "
-             f"{len(gains)}."]
-    worst = gains[gains["gain"] < 0].sort_values("gain").head(3)
+    counts = gains["verdict"].value_counts()
+    n = len(gains)
+    paper_ahead = int((gains["paper_gain"] > 0).sum())
+    rep = gains["reproduces"].value_counts()
+    pairs = sorted(set(gains["pairs"]))
+    lines = [
+        f"Paired over seeds ({'/'.join(map(str, pairs))} pairs per cell), +BRB is **ahead** of the plain algorithm "
+        f"in {counts.get('ahead', 0)} of {n} (setting, algorithm, data set) cells, **behind** in "
+        f"{counts.get('behind', 0)} and **inconclusive** (|mean| < 2 SE) in {counts.get('inconclusive', 0)}; "
+        f"the paper's table has BRB ahead in {paper_ahead} of the same cells.",
+        f"Against the paper: {rep.get('reproduces', 0)} cells reproduce its sign, {rep.get('does not reproduce', 0)} "
+        f"do not, {rep.get('inconclusive', 0)} stay inconclusive.",
+    ]
+    worst = gains[gains["verdict"] == "behind"].sort_values("gain").head(3)
     if len(worst):
-        lines.append("Largest losses of BRB here: " + "; ".join(
+        lines.append("Clearest losses of BRB here: " + "; ".join(
             f"{r.method.upper()} {'with' if r.pretrain else 'without'} pretraining on {r.dataset}: "
-            f"{r.gain:+.1f} points" for r in worst.itertuples()) + ".")
-    else:
-        lines.append("BRB lost in none of these cells.")
+            f"{r.gain:+.1f} ± {r.gain_se:.1f} points" for r in worst.itertuples()) + ".")
+    best = gains[gains["verdict"] == "ahead"].sort_values("gain", ascending=False).head(3)
+    if len(best):
+        lines.append("Clearest gains: " + "; ".join(
+            f"{r.method.upper()} {'with' if r.pretrain else 'without'} pretraining on {r.dataset}: "
+            f"{r.gain:+.1f} ± {r.gain_se:.1f} points" for r in best.itertuples()) + ".")
     return "\n\n".join(lines)
 
 
@@ -207,14 +271,19 @@ def headline_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
     than the plain algorithm with the same data set, setting and seed (same
     pretrained network, same initial weights). The overhead is BRB's seconds
     over the clustering phase's training seconds, median over BRB runs.
+    ``ci_low`` / ``ci_high``: the share's 95 % Wilson interval (runs as
+    independent trials; seeds of one cell are not, so read it as a lower bound
+    on the uncertainty).
     """
     pairs = win_pairs(runset, metric)
     rows = []
 
     def add(what: str, sub: pd.DataFrame, paper: float = math.nan) -> None:
-        share = 100.0 * sub["brb_wins"].mean() if len(sub) else math.nan
-        rows.append({"quantity": what, "paper": paper, "reproduced": share, "difference": share - paper,
-                     "runs": len(sub)})
+        k, n = int(sub["brb_wins"].sum()), len(sub)
+        share = 100.0 * k / n if n else math.nan
+        low, high = outputs.wilson_interval(k, n)
+        rows.append({"quantity": what, "paper": paper, "reproduced": share, "ci_low": 100 * low,
+                     "ci_high": 100 * high, "difference": share - paper, "runs": n})
 
     add("BRB beats its baseline (% of runs), all", pairs, PAPER_WIN_SHARE)
     for pre in (False, True):
@@ -223,7 +292,8 @@ def headline_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
         add(f"  {m.upper()}", pairs[pairs["method"] == m])
     over = 100.0 * pairs["brb_overhead"].median() if len(pairs) else math.nan
     rows.append({"quantity": "BRB overhead (% of clustering-phase time), median", "paper": PAPER_OVERHEAD,
-                 "reproduced": over, "difference": over - PAPER_OVERHEAD, "runs": len(pairs)})
+                 "reproduced": over, "ci_low": math.nan, "ci_high": math.nan, "difference": over - PAPER_OVERHEAD,
+                 "runs": len(pairs)})
     return pd.DataFrame(rows)
 
 

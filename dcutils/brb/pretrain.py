@@ -6,6 +6,18 @@ for (data set, seed, pretraining parameters), trained once and cached under
 ``results/pretrained/<dataset>/<key>.pt``; parallel workers wait for each
 other (a file lock) rather than train it twice. The key holds
 :data:`PRETRAIN_VERSION`: bump it when pretraining's numbers change.
+
+Pretraining keeps the last partial mini-batch, as the authors' code does
+(``src/datasets/dataset_init.py``, ``_get_train_eval_loader``: the
+pretraining loader is ``get_dataloader(..., shuffle=True)`` with
+``drop_last`` left at False); only the clustering loader drops it
+(:mod:`dcutils.brb.train`). BatchNorm is off (Table 5: "BatchNorm False");
+``batch_norm=True`` (the authors' grid runner's default,
+``config/runner_config.py``) builds the network with BatchNorm and enters the
+cache key, which for the default (off) is the same as before. The authors
+also clip pretraining gradients at norm 500 (``_abstract_autoencoder.py``,
+``fit``); we do not: on OPTDIGITS and USPS the norm stays below 10 in the
+first epochs (checked), so the clip would not act.
 """
 from __future__ import annotations
 
@@ -21,12 +33,14 @@ from dcutils.core import RunContext, check_finite
 from dcutils.data import Dataset
 from dcutils.hparams import BRB_GRAYSCALE as SETUP
 from dcutils.models import FeedForwardAutoencoder, brb_autoencoder
+from dcutils.precision import adam, autocast, check_precision
 
 __all__ = ["PRETRAIN_VERSION", "pretrain_autoencoder", "pretrained_autoencoder", "pretrained_path", "new_model",
            "check_training_args", "check_loss"]
 
 #: Version of the pretraining computation; part of every cached network's key.
-PRETRAIN_VERSION = 1
+#: 2: the key's parameters name the precision and the Adam implementation.
+PRETRAIN_VERSION = 2
 
 
 def check_training_args(epochs: int, lr: float, batch_size: int) -> None:
@@ -52,6 +66,8 @@ def pretrain_autoencoder(
     batch_size: int = SETUP.batch_size,
     generator: torch.Generator | None = None,
     ctx: RunContext | None = None,
+    precision: str = "fp32",
+    fused_adam: bool = True,
 ) -> list[float]:
     """Reconstruction pretraining (MSE, Adam, no augmentation; Table 5).
 
@@ -62,6 +78,10 @@ def pretrain_autoencoder(
     epochs, lr, batch_size : Table 5 defaults 250, 1e-3, 256
     generator : CPU generator for the mini-batch order
     ctx : RunContext for progress and NaN checks (optional)
+    precision : "fp32", or "bf16" autocast of the forward pass and loss
+        (:mod:`dcutils.precision`)
+    fused_adam : torch's fused Adam (the same update up to float rounding, 3x
+        faster on a CPU) or, False, torch's default single-tensor Adam
 
     Returns
     -------
@@ -72,7 +92,9 @@ def pretrain_autoencoder(
     NonFiniteLossError when the loss becomes NaN or infinite.
     """
     check_training_args(epochs, lr, batch_size)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=SETUP.betas, weight_decay=SETUP.weight_decay)
+    check_precision(precision)
+    opt = adam(model.parameters(), lr=lr, betas=SETUP.betas, weight_decay=SETUP.weight_decay,
+               fused=None if fused_adam else False)
     n = x.shape[0]
     losses: list[float] = []
     epochs_iter = range(epochs)
@@ -84,7 +106,8 @@ def pretrain_autoencoder(
         total = x.new_zeros(())
         for s in range(0, n, batch_size):
             xb = x[perm[s : s + batch_size]]
-            loss = F.mse_loss(model(xb)[1], xb.reshape(xb.shape[0], -1))
+            with autocast(x.device, precision):
+                loss = F.mse_loss(model(xb)[1], xb.reshape(xb.shape[0], -1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -97,8 +120,9 @@ def pretrained_path(dataset_name: str, data: Dataset, seed: int, params: dict[st
     """Where :func:`pretrained_autoencoder` caches the network for these inputs.
 
     ``results/pretrained/<dataset>/<key>.pt`` with key = sha256 of the data set,
-    split, subsample, data fingerprint, seed, pretraining parameters and
-    :data:`PRETRAIN_VERSION`, first 16 hex digits.
+    split, subsample, data fingerprint, seed, pretraining parameters (defaults
+    filled in; ``batch_norm`` only when on) and :data:`PRETRAIN_VERSION`,
+    first 16 hex digits.
     """
     ident = {
         "dataset": str(dataset_name).lower(),
@@ -106,7 +130,7 @@ def pretrained_path(dataset_name: str, data: Dataset, seed: int, params: dict[st
         "subsample": data.info.get("subsample"),
         "n": len(data),
         "seed": int(seed),
-        "params": dict(sorted(params.items())),
+        "params": dict(sorted(_pretrain_params(params).items())),
         "fingerprint": data.info.get("fingerprint"),
         "version": PRETRAIN_VERSION,
     }
@@ -114,12 +138,30 @@ def pretrained_path(dataset_name: str, data: Dataset, seed: int, params: dict[st
     return paths.results_root() / "pretrained" / str(dataset_name).lower() / f"{key}.pt"
 
 
-def new_model(data: Dataset, seed: int, device: Any) -> FeedForwardAutoencoder:
-    """BRB's autoencoder with PyTorch's default init, seeded by ``seed`` (same init for all variants)."""
+def new_model(data: Dataset, seed: int, device: Any, batch_norm: bool = SETUP.batch_norm) -> FeedForwardAutoencoder:
+    """BRB's autoencoder with PyTorch's default init, seeded by ``seed`` (same init for all variants).
+
+    ``batch_norm``: Table 5 says False; True inserts BatchNorm1d after every hidden layer.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        model = brb_autoencoder(data.flat().shape[1], data.n_classes, batch_norm=SETUP.batch_norm)
+        model = brb_autoencoder(data.flat().shape[1], data.n_classes, batch_norm=bool(batch_norm))
     return model.to(device)
+
+
+def _pretrain_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The pretraining parameters with defaults filled in; ``batch_norm`` only when on (keeps old keys)."""
+    unknown = set(params) - {"epochs", "lr", "batch_size", "batch_norm", "precision", "fused_adam"}
+    if unknown:
+        raise ValueError(f"unknown pretraining parameter(s) {sorted(unknown)}; "
+                         "use epochs, lr, batch_size, batch_norm, precision, fused_adam")
+    out = {"epochs": int(params.get("epochs", SETUP.pretrain_epochs)), "lr": float(params.get("lr", SETUP.lr)),
+           "batch_size": int(params.get("batch_size", SETUP.batch_size)),
+           "precision": check_precision(params.get("precision", "fp32")),
+           "fused_adam": bool(params.get("fused_adam", True))}
+    if bool(params.get("batch_norm", SETUP.batch_norm)):
+        out["batch_norm"] = True
+    return out
 
 
 def pretrained_autoencoder(dataset_name: str, data: Dataset, seed: int, params: dict[str, Any],
@@ -131,7 +173,8 @@ def pretrained_autoencoder(dataset_name: str, data: Dataset, seed: int, params: 
     dataset_name : name used in the cache path (e.g. ``"usps"``)
     data : the Dataset to pretrain on (its split / subsample enter the key)
     seed : seeds the initial weights and the mini-batch order
-    params : ``{"epochs": int, "lr": float, "batch_size": int}``
+    params : ``{"epochs": int, "lr": float, "batch_size": int}``, optionally
+        ``"batch_norm": bool`` (default False, Table 5)
     device : where the returned model lives
     ctx : RunContext for progress and NaN checks (optional)
 
@@ -143,11 +186,7 @@ def pretrained_autoencoder(dataset_name: str, data: Dataset, seed: int, params: 
     A cache file that fails its checksum or cannot be loaded is quarantined
     (``cache.quarantine``) and the network is retrained.
     """
-    unknown = set(params) - {"epochs", "lr", "batch_size"}
-    if unknown:
-        raise ValueError(f"unknown pretraining parameter(s) {sorted(unknown)}; use epochs, lr, batch_size")
-    params = {"epochs": int(params.get("epochs", SETUP.pretrain_epochs)), "lr": float(params.get("lr", SETUP.lr)),
-              "batch_size": int(params.get("batch_size", SETUP.batch_size))}
+    params = _pretrain_params(params)
     path = pretrained_path(dataset_name, data, seed, params)
     with cache.file_lock(path):  # parallel workers train each network once
         return _load_or_pretrain(path, data, seed, params, device, ctx)
@@ -155,7 +194,7 @@ def pretrained_autoencoder(dataset_name: str, data: Dataset, seed: int, params: 
 
 def _load_or_pretrain(path, data: Dataset, seed: int, params: dict[str, Any], device: Any,
                       ctx: RunContext | None) -> FeedForwardAutoencoder:
-    model = new_model(data, seed, device)
+    model = new_model(data, seed, device, batch_norm=params.get("batch_norm", False))
     if path.exists():
         try:
             state = cache.load_tensors(path, map_location=device)
@@ -167,7 +206,8 @@ def _load_or_pretrain(path, data: Dataset, seed: int, params: dict[str, Any], de
     x = data.flat().to(device)
     gen = torch.Generator().manual_seed(int(seed))
     losses = pretrain_autoencoder(model, x, epochs=params["epochs"], lr=params["lr"],
-                                  batch_size=params["batch_size"], generator=gen, ctx=ctx)
+                                  batch_size=params["batch_size"], generator=gen, ctx=ctx,
+                                  precision=params["precision"], fused_adam=params["fused_adam"])
     state = {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
              "losses": torch.tensor(losses, dtype=torch.float64)}
     cache.save_tensors(path, state)

@@ -7,6 +7,14 @@ without pretraining), run :func:`dcutils.brb.train.train_clustering` and
 return its history, final metrics, the d1/d2 ratios around the middle BRB
 step, and meta data (data set, fingerprint, substitutes, pretraining,
 timings). Change what a run computes and bump ``version`` below.
+
+Version 2 follows the authors' code where the paper is silent (defaults;
+the other value of each parameter gives version 1's behaviour):
+``dcn_loss_mean="entries"`` (vs "samples"), ``dcn_centroids="epoch_pass"``
+(vs "eq7"), ``drop_last=True`` (vs False), ``clip="autoencoder"`` (vs
+"all"), ``interpolation="nearest"`` (vs "bilinear"); ``batch_norm=False``
+follows Table 5 (True = the authors' grid runner's default). Sources are
+listed in :mod:`dcutils.brb`.
 """
 from __future__ import annotations
 
@@ -17,9 +25,8 @@ from typing import Any
 import numpy as np
 
 from dcutils import metrics
-from dcutils.brb.augmentation import make_augmenter
 from dcutils.brb.pretrain import new_model, pretrained_autoencoder
-from dcutils.brb.train import METRICS_SUBSAMPLE, train_clustering
+from dcutils.brb.train import METRICS_SUBSAMPLE, batches_per_epoch, clustering_augmenter, train_clustering
 from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
 from dcutils.data import DATASETS, Dataset, canonical_name, load_dataset
 from dcutils.device import seed_everything
@@ -37,15 +44,17 @@ def _load(name: str, split: str, subsample: int | None, device: str) -> Dataset:
 def estimate_steps(cfg: RunConfig) -> int:
     """Optimizer steps of a ``brb.dc`` run: pretraining (when on) plus clustering epochs × mini-batches.
 
+    Clustering epochs drop the last partial mini-batch when ``drop_last``; pretraining keeps it.
+
     ``n`` is the subsample, else the split's size (MNIST-like test splits
     10,000, otherwise the paper's count); pretraining is shared between the
     variants of a data set and seed, so this overcounts a grid.
     """
     n = cfg["subsample"] or (10_000 if cfg["split"] == "test" and cfg.dataset in ("mnist", "fmnist", "kmnist")
                              else DATASETS[canonical_name(cfg.dataset)].paper_samples or 10_000)
-    per_epoch = math.ceil(n / cfg["batch_size"])
     pre = cfg["pretrain_epochs"] if cfg["pretrain"] else 0
-    return per_epoch * (pre + cfg["cluster_epochs"])
+    return (math.ceil(n / cfg["batch_size"]) * pre
+            + batches_per_epoch(n, cfg["batch_size"], cfg["drop_last"]) * cfg["cluster_epochs"])
 
 
 @algorithm(
@@ -72,6 +81,17 @@ def estimate_steps(cfg: RunConfig) -> int:
     noise_scale=0.5,
     kmeans_n_init=SETUP.kmeans_n_init,
     metrics_subsample=METRICS_SUBSAMPLE,
+    # Version 1: the behaviour the committed quick records were computed with. The library functions
+    # (train_clustering, clustering_loss, ...) default to the authors' code; brb.dc switches to those
+    # defaults, fused Adam and the quick protocol in floors of optimizer steps in version 2 (issue 9).
+    dcn_loss_mean="samples",
+    dcn_centroids="eq7",
+    drop_last=False,
+    clip="all",
+    interpolation="bilinear",
+    batch_norm=SETUP.batch_norm,
+    precision="fp32",
+    fused_adam=False,
 )
 def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     """DEC / IDEC / DCN with a BRB variant on one data set and seed (BRB Sections 5-6).
@@ -82,7 +102,15 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     drawn with seed 0, the same for every seed), recluster_subsample,
     recluster (:data:`RECLUSTERS`), reset_embedding, reset_momentum, augment,
     noise_scale (variant "noise", Eq. 18; the paper's value was lost in
-    extraction, 0.5 is ours), kmeans_n_init, metrics_subsample.
+    extraction, 0.5 is ours), kmeans_n_init, metrics_subsample; where the
+    paper is silent (see the package docstring): dcn_loss_mean ("entries" =
+    authors' code | "samples"), dcn_centroids ("epoch_pass" = authors' code |
+    "eq7"), drop_last, clip ("autoencoder" = authors' code | "all"),
+    interpolation ("nearest" = authors' code | "bilinear"); batch_norm (False,
+    Table 5); precision ("fp32" | "bf16" autocast); fused_adam. Version 1
+    defaults to the behaviour its committed records were computed with (the
+    second value of each pair, single-tensor Adam); version 2 will default to
+    the authors' code.
 
     Returns history per epoch (:data:`HISTORY_COLUMNS`), final metrics (last
     row; ``brb_overhead`` = BRB seconds / training seconds, the paper's
@@ -97,19 +125,23 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     if pretrain:
         model = pretrained_autoencoder(
             cfg.dataset, data, cfg.seed,
-            {"epochs": cfg["pretrain_epochs"], "lr": cfg["pretrain_lr"], "batch_size": cfg["batch_size"]}, dev, ctx)
+            {"epochs": cfg["pretrain_epochs"], "lr": cfg["pretrain_lr"], "batch_size": cfg["batch_size"],
+             "batch_norm": cfg["batch_norm"], "precision": cfg["precision"], "fused_adam": cfg["fused_adam"]},
+            dev, ctx)
         pre_info = {k: v for k, v in model.pretrain_info.items() if k != "path"}
     else:
-        model = new_model(data, cfg.seed, dev)
+        model = new_model(data, cfg.seed, dev, batch_norm=cfg["batch_norm"])
         pre_info = {"from_cache": False, "losses": []}
     result = train_clustering(
         model, data.x, data.y, method=cfg["method"], variant=cfg["variant"], cluster_epochs=cfg["cluster_epochs"],
         reset_interval=cfg["reset_interval"], alpha=cfg["alpha"], lr=cfg["lr"], batch_size=cfg["batch_size"],
         recluster_subsample=cfg["recluster_subsample"], recluster=cfg["recluster"],
         reset_embedding=cfg["reset_embedding"], reset_momentum=cfg["reset_momentum"],
-        augment=make_augmenter(data) if cfg["augment"] else False, noise_scale=cfg["noise_scale"],
-        n_init=cfg["kmeans_n_init"],
-        metrics_subsample=cfg["metrics_subsample"], generator=gen, ctx=ctx)
+        augment=clustering_augmenter(data, cfg["interpolation"]) if cfg["augment"] else False,
+        noise_scale=cfg["noise_scale"], n_init=cfg["kmeans_n_init"], metrics_subsample=cfg["metrics_subsample"],
+        dcn_loss_mean=cfg["dcn_loss_mean"], dcn_centroids=cfg["dcn_centroids"], drop_last=cfg["drop_last"],
+        clip=cfg["clip"], interpolation=cfg["interpolation"], precision=cfg["precision"],
+        fused_adam=cfg["fused_adam"], generator=gen, ctx=ctx)
     h = result.history
     last = h.iloc[-1]
     train_s, brb_s = float(h["epoch_seconds"].sum()), float(h["brb_seconds"].sum())

@@ -183,7 +183,9 @@ def brb_step(
        it with k-means (k-means++ init, ``n_init`` runs); the centroids are
        overwritten with the new ones (Eq. 2).
     3. DEC / IDEC: zero the Adam moments of the centroid parameter
-       (``resets.reset_adam_moments``). DCN: reset the cluster counts to 1.
+       (``resets.reset_adam_moments``). DCN: reset Eq. 7's cluster counts to
+       1 when ``counts`` is given (``dcn_centroids="eq7"``); the authors'
+       per-epoch pass has no counts to reset (its rate stays 1/101).
 
     Parameters
     ----------
@@ -204,7 +206,8 @@ def brb_step(
         None = no reclustering ("Reset").
     reset_embedding : also soft-reset the embedding layer (Appendix H.1)
     reset_momentum : zero the centroid Adam moments (Appendix H.2), DEC/IDEC only
-    counts : DCN's cluster counts (K,), set to 1 in place when reclustered
+    counts : DCN's Eq. 7 cluster counts (K,), set to 1 in place when
+        reclustered; None with the authors' per-epoch pass
     n_init : k-means restarts (10)
     record : also compute d1/d2 ratios and assignments of ``x_sub`` before and
         after (two extra embedding passes, not counted in the timings)

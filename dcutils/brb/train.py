@@ -6,6 +6,28 @@ mini-batches with an augmented and a clean view (Eq. 14-17), gradient-norm
 clipping, and the variant's step (:mod:`dcutils.brb.steps`) at the start of
 epochs T, 2T, ... (:func:`reset_epochs`). Each epoch is evaluated on all
 samples (ACC, NMI, ARI, label change, intra-/inter-CD, silhouettes).
+
+Where the paper is silent the loop follows the authors' code
+(``Probabilistic-and-Interactive-ML/breaking-the-reclustering-barrier``);
+each switch's other value keeps the earlier behaviour:
+
+* ``drop_last=True``: the last partial mini-batch of every clustering epoch
+  is dropped (``src/datasets/augmentation_dataloader.py``,
+  ``get_dataloader_with_augmentation``: the augmented training loader has
+  ``shuffle=True, drop_last=True``). Pretraining keeps every sample (its
+  loader, ``src/datasets/dataset_init.py``, ``_get_train_eval_loader``, has no
+  ``drop_last``). ``False``: the last partial batch is trained on.
+* ``clip="autoencoder"``: the gradient norm (500) is clipped over the
+  autoencoder's parameters only (``src/deep/dec_module.py`` and
+  ``dcn_module.py``, ``fit``: ``clip_grad_norm_(autoencoder.parameters(), 500)``),
+  so DEC/IDEC centroid gradients are never scaled. ``"all"``: centroids
+  included in the clipped norm.
+* ``interpolation="nearest"``: the affine view samples the nearest pixel
+  (``augmentation_dataloader.py`` uses ``v2.RandomAffine`` without
+  ``interpolation``, i.e. torchvision's default NEAREST). ``"bilinear"``: blends.
+* ``dcn_loss_mean="entries"`` and ``dcn_centroids="epoch_pass"``: DCN as
+  ``src/deep/dcn_module.py`` computes it (:mod:`dcutils.brb.losses`);
+  ``"samples"`` / ``"eq7"`` give the mean over samples and Eq. 7 after every step.
 """
 from __future__ import annotations
 
@@ -20,17 +42,30 @@ from torch import Tensor, nn
 
 from dcutils import kmeans as km
 from dcutils import metrics
-from dcutils.brb.augmentation import affine_augmenter
-from dcutils.brb.losses import METHODS, check_choice, clustering_loss, dcn_update_centroids
+from dcutils.augment import random_affine
+from dcutils.brb.augmentation import _channel_stats, make_augmenter, setup_for
+from dcutils.brb.losses import (
+    DCN_CENTROIDS,
+    DCN_LOSS_MEANS,
+    METHODS,
+    check_choice,
+    clustering_loss,
+    dcn_centroid_pass,
+    dcn_update_centroids,
+)
 from dcutils.brb.pretrain import check_loss, check_training_args
 from dcutils.brb.steps import RECLUSTERS, BRBStepInfo, brb_step, disentangled_step, noise_step
 from dcutils.core import RunContext
+from dcutils.data import Dataset
 from dcutils.hparams import BRB_GRAYSCALE as SETUP
+from dcutils.hparams import BRBAutoencoderSetup
 from dcutils.models import embed
+from dcutils.precision import adam, autocast, check_precision
 from dcutils.timing import Stopwatch
 
-__all__ = ["VARIANTS", "HISTORY_COLUMNS", "METRICS_SUBSAMPLE", "reset_epochs", "ClusteringResult",
-           "train_clustering", "step_for_variant"]
+__all__ = ["VARIANTS", "CLIPS", "INTERPOLATIONS", "HISTORY_COLUMNS", "METRICS_SUBSAMPLE", "reset_epochs",
+           "ClusteringResult", "train_clustering", "step_for_variant", "affine_view", "clustering_augmenter",
+           "batches_per_epoch"]
 
 #: BRB step kinds: what each variant does every T epochs.
 VARIANTS = ("none", "brb", "recluster", "reset", "perturb_only", "gaussian", "noise", "disentangled")
@@ -45,6 +80,48 @@ HISTORY_COLUMNS = (
 
 #: Samples used for intra-/inter-CD and silhouettes each epoch (fixed subset).
 METRICS_SUBSAMPLE = 2_000
+
+#: ``clip`` values: the autoencoder's parameters only (authors' code), or centroids too.
+CLIPS = ("autoencoder", "all")
+
+#: ``interpolation`` values of the affine view: torchvision's default (authors), or bilinear.
+INTERPOLATIONS = ("nearest", "bilinear")
+
+
+def batches_per_epoch(n: int, batch_size: int, drop_last: bool = True) -> int:
+    """Optimizer steps of one clustering epoch over ``n`` samples."""
+    return n // batch_size if drop_last else math.ceil(n / batch_size)
+
+
+def affine_view(setup: BRBAutoencoderSetup, fill: Tensor | float, image_shape,
+                interpolation: str = "nearest") -> Callable[[Tensor, torch.Generator], Tensor]:
+    """Random affine views with ``setup``'s Table 5 parameters, ``fill`` moved in, ``interpolation`` sampling."""
+    check_choice("interpolation", interpolation, INTERPOLATIONS)
+    a = setup.affine
+
+    def augment(xb: Tensor, generator: torch.Generator) -> Tensor:
+        return random_affine(xb, a.degrees, a.translate, a.shear, generator, fill=fill, image_shape=image_shape,
+                             interpolation=interpolation)
+
+    return augment
+
+
+def clustering_augmenter(data: Dataset, interpolation: str = "nearest") -> Callable[[Tensor, torch.Generator], Tensor]:
+    """:func:`dcutils.brb.make_augmenter` with the affine view's ``interpolation``.
+
+    Grayscale sets (Table 5): random affine with the z-scored black background
+    moved in, sampled with ``interpolation`` ("nearest" = the authors'
+    ``v2.RandomAffine`` default). GTSRB (Table 6): the colour pipeline of
+    :func:`~dcutils.brb.make_augmenter`, unchanged (no affine warp).
+    """
+    check_choice("interpolation", interpolation, INTERPOLATIONS)
+    setup = setup_for(data.name)
+    if setup.color is not None:
+        return make_augmenter(data, setup)
+    if data.x.dim() != 4:
+        raise ValueError(f"augmentation needs images (N, C, H, W), got {tuple(data.x.shape)}")
+    mean, std = _channel_stats(data)
+    return affine_view(setup, (-mean / std).flatten(), tuple(data.x.shape[1:]), interpolation)
 
 
 def reset_epochs(cluster_epochs: int, reset_interval: int) -> list[int]:
@@ -146,18 +223,28 @@ def train_clustering(
     n_init: int = SETUP.kmeans_n_init,
     metrics_subsample: int | None = METRICS_SUBSAMPLE,
     ratio_step: int | None = None,
+    dcn_loss_mean: str = "entries",
+    dcn_centroids: str = "epoch_pass",
+    drop_last: bool = True,
+    clip: str = "autoencoder",
+    interpolation: str = "nearest",
+    precision: str = "fp32",
+    fused_adam: bool = True,
     generator: torch.Generator | None = None,
     ctx: RunContext | None = None,
 ) -> ClusteringResult:
     """Train DEC / IDEC / DCN (with a BRB variant) on one on-device data tensor.
 
     Initial k-means (k-means++, ``n_init``) on every sample's embedding, then
-    ``cluster_epochs`` epochs over random mini-batches: the first view is
-    augmented (``random_affine`` with BRB's Table 5 parameters and ``fill`` as
-    the background), the second stays clean (Eq. 14-17); gradient norms are
-    clipped at 500; a BRB step (``variant``) runs at the start of epochs
-    T, 2T, ... (:func:`reset_epochs`) on ``recluster_subsample`` clean samples
-    drawn anew each time.
+    ``cluster_epochs`` epochs over random mini-batches (the last partial one
+    dropped when ``drop_last``): the first view is augmented (``augment``;
+    ``True`` = ``random_affine`` with BRB's Table 5 parameters, 0 as the
+    background and ``interpolation``), the second stays clean (Eq. 14-17);
+    gradient norms are clipped at 500 (``clip``); DCN's centroids move once
+    per epoch (``dcn_centroids="epoch_pass"``, :func:`~dcutils.brb.losses.dcn_centroid_pass`
+    after the epoch's steps) or after every step (``"eq7"``); a BRB step
+    (``variant``) runs at the start of epochs T, 2T, ... (:func:`reset_epochs`)
+    on ``recluster_subsample`` clean samples drawn anew each time.
 
     Per epoch (on all samples): acc, nmi, ari, cl_change (percent vs the
     previous row); intra_cd / inter_cd / silhouette (ground truth) and
@@ -175,6 +262,23 @@ def train_clustering(
     variant : one of :data:`VARIANTS` ("none" = no step every T epochs)
     ratio_step : which BRB step (0-based) records d1/d2 ratios; default the
         middle one
+    dcn_loss_mean : {"entries", "samples"} DCN loss over N x K entries
+        (authors' ``dcn_module.py``) or over samples
+    dcn_centroids : {"epoch_pass", "eq7"} DCN's centroid update: the authors'
+        per-epoch eval pass at rate 1/101, or Eq. 7's running counts per step
+    drop_last : drop each epoch's last partial mini-batch (authors' training
+        loader); needs N >= batch_size
+    clip : {"autoencoder", "all"} parameters whose joint gradient norm is
+        clipped at 500: the autoencoder's (authors' ``fit``) or also DEC/IDEC's
+        centroids
+    interpolation : {"nearest", "bilinear"} of the affine view when
+        ``augment=True`` (a callable ``augment`` brings its own; see
+        :func:`clustering_augmenter`)
+    precision : "fp32", or "bf16": autocast of each mini-batch's forward pass
+        and loss (:mod:`dcutils.precision`; parameters, gradients, Adam and
+        the evaluation stay fp32).
+    fused_adam : torch's fused Adam (the same update up to float rounding,
+        3x faster on a CPU) or, False, torch's default single-tensor Adam
     generator : CPU torch.Generator driving every random draw of the loop
     ctx : RunContext for progress bars and NaN checks
 
@@ -185,9 +289,17 @@ def train_clustering(
     check_choice("method", method, METHODS)
     check_choice("variant", variant, VARIANTS)
     check_choice("recluster", recluster, RECLUSTERS[:-1])
+    check_choice("dcn_loss_mean", dcn_loss_mean, DCN_LOSS_MEANS)
+    check_choice("dcn_centroids", dcn_centroids, DCN_CENTROIDS)
+    check_choice("clip", clip, CLIPS)
+    check_choice("interpolation", interpolation, INTERPOLATIONS)
     check_training_args(cluster_epochs, lr, batch_size)
+    check_precision(precision)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} samples but y has {y.shape[0]}")
+    if drop_last and x.shape[0] < batch_size:
+        raise ValueError(f"drop_last=True with {x.shape[0]} samples < batch_size {batch_size} leaves no mini-batch; "
+                         "use a smaller batch_size or drop_last=False")
     if x.dim() == 4:
         image_shape = tuple(x.shape[1:])
     elif x.dim() == 2 and int(math.isqrt(x.shape[1])) ** 2 == x.shape[1]:
@@ -198,7 +310,7 @@ def train_clustering(
         if image_shape is None:
             raise ValueError(f"augmentation needs images (N, C, H, W), got x of shape {tuple(x.shape)}; "
                              "pass augment=False")
-        augment = affine_augmenter(SETUP, 0.0, image_shape)
+        augment = affine_view(SETUP, 0.0, image_shape, interpolation)
     augmenter = augment if callable(augment) else None
     if generator is None:
         generator = torch.Generator().manual_seed(0)
@@ -215,13 +327,17 @@ def train_clustering(
     init = km.kmeans(z_all, k, n_init=n_init, generator=generator)
     if method == "dcn":
         centroids = init.centroids.clone()
-        counts = torch.ones(k, dtype=centroids.dtype, device=device)
+        # Eq. 7's running counts; the authors' per-epoch pass has none (its rate stays 1/101)
+        counts = torch.ones(k, dtype=centroids.dtype, device=device) if dcn_centroids == "eq7" else None
         params = list(model.parameters())
     else:
         centroids = nn.Parameter(init.centroids.clone())
         counts = None
         params = [*model.parameters(), centroids]
-    optimizer = torch.optim.Adam(params, lr=lr, betas=SETUP.betas, weight_decay=SETUP.weight_decay)
+    optimizer = adam(params, lr=lr, betas=SETUP.betas, weight_decay=SETUP.weight_decay,
+                     fused=None if fused_adam else False)
+    clipped = list(model.parameters()) if clip == "autoencoder" else params
+    stop = n - n % batch_size if drop_last else n  # rows of each epoch's order that are trained on
 
     metric_idx = None
     if metrics_subsample is not None and n > metrics_subsample:
@@ -251,15 +367,17 @@ def train_clustering(
         perm = torch.randperm(n, generator=generator).to(device)
         rec_sum = x.new_zeros(())
         cl_sum = x.new_zeros(())
-        for s in range(0, n, batch_size):
+        for s in range(0, stop, batch_size):
             xb = x[perm[s : s + batch_size]]
             xa = augmenter(xb, generator) if augmenter is not None else None
-            total, recon, cluster, _ = clustering_loss(method, model, xb, centroids, xa)
+            with autocast(device, precision):
+                total, recon, cluster, _ = clustering_loss(method, model, xb, centroids, xa,
+                                                           dcn_loss_mean=dcn_loss_mean)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            nn.utils.clip_grad_norm_(params, SETUP.grad_clip)
+            nn.utils.clip_grad_norm_(clipped, SETUP.grad_clip)
             optimizer.step()
-            if method == "dcn":
+            if method == "dcn" and dcn_centroids == "eq7":
                 with torch.no_grad():
                     zb = model.encode(xb)
                     new_c, new_n = dcn_update_centroids(centroids, counts, zb, km.assign(zb, centroids))
@@ -267,7 +385,9 @@ def train_clustering(
                     counts.copy_(new_n)
             rec_sum += recon.detach() * xb.shape[0]
             cl_sum += cluster.detach() * xb.shape[0]
-        rec, cl = float(rec_sum) / n, float(cl_sum) / n
+        if method == "dcn" and dcn_centroids == "epoch_pass":
+            dcn_centroid_pass(model, x, centroids, batch_size=batch_size, generator=generator, drop_last=drop_last)
+        rec, cl = float(rec_sum) / stop, float(cl_sum) / stop
         epoch_seconds = timer.now() - t0
         check_loss(rec, "reconstruction loss", ctx, epoch + 1)
         check_loss(cl, "cluster loss", ctx, epoch + 1)
