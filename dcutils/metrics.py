@@ -783,7 +783,7 @@ def twonn_id(
     return float((xs * ys).sum() / denom)
 
 
-def pca_lid(x: ArrayLike, variance: float = 0.9) -> int:
+def pca_lid(x: ArrayLike, variance: float = 0.9, *, standardize: bool = False, strict: bool = False) -> int:
     """Linear intrinsic dimension by PCA (R-DC's LID, Figs. 1, 15; Ansuini et
     al. 2019).
 
@@ -791,12 +791,28 @@ def pca_lid(x: ArrayLike, variance: float = 0.9) -> int:
     ``variance`` of the total variance (default 0.9, the 90 % of Ansuini et
     al. 2019, which R-DC follows).
 
+    Two options give the R-DC authors' estimator (their ``computePC_ID`` in
+    the file ``DynAE`` of ``Amalsalem/Rethinking-DC``, lines 105-115:
+    ``StandardScaler`` then ``PCA``, ``np.argwhere(cumsum(evr) > th)[0][0]``
+    with ``th=0.9999``): ``standardize=True`` scales every feature to unit
+    (population) variance after centring, a constant feature keeping scale 1
+    as ``StandardScaler`` does; ``strict=True`` counts the components up to
+    the first whose cumulative share is *strictly* above ``variance``. (The
+    authors' function returns that component's 0-based index, i.e. this
+    count minus one; :func:`dcutils.rdc.evaluation.geometry` offers both.)
+    Neither option changes the default result.
+
     Parameters
     ----------
     x : array-like or tensor, shape (N, D)
         Computed in float64 on the tensor's device.
     variance : float in (0, 1]
         Share of the total variance to explain.
+    standardize : bool, default False
+        Divide each centred feature by its standard deviation first.
+    strict : bool, default False
+        First cumulative share ``> variance`` (authors) instead of
+        ``>= variance`` (default).
 
     Returns
     -------
@@ -807,11 +823,16 @@ def pca_lid(x: ArrayLike, variance: float = 0.9) -> int:
         raise ValueError(f"variance must be in (0, 1], got {variance}.")
     pts = _as_points(x, "x")
     centred = pts - pts.mean(dim=0, keepdim=True)
+    if standardize:
+        std = centred.pow(2).mean(dim=0).sqrt()
+        centred = centred / torch.where(std > 0, std, torch.ones_like(std))
     eig = torch.linalg.eigvalsh(centred.T @ centred).flip(0).clamp_min(0.0)
     total = float(eig.sum())
     if total == 0.0:
         return 0
     share = (eig.cumsum(0) / total).cpu().numpy()
+    if strict:
+        return int(min(np.sum(share <= variance) + 1, share.size))
     return int(min(np.sum(share < variance - 1e-12) + 1, share.size))
 
 

@@ -201,3 +201,35 @@ def test_acai_step_with_dcutils_models_when_available():
     opt_c = torch.optim.Adam(critic.parameters(), lr=1e-3)
     out = acai_step(model, critic, opt_ae, opt_c, _toy_data(n=32).reshape(32, 3, 4))  # image-shaped batch
     assert all(math.isfinite(v) for v in out.values())
+
+
+# ------------------------------------------------- the authors' draws (acai_mixing)
+
+
+def test_acai_mixing_authors_draws_alpha_over_0_1_and_a_random_blend(monkeypatch):
+    """pretrain_acai passes the authors' draws (alpha ~ U[0, 1], blend ~ U[0, 0.5]) only with mixing="authors"."""
+    from dcutils.rdc import pretrain
+
+    calls = []
+    real = pretrain.acai.acai_step
+
+    def spy(*a, **k):
+        calls.append(k)
+        return real(*a, **k)
+
+    monkeypatch.setattr(pretrain.acai, "acai_step", spy)
+    x = _toy_data(n=64, d=12).reshape(64, 1, 3, 4)
+    y = torch.zeros(64, dtype=torch.long)
+    y[32:] = 1
+    kw = dict(epochs=1, batch_size=32, lr=1e-3, lam=0.5, blend=0.2, use_augment=False, latent_dim=2, n_clusters=2,
+              geometry_index=torch.arange(20), log_every=1, kmeans_n_init=1)
+    pretrain.pretrain_acai(x, y, generator=torch.Generator().manual_seed(0), **kw)
+    assert calls and all(c["gamma"] == 0.2 and "alpha_max" not in c for c in calls)  # dcutils: fixed blend
+    calls.clear()
+    pretrain.pretrain_acai(x, y, generator=torch.Generator().manual_seed(0), mixing="authors", **kw)
+    assert calls and all(c["gamma"] is None and c["alpha_max"] == 1.0 for c in calls)
+    with pytest.raises(ValueError, match="acai_mixing"):
+        pretrain.pretrain_acai(x, y, generator=torch.Generator().manual_seed(0), mixing="acai", **kw)
+    # those draws: alpha over [0, 1] (not only [0, 0.5])
+    _, alpha = mix_latents(torch.randn(400, 3), generator=torch.Generator().manual_seed(1), alpha_max=1.0)
+    assert float(alpha.max()) > 0.9 and float(alpha.min()) >= 0.0

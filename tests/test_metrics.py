@@ -314,6 +314,22 @@ def test_pca_lid_edge_cases():
         M.pca_lid(x, variance=0.0)
 
 
+def test_pca_lid_authors_options_standardise_and_count_to_0_9999():
+    """standardize + strict (the authors' computePC_ID): a 5-D axis-aligned cloud whose first axis carries
+    almost all the raw variance is 1-D at 0.9999 on raw codes and 5-D once standardised."""
+    rng = np.random.default_rng(17)
+    x = np.zeros((400, 10))
+    x[:, :5] = rng.normal(size=(400, 5)) * np.array([100.0, 0.01, 0.01, 0.01, 0.01])
+    assert M.pca_lid(x, variance=0.9999) == 1  # raw: 1e4 / (1e4 + 4e-4) of the variance on one axis
+    assert M.pca_lid(x, variance=0.9999, standardize=True) == 5
+    assert M.pca_lid(x, variance=0.9999, standardize=True, strict=True) == 5
+    # strict: the first component whose cumulative share is > (not >=) the threshold
+    y = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])  # two equal variances: shares 0.5, 1.0
+    assert M.pca_lid(y, variance=0.5) == 1  # >= : the first component reaches 0.5
+    assert M.pca_lid(y, variance=0.5, strict=True) == 2  # > : it does not exceed it
+    assert M.pca_lid(np.ones((5, 3)), variance=0.9999, standardize=True) == 0  # constant features: no variance
+
+
 # --------------------------------------------------------------------------
 # ReSL: confident fraction, NMI match
 # --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dcutils.models import FeedForwardAutoencoder
 from dcutils.rdc.proximity import (
     ProximityTargets,
     compute_targets,
@@ -18,7 +19,9 @@ from dcutils.rdc.proximity import (
     neighbour_centroids,
     neighbour_purity,
     proximity_loss,
+    quantile_gamma,
     reliable_neighbours,
+    removed_share,
 )
 
 # ---------------------------------------------------------------------------
@@ -326,3 +329,124 @@ def test_core_ratio_stopped():
     assert core_ratio_stopped([0.1, 0.3, 0.301, 0.302], patience=2, min_delta=0.01)
     with pytest.raises(ValueError, match="patience"):
         core_ratio_stopped([0.1], patience=0)
+
+
+# ------------------------------------------------- options following the authors' code
+
+
+# The hand-made points with M = 5 counted with the point itself (the authors' n_neighbors=5):
+# 4 real neighbours each, by hand (index: distance).
+HAND_IDX_4 = [[1, 2, 3, 4], [0, 2, 3, 4], [1, 0, 3, 4], [2, 4, 5, 1],
+              [5, 6, 3, 2], [4, 6, 3, 2], [5, 4, 3, 7], [6, 5, 4, 3]]
+HAND_DIST_4 = [[2, 5, 12, 20], [2, 3, 10, 18], [3, 5, 7, 15], [7, 8, 9, 10],
+               [1, 3, 8, 15], [1, 2, 9, 16], [2, 3, 11, 17], [17, 19, 20, 28]]
+
+
+def test_neighbours_include_self_gives_four_real_neighbours_with_m_5():
+    z = _z1d()
+    t = compute_targets(z, m=5, beta=0.6, gamma=100.0, neighbours_include_self=True)
+    assert t.idx.tolist() == HAND_IDX_4 and t.dist.tolist() == HAND_DIST_4
+    assert not (t.idx == torch.arange(8).unsqueeze(1)).any()  # the point itself is never a neighbour
+    # closest / farthest of the 4: p3 7/10 = .7 and p7 17/28 = .61 are the core points at beta = 0.6
+    assert t.core.tolist() == [False, False, False, True, False, False, False, True]
+    # dcutils' reading (5 others): p3's 5th neighbour is p6 at 11 (7/11 = .64, core), p7's is p2 at 35 (not core)
+    other = compute_targets(z, m=5, beta=0.6, gamma=100.0)
+    assert other.idx.shape == (8, 5)
+    assert other.core.tolist() == [False, False, False, True, False, False, False, False]
+    # the centroid averages the 4 real neighbours only: p3 -> (5 + 20 + 21 + 2) / 4
+    assert float(t.centroid[3, 0]) == pytest.approx(12.0)
+    with pytest.raises(ValueError, match="m >= 2"):
+        compute_targets(z, m=1, neighbours_include_self=True)
+
+
+def _gap_table():
+    """25 rows, M = 5: closest at 0.5, then gaps i+1, i+26, i+51, i+76: the 100 gaps are 1..100, distinct."""
+    gaps = torch.tensor([[i + 1, i + 26, i + 51, i + 76] for i in range(25)], dtype=torch.float64)
+    return torch.cat([torch.full((25, 1), 0.5, dtype=torch.float64), 0.5 + gaps], dim=1)
+
+
+def test_quantile_gamma_removes_the_stated_share():
+    dist = _gap_table()
+    # q = 0.8: position 0.8 * 99 = 79.2 between the 80th and 81st gap: gamma = 80.2
+    gamma = quantile_gamma(dist, 0.8)
+    assert gamma == pytest.approx(80.2)
+    rel = reliable_neighbours(dist, gamma)
+    assert int((~rel[:, 1:]).sum()) == 20  # gaps 81..100: 20 % of the non-closest neighbours
+    assert bool(rel[:, 0].all())  # the closest is always kept
+    core = torch.ones(25, dtype=torch.bool)
+    assert removed_share(rel, core) == pytest.approx(20 / 125)  # of all M = 5 neighbours of the core points
+    # only core points count: rows 0..4 have gaps {1..5, 26..30, 51..55, 76..80}; q = 0.5 -> 40.5 (10 of 20 kept)
+    core = torch.arange(25) < 5
+    g = quantile_gamma(dist, 0.5, core)
+    assert g == pytest.approx((30 + 51) / 2)
+    assert removed_share(reliable_neighbours(dist, g), core) == pytest.approx(10 / 25)
+    assert math.isnan(removed_share(rel, torch.zeros(25, dtype=torch.bool)))
+    # all gaps zero: gamma stays positive, the closest (and its ties) reliable
+    assert quantile_gamma(torch.zeros(3, 4), 0.5) > 0
+    with pytest.raises(ValueError, match="gamma_quantile"):
+        quantile_gamma(dist, 0.0)
+
+
+def test_quantile_gamma_follows_the_latent_scale_where_the_absolute_one_removes_nothing():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(400, 10, generator=g, dtype=torch.float64) * 0.05  # a small latent scale
+    absolute = compute_targets(z, m=5, beta=0.3, gamma=0.6)
+    assert absolute.removed_share == 0.0 and absolute.gamma_used == 0.6  # every gap < 0.6: nothing removed
+    for scale in (0.05, 50.0):
+        t = compute_targets(z / 0.05 * scale, m=5, beta=0.3, gamma=0.6, gamma_mode="quantile", gamma_quantile=0.75)
+        assert t.core.any()
+        assert t.gamma_used == pytest.approx(quantile_gamma(t.dist, 0.75, t.core))
+        # 25 % of the core points' 4 non-closest neighbours, i.e. 1/5 of all their 5 neighbours (no ties)
+        removed_nonclosest = float((~t.reliable[t.core][:, 1:]).float().mean())
+        assert removed_nonclosest == pytest.approx(0.25, abs=0.01)
+        assert t.removed_share == pytest.approx(removed_nonclosest * 4 / 5)
+    with pytest.raises(ValueError, match="gamma_mode"):
+        compute_targets(z, gamma_mode="relative")
+
+
+def _hand_ae():
+    """z = x1 + x2 and g(z) = (z, 2 z): a 2-1-2 affine autoencoder with hand-set weights."""
+    model = FeedForwardAutoencoder([2, 1], activation=None)
+    with torch.no_grad():
+        model.encoder[0].weight.copy_(torch.tensor([[1.0, 1.0]]))
+        model.encoder[0].bias.zero_()
+        model.decoder[0].weight.copy_(torch.tensor([[1.0], [2.0]]))
+        model.decoder[0].bias.zero_()
+    return model
+
+
+def test_proximity_loss_weights_image_1_to_100_by_hand():
+    """x = (1, 0), (0, 2): z = 1, 2; x_hat = (1, 2), (2, 4). Row 0 core, centroid 3 (g(3) = (3, 6)); row 1 border."""
+    model = _hand_ae()
+    x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    t = ProximityTargets(idx=torch.zeros(2, 1, dtype=torch.long), dist=torch.ones(2, 1),
+                         core=torch.tensor([True, False]), reliable=torch.ones(2, 1, dtype=torch.bool),
+                         centroid=torch.tensor([[3.0], [7.0]]), core_ratio=0.5, code=torch.tensor([[0.0], [2.5]]))
+    # paper reading: construction = ((1-3)^2 + (2-6)^2 + (2-0)^2 + (4-2)^2) / 4 = 28 / 4 = 7
+    # and pull = ((1-3)^2 + 0) / 2 = 2
+    loss, parts = proximity_loss(model, x, t)
+    assert float(parts["construction"]) == 7.0 and float(parts["pull"]) == 2.0 and float(loss.detach()) == 9.0
+    # the authors' 1:100 (loss_dynAE = mse(code) + 100 mse(image)): 100 * 7 + 1 * 2
+    loss, _ = proximity_loss(model, x, t, lam=1.0, construction_weight=100.0)
+    assert float(loss.detach()) == 702.0
+    # own_code (the authors' border targets): row 1's code target is its stored code 2.5, image target g(2.5) = (2.5, 5)
+    # construction = (4 + 16 + 0.25 + 1) / 4 = 5.3125; pull over all rows = (4 + 0.25) / 2 = 2.125
+    loss, parts = proximity_loss(model, x, t, lam=1.0, construction_weight=100.0, border_target="own_code")
+    assert float(parts["construction"]) == 5.3125 and float(parts["pull"]) == 2.125
+    assert float(loss.detach()) == 100 * 5.3125 + 2.125
+    with pytest.raises(ValueError, match="border_target"):
+        proximity_loss(model, x, t, border_target="centroid")
+    with pytest.raises(ValueError, match="codes"):
+        proximity_loss(model, x, ProximityTargets(t.idx, t.dist, t.core, t.reliable, t.centroid, 0.5),
+                       border_target="own_code")
+
+
+def test_targets_subset_keeps_gamma_share_and_codes():
+    z = _z1d()
+    t = compute_targets(z, m=3, beta=0.18, gamma=3.0)
+    assert t.gamma_used == 3.0 and torch.equal(t.code, z)
+    # core rows 1, 2, 3, 6, 7; removed by gamma = 3 (HAND_RELIABLE_3): 1 + 1 + 0 + 1 + 1 of 15
+    assert t.removed_share == pytest.approx(4 / 15)
+    sub = t.subset(torch.tensor([3, 7]))
+    assert sub.gamma_used == 3.0 and sub.removed_share == t.removed_share
+    assert sub.code.tolist() == [[12.0], [40.0]]

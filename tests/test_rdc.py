@@ -13,7 +13,7 @@ from dcutils.data import Dataset, fingerprint, make_curved_clusters
 from dcutils.experiments import configs_for, notebook_settings
 from dcutils.kmeans import gmm_em
 from dcutils.models import FeedForwardAutoencoder, embed
-from dcutils.rdc import inputs, phase2, pretrain
+from dcutils.rdc import baselines, evaluation, inputs, phase2, pretrain, twist
 from dcutils.rdc import settings as exp
 from dcutils.rdc.paradigm import nt_xent
 from dcutils.rdc.vade import VaDE
@@ -397,3 +397,228 @@ def test_twist_record_names_its_data(results):
     raw = make_curved_clusters(n_per_cluster=10, seed=0)
     assert out.meta["data_fingerprint"] == fingerprint(raw.x, raw.y, "curved4", "all")
     assert out.meta["data_fingerprint"] != fingerprint(raw.x, raw.y.flip(0), "curved4", "all")
+
+
+# ------------------------------------------------- options following the authors' code
+
+
+def _dynae_points():
+    """1-D codes and 10 centres: 0 and 10 near, 8 more at 1000, 2000, ... (negligible in q).
+
+    By hand (Student-t, alpha = 1): q_max and the gap to the second largest q are
+    z = 0: .990 / .980; z = 4: .685 / .370; z = 4.3: .632 / .264; z = 4.5: .595 / .190; z = 5: .5 / 0.
+    """
+    centres = torch.tensor([[0.0], [10.0]] + [[1000.0 * j] for j in range(1, 9)], dtype=torch.float64)
+    z = torch.tensor([[0.0], [4.0], [4.3], [4.5], [5.0]], dtype=torch.float64)
+    return z, centres
+
+
+def test_dynae_authors_thresholds_and_their_schedule_by_hand():
+    z, centres = _dynae_points()
+    s = baselines.DynAESchedule("authors", n_clusters=10)
+    # iteration 0: beta1 = 0, beta2 = 0.3 (train_dynAE): only the gap matters; 0 and 4 are confident
+    assert (s.beta1, s.beta2) == (0.0, 0.3)
+    labels, conf = baselines.dynae_confidence(z, centres, s.beta1, s.beta2)
+    assert conf.tolist() == [True, True, False, False, False] and labels.tolist() == [0, 0, 0, 0, 0]
+    # the first validation compares with N: fewer conflicted samples, nothing loosens
+    assert s.observe(n_conflicted=3, n_conflicted_prev=5) is False and (s.beta1, s.beta2) == (0.0, 0.3)
+    # no fall in the conflicted count: loosen by delta_kappa / K = 0.3 * 3 / 10 = 0.09 -> (-0.09, 0.21); 4.3 joins
+    assert s.observe(3, 3) is True
+    assert (s.beta1, s.beta2) == (pytest.approx(-0.09), pytest.approx(0.21))
+    assert baselines.dynae_confidence(z, centres, s.beta1, s.beta2)[1].tolist() == [True, True, True, False, False]
+    # the authors' first_time flag: never again
+    assert s.observe(3, 3) is False and s.observe(4, 3) is False and s.loosenings == 1
+    assert (s.beta1, s.beta2) == (pytest.approx(-0.09), pytest.approx(0.21))
+
+
+def test_dynae_original_schedule_loosens_every_time_with_a_decaying_step():
+    z, centres = _dynae_points()
+    s = baselines.DynAESchedule("original", n_clusters=10)
+    assert (s.beta1, s.beta2) == (pytest.approx(0.3), pytest.approx(0.15))  # generate_beta(3, 10)
+    assert baselines.dynae_confidence(z, centres, s.beta1, s.beta2)[1].tolist() == [True, True, True, True, False]
+    expected = [(0.21, 0.06), (0.12, -0.03), (0.093, -0.057), (0.0849, -0.0651)]  # steps .09, .09, .027, .0081
+    for b1, b2 in expected:
+        assert s.observe(5, 5) is True
+        assert (s.beta1, s.beta2) == (pytest.approx(b1), pytest.approx(b2))
+    assert s.observe(4, 5) is False  # the conflicted count fell: no change
+    # once beta2 < 0 the midpoint (gap 0) is confident too; beta1 still bars a flat assignment (q_max .25)
+    assert baselines.dynae_confidence(z, centres, 0.12, -0.03)[1].tolist() == [True] * 5
+    square = torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
+    flat = torch.tensor([[1.0, 1.0]])
+    assert baselines.dynae_confidence(flat, square, 0.3, -0.03)[1].tolist() == [False]
+    assert baselines.dynae_confidence(flat, square, 0.12, -0.03)[1].tolist() == [True]
+    with pytest.raises(ValueError, match="authors"):
+        baselines.DynAESchedule("fixed_gap", 10)
+
+
+def test_dynae_authors_targets_are_embedded_centroids_and_weighted_1_to_100(results, toy):
+    z = torch.tensor([[0.0, 0.0], [0.9, 0.1], [5.0, 5.0], [5.2, 4.9]])
+    emb = baselines.embedded_centroids(z, torch.tensor([[1.0, 0.0], [5.0, 5.5]]))
+    assert torch.equal(emb, z[[1, 2]])  # the real codes nearest to the k-means centres
+    # the loss by hand: z = x1 + x2, g(z) = (z, 2 z); centres 0 and 10, their images (0, 0) and (10, 20)
+    model = FeedForwardAutoencoder([2, 1], activation=None)
+    with torch.no_grad():
+        model.encoder[0].weight.copy_(torch.tensor([[1.0, 1.0]]))
+        model.encoder[0].bias.zero_()
+        model.decoder[0].weight.copy_(torch.tensor([[1.0], [2.0]]))
+        model.decoder[0].bias.zero_()
+    x = torch.tensor([[1.0, 0.0], [2.5, 2.5]])  # z = 1 (confident, q gap .95) and 5 (the midpoint, gap 0)
+    centres, images = torch.tensor([[0.0], [10.0]]), torch.tensor([[0.0, 0.0], [10.0, 20.0]])
+    loss, parts = baselines.dynae_schedule_loss(model, x, centres, images, 0.0, 0.3, lam=1.0,
+                                                construction_weight=100.0)
+    # code targets 0 and 5 (own code): ((1-0)^2 + 0) / 2 = 0.5; image targets (0, 0) and x_1 = (2.5, 2.5):
+    # ((1-0)^2 + (2-0)^2 + (5-2.5)^2 + (10-2.5)^2) / 4 = 16.875; loss = 0.5 + 100 * 16.875
+    assert float(parts["latent"]) == 0.5 and float(parts["image"]) == 16.875 and float(parts["confident_share"]) == 0.5
+    assert float(loss.detach()) == 1688.0
+    res = get_run(_cfg("dynae", dynae_rule="authors", construction_weight=100.0, refresh_every=3, cluster_epochs=3,
+                       stop="budget"))
+    sched = res.meta["dynae_schedule"]
+    assert [s["iteration"] for s in sched] == list(range(0, int(res.final["iterations"]), 3))
+    assert sum(s["loosened"] for s in sched) <= 1  # the authors' rule loosens once at most
+    # the first validation compares with N: it loosens only if every sample is conflicted
+    assert sched[0]["loosened"] == (sched[0]["n_conflicted"] == N_PER_CLASS * N_CLASSES)
+    assert res.final["iterations"] == 3 * len(inputs.batches(160, 64, torch.Generator(), torch.device("cpu")))
+
+
+def test_lid_authors_per_cluster_recovers_subspace_dimensions():
+    """Two clusters in 3-D and 5-D linear subspaces of 10-D: the authors' LID is 3 and 5 per cluster, 4 on average."""
+    rng = np.random.default_rng(0)
+    basis, _ = np.linalg.qr(rng.normal(size=(10, 3)))
+    a = rng.normal(size=(300, 3)) @ basis.T
+    b = np.zeros((300, 10))
+    b[:, 5:] = rng.normal(size=(300, 5)) * np.array([100.0, 0.01, 0.01, 0.01, 0.01])  # raw PCA sees 1 axis
+    b += 1000.0
+    z = torch.from_numpy(np.concatenate([a, b]))
+    truth = torch.arange(600) // 300
+    every = torch.arange(600)
+    km = evaluation.kmeans_fit(z, 2, 3, 0).labels
+    assert metrics_ari(truth, km) == 1.0  # k-means finds the two clusters
+    out = evaluation.geometry(z, every, "authors", km)
+    assert out["lid"] == 4.0  # (3 + 5) / 2
+    assert evaluation.geometry(z, every[:300], "authors", km)["lid"] == 3.0
+    assert evaluation.geometry(z, every[300:], "authors", km)["lid"] == 5.0
+    assert evaluation.geometry(z, every, "authors_index", km)["lid"] == 3.0  # the authors' 0-based index: 2 and 4
+    assert math.isfinite(out["id"])
+    assert evaluation.geometry(z, every, "global90")["lid"] != 4.0  # raw global codes at 90 %: another number
+    with pytest.raises(ValueError, match="k-means labels"):
+        evaluation.geometry(z, every, "authors")
+    with pytest.raises(ValueError, match="lid_estimator"):
+        evaluation.geometry(z, every, "local")
+
+
+def metrics_ari(a, b):
+    from dcutils import metrics
+
+    return metrics.ari(a, b)
+
+
+def test_twist_relu_option_builds_a_network_with_relus(results):
+    affine = twist.twist_autoencoder(16, None)
+    relu = twist.twist_autoencoder(16, "relu")
+    assert not any(isinstance(m, torch.nn.ReLU) for m in affine.modules())
+    assert [type(m).__name__ for m in relu.encoder] == ["Linear", "ReLU", "Linear"]
+    assert [type(m).__name__ for m in relu.decoder] == ["Linear", "ReLU", "Linear"]
+    assert relu.encoder[0].out_features == 16
+    with pytest.raises(ValueError, match="twist_activation"):
+        twist.twist_autoencoder(16, "tanh")
+    # the run builds it: same seed, same data, another map
+    kw = dict(n_per_cluster=10, pretrain_epochs=2, cluster_epochs=1, snapshots=2, batch_size=16, method="rdc")
+    a = get_run(RunConfig.make("rdc.twist", "curved4", seed=0, profile="smoke", **kw))
+    b = get_run(RunConfig.make("rdc.twist", "curved4", seed=0, profile="smoke", twist_activation="relu", **kw))
+    assert not np.allclose(a.arrays["latent"][-1], b.arrays["latent"][-1])
+
+
+def _phase2_with(stop: str, **kw):
+    torch.manual_seed(0)
+    data = _toy_images()
+    model = FeedForwardAutoencoder([64, 16, 4])
+    return rdc.train_proximity(model, data.x, epochs=kw.pop("epochs", 50), batch_size=16, lr=1e-3, beta=0.3,
+                               gamma=0.6, m=5, lam=1.0, refresh_every=1, patience=3, use_augment=False,
+                               generator=torch.Generator().manual_seed(0), log=lambda *a, **k: None, stop=stop,
+                               y=data.y, **kw)
+
+
+def test_phase2_budget_runs_every_epoch_and_records_when_the_rule_fired(monkeypatch):
+    _stub_ratio(monkeypatch, [0.1, 0.2, 0.3, 0.3, 0.3, 0.3] + [0.9] * 1000)
+    info = _phase2_with("budget", epochs=3)
+    assert info["stopped"] == "budget" and info["rule_fired_at"] == 5  # where "core_ratio" stops (test above)
+    assert info["iterations"] == 3 * (N_PER_CLASS * N_CLASSES // 16)
+    assert len(info["refreshes"]) == len(info["core_ratios"]) == info["iterations"]  # before training + per step
+    with pytest.raises(ValueError, match="stop"):
+        _phase2_with("patience")
+
+
+def test_phase2_refreshes_log_removed_share_and_purity_before_and_after():
+    info = _phase2_with("budget", epochs=1, gamma_mode="quantile", gamma_quantile=0.5)
+    first = info["refreshes"][0]
+    assert set(first) == {"iteration", "core_ratio", "gamma", "removed_share", "purity_initial", "purity_filtered"}
+    for r in info["refreshes"]:
+        if r["core_ratio"] > 0:  # half of the core points' 4 non-closest neighbours: 2/5 of all 5
+            assert r["removed_share"] == pytest.approx(0.4, abs=0.05)
+            assert 0.0 <= r["purity_initial"] <= 1.0 and 0.0 <= r["purity_filtered"] <= 1.0
+    absolute = _phase2_with("budget", epochs=1)
+    assert {r["gamma"] for r in absolute["refreshes"]} == {0.6}
+
+
+def test_rdc_method_with_every_authors_option_runs_and_reports_best_acc_apart(results, toy):
+    authors = dict(construction_weight=100.0, neighbours_include_self=True, gamma_mode="quantile",
+                   border_target="own_code", lid_estimator="authors", acai_mixing="authors", stop="budget",
+                   dynae_rule="authors", refresh_every=3)
+    default = get_run(_cfg("rdc"))
+    res = get_run(_cfg("rdc", **authors))
+    assert res.meta["pretrained_key"] != default.meta["pretrained_key"]  # authors' ACAI draws: another network
+    assert res.meta["phase2_stopped"] == "budget" and res.meta["phase2_refreshes"]
+    p2 = res.history[res.history.phase == "P2"]
+    assert p2["epoch"].tolist() == [0, 1, 2]
+    assert (p2["gamma_removed"] > 0).all() and (default.history[default.history.phase == "P2"]["gamma_removed"]
+                                                == 0).all()
+    for r in (default, res):
+        rows = r.history[r.history.phase != "P1"]
+        best = max(rows["acc"].max(), r.final["acc"])
+        assert r.final["acc_best_chosen_with_labels"] == best >= r.final["acc"]
+        at = r.final["iteration_best_chosen_with_labels"]
+        assert at == rows.loc[rows["acc"].idxmax(), "global_iteration"] or r.final["acc"] == best
+    dyn = get_run(_cfg("dynae", **authors))
+    assert dyn.meta["dynae_schedule"] and math.isfinite(dyn.final["lid"])
+    for name in ("stop", "gamma_mode", "border_target", "lid_estimator", "dynae_rule", "acai_mixing"):
+        with pytest.raises(ValueError, match=name):
+            get_run(_cfg("ae_kmeans", **{name: "typo"}))
+
+
+def test_new_options_enter_the_network_keys_only_when_not_default(results, monkeypatch):
+    data = _toy_images()
+    geo = torch.arange(50)
+    base = _cfg("rdc")
+
+    def pre_key(cfg):
+        return pretrain.pretrained_acai(cfg, data.x, data.y, N_CLASSES, geo, data_fingerprint="abc")[2]["key"]
+
+    paths = []
+    monkeypatch.setattr(phase2, "_load_or_train_phase2", lambda *a: paths.append(a[-1]) or ([], {}))
+
+    def p2_path(cfg):
+        phase2.run_phase2(cfg, None, None, data.x, None, 0.3, 0.6, "pre", None, data_fingerprint="abc")
+        return paths[-1]
+
+    # the defaults spelled out give the keys of a config without them (the keys cached before the options)
+    legacy = {"kind": "rdc-phase2", "version": phase2.PHASE2_VERSION, "dataset": "toy", "seed": 0,
+              "data_fingerprint": "abc", "pretrained": "pre", "params": {k: base[k] for k in phase2.PHASE2_PARAMS},
+              "beta_gamma": [0.3, 0.6]}
+    assert p2_path(base) == pretrain.net_path("toy", legacy)[0]
+    assert p2_path(base.replace(**phase2.PHASE2_OPTIONS)) == p2_path(base)
+    for name, value in [("construction_weight", 100.0), ("neighbours_include_self", True), ("gamma_mode", "quantile"),
+                        ("border_target", "own_code"), ("stop", "budget"), ("lid_estimator", "authors")]:
+        assert p2_path(base.replace(**{name: value})) != p2_path(base), name
+    assert pre_key(base.replace(acai_mixing="authors")) != pre_key(base)
+    assert pre_key(base.replace(dynae_rule="authors", stop="budget")) == pre_key(base)  # not pretraining options
+
+
+def test_best_acc_chosen_with_labels_is_the_best_logged_row_not_the_final_one():
+    from dcutils.rdc.method import _best_chosen_with_labels
+
+    rows = [{"acc": 0.5, "global_iteration": 10}, {"acc": 0.8, "global_iteration": 20},
+            {"acc": math.nan, "global_iteration": 25}, {"acc": 0.6, "global_iteration": 30}]
+    assert _best_chosen_with_labels(rows, 0.6, 30) == {"acc_best_chosen_with_labels": 0.8,
+                                                       "iteration_best_chosen_with_labels": 20.0}
+    assert _best_chosen_with_labels([], 0.7, 5) == {"acc_best_chosen_with_labels": 0.7,
+                                                    "iteration_best_chosen_with_labels": 5.0}

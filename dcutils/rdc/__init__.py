@@ -47,12 +47,41 @@ parameters with these defaults):
   recomputed on the whole data every ``refresh_every`` mini-batches,
   centroids initialised by k-means and trained with the encoder; IDEC weight
   0.1 (Guo et al.);
-- DynAE: a sample is confident when the gap between its two largest soft
-  assignments is at least ``dynae_threshold``; centroids are refreshed by a
-  one-run k-means started from the previous centroids;
+- DynAE (``dynae_rule="fixed_gap"``): a sample is confident when the gap
+  between its two largest soft assignments is at least ``dynae_threshold``;
+  centroids are refreshed by a one-run k-means started from the previous
+  centroids;
 - ID (TwoNN) and LID (PCA, 90 % variance) on a fixed subsample of
   ``geometry_sample`` codes (the first codes of a permutation drawn with seed
   ``1234 + seed``, the same rows at every logging step).
+
+Options following the authors' public code (``Amalsalem/Rethinking-DC``, one
+TensorFlow file ``DynAE``), each a run parameter whose default keeps the
+behaviour above (so every algorithm stays at version 1 and its golden numbers
+hold); the list with defaults and the authors' values is in
+:mod:`dcutils.rdc.method`, the facts with the authors' functions and line
+numbers in the modules they concern:
+
+- phase-2 loss weights ``construction_weight`` / ``pull_weight`` (authors
+  100 / 1), ``neighbours_include_self`` (authors: ``M = 5`` counts the point,
+  4 real neighbours), ``gamma_mode`` / ``gamma_quantile`` (gamma relative to
+  the latent scale, ours) and ``border_target`` (authors: border points keep
+  their own code): :mod:`dcutils.rdc.proximity`;
+- ``refresh_every`` (authors 140) and ``stop`` (``"budget"``: a fixed number
+  of epochs for every method, the stopping rules only recorded; the authors'
+  phase 2 has no stopping rule): :mod:`dcutils.rdc.phase2`;
+- ``lid_estimator`` (authors: standardised codes, 0.9999, averaged per
+  k-means cluster): :mod:`dcutils.rdc.evaluation` (``rdc.method`` and
+  ``rdc.paradigm``);
+- ``dynae_rule`` (authors: two thresholds loosening by DynAE's schedule,
+  embedded-centroid targets): :mod:`dcutils.rdc.baselines`;
+- ``acai_mixing`` (authors: ``alpha ~ U[0, 1]``, blend ``~ U[0, 0.5]``):
+  :mod:`dcutils.rdc.acai`, :mod:`dcutils.rdc.pretrain`;
+- ``twist_activation`` (``"relu"``: a non-linear toy network; the paper's
+  "linear" one is affine): :mod:`dcutils.rdc.twist`.
+
+The authors keep the best-ACC checkpoint chosen with the labels; the runs do
+not, and report that number apart (``final["acc_best_chosen_with_labels"]``).
 
 Everything runs on the device of the run context; mini-batches come from
 index permutations of the data tensor on that device.

@@ -27,6 +27,22 @@ that *two* coefficients are sampled each iteration; the authors' lineage
 reading and defaults to ACAI's fixed ``gamma = 0.2``. Squared norms are
 implemented as means (per-element MSE), as ACAI and DynAE do.
 
+The authors' code (``Amalsalem/Rethinking-DC``, file ``DynAE``,
+``DynAE.train_aci_ae``, lines 573-670) settles both draws: per batch it
+draws ``alpha_interp ~ U[0, 1]`` per sample (line 644, ``np.random.uniform(0.0,
+1.0, size=[batch])``) and one ``beta_interp = 0.5 - |U[0, 1] - 0.5|``, i.e.
+``~ U[0, 0.5]`` (lines 645-646), the blend of the critic's "realistic" input
+``beta * x + (1 - beta) * x_hat`` (line 650); the critic regresses
+``alpha_interp`` itself (``disc_constructor``, lines 318-325, trained at line
+653). The partner of row ``i`` is row ``n - 1 - i`` of the shuffled batch
+(``encode[::-1]`` in ``i_ae_constructor``, line 286, after
+``np.random.shuffle``, line 642); we keep a random permutation. In
+:func:`acai_step` the authors' draws are ``alpha_max=1.0, gamma=None``; the
+registered runs choose between them with ``acai_mixing`` (``"dcutils"``:
+``alpha ~ U[0, 0.5]``, fixed blend 0.2; ``"authors"``), see
+:mod:`dcutils.rdc.pretrain`. The autoencoder loss is the same as ours:
+``mse(x, x_hat) + advweight * mean(critic(decoded mix)^2)`` (lines 341-347).
+
 Everything runs on the device of its input tensors.
 """
 from __future__ import annotations

@@ -6,10 +6,35 @@
     with evaluation excluded (:class:`dcutils.timing.Stopwatch`).
 Geometry
     :func:`geometry_index` (the fixed rows, seed ``1234 + seed``) and
-    :func:`geometry` (TwoNN ID and PCA LID at 90 % variance, Figures 1/15).
+    :func:`geometry` (TwoNN ID and PCA LID, Figures 1/15), with two
+    estimators (:data:`LID_ESTIMATORS`):
+
+    - ``"global90"`` (default, dcutils so far): TwoNN ID and the number of
+      PCA components reaching 90 % of the variance (Ansuini et al. 2019, whom
+      the paper cites) of the raw codes of the fixed rows, all clusters
+      together;
+    - ``"authors"``: as the authors' code computes them (file ``DynAE`` of
+      ``Amalsalem/Rethinking-DC``: ``computePC_ID`` lines 105-115, called per
+      k-means cluster and averaged in ``train_second_phase`` lines 1281-1297,
+      in the pretraining callbacks lines 503-518 and in ``train_aci_ae`` lines
+      610-622; ``computeID`` lines 92-103, TwoNN on one cluster's pairwise
+      distances): the fixed rows are split by k-means clusters, each
+      cluster's codes are standardised (``StandardScaler``) and its LID is
+      the number of PCA components whose cumulative share first exceeds
+      0.9999; ID and LID are the means over the clusters of the per-cluster
+      TwoNN ID and LID. Clusters of fewer than 2 rows get no LID and of fewer
+      than 3 distinct rows no ID (the authors' code would fail on them);
+    - ``"authors_index"``: the same with the value the authors' function
+      literally returns, ``np.argwhere(cs > th)[0][0]``, the 0-based index of
+      that component, i.e. the count minus one.
+
+    The authors compute on all codes and the k-means of that evaluation
+    (``n_init=20``); here the fixed rows (``geometry_sample``) and the run's
+    k-means (seed and ``kmeans_n_init``) are used.
 Scores
     :func:`scores` (ACC, F1 macro / micro), :func:`kmeans_fit` (k-means with
-    a seed), :func:`purity` (neighbour purity of core points, Figure 14).
+    a seed), :func:`purity` (neighbour purity of core points, Figure 14, with
+    the gamma used and the share of neighbours the filter removed).
 Results
     :func:`phase_seconds` (training time per phase from history rows) and
     :func:`pca_2d` (Figures 18/19).
@@ -35,7 +60,8 @@ from dcutils.timing import Stopwatch
 
 __all__ = [
     "HISTORY_COLUMNS", "PHASE_PRETRAIN", "PHASE_PROXIMITY", "PHASE_DEC", "PHASE_IDEC", "PHASE_DYNAE", "PHASE_VADE",
-    "geometry_index", "geometry", "scores", "kmeans_fit", "purity", "EpochLogger", "phase_seconds", "pca_2d",
+    "LID_ESTIMATORS", "geometry_index", "geometry", "scores", "kmeans_fit", "purity", "EpochLogger", "phase_seconds",
+    "pca_2d",
 ]
 
 #: Columns of ``rdc.method``'s history (one row per logged epoch; NaN where a
@@ -43,8 +69,15 @@ __all__ = [
 HISTORY_COLUMNS = (
     "phase", "epoch", "iteration", "global_iteration", "loss",
     "acc", "f1_macro", "f1_micro", "id", "lid",
-    "core_ratio", "purity_initial", "purity_filtered", "confident_share", "train_seconds",
+    "core_ratio", "purity_initial", "purity_filtered", "gamma_value", "gamma_removed", "confident_share",
+    "train_seconds",
 )
+
+#: Estimators of :func:`geometry` (see the module doc).
+LID_ESTIMATORS = ("global90", "authors", "authors_index")
+
+#: The authors' explained-variance threshold (``computePC_ID(emb_np, th=0.9999)``).
+AUTHORS_LID_VARIANCE = 0.9999
 
 PHASE_PRETRAIN, PHASE_PROXIMITY, PHASE_DEC, PHASE_IDEC, PHASE_DYNAE = "P1", "P2", "P3", "IDEC", "DynAE"
 PHASE_VADE = "VaDE"
@@ -56,14 +89,37 @@ def geometry_index(n: int, size: int, seed: int) -> Tensor:
     return torch.randperm(n, generator=g)[: min(size, n)]
 
 
-def geometry(z: Tensor, index: Tensor) -> dict[str, float]:
-    """TwoNN ID and PCA LID (90 % variance) of the fixed subsample ``z[index]``."""
+def geometry(z: Tensor, index: Tensor, estimator: str = "global90", labels: Tensor | None = None) -> dict[str, float]:
+    """TwoNN ID and PCA LID of the fixed subsample ``z[index]``.
+
+    ``estimator="global90"``: all rows together, LID at 90 % variance of the
+    raw codes. ``"authors"`` / ``"authors_index"``: per cluster of ``labels``
+    (k-means labels of all N rows; required), standardised codes, 0.9999,
+    averaged over the clusters (module doc).
+    """
+    if estimator not in LID_ESTIMATORS:
+        raise ValueError(f"lid_estimator must be one of {LID_ESTIMATORS}, got {estimator!r}")
     sub = z[index.to(z.device)]
-    try:
-        id_ = metrics.twonn_id(sub)
-    except ValueError:
-        id_ = math.nan
-    return {"id": float(id_), "lid": float(metrics.pca_lid(sub))}
+    if estimator == "global90":
+        try:
+            id_ = metrics.twonn_id(sub)
+        except ValueError:
+            id_ = math.nan
+        return {"id": float(id_), "lid": float(metrics.pca_lid(sub))}
+    if labels is None:
+        raise ValueError(f"lid_estimator={estimator!r} averages over clusters: pass the k-means labels")
+    lab = torch.as_tensor(labels, device=z.device)[index.to(z.device)]
+    ids, lids = [], []
+    for c in torch.unique(lab).tolist():
+        part = sub[lab == c]
+        if part.shape[0] >= 2:
+            lid = metrics.pca_lid(part, AUTHORS_LID_VARIANCE, standardize=True, strict=True)
+            lids.append(lid - 1 if estimator == "authors_index" else lid)
+        try:
+            ids.append(metrics.twonn_id(part))
+        except ValueError:  # fewer than 3 distinct points
+            pass
+    return {"id": float(np.mean(ids)) if ids else math.nan, "lid": float(np.mean(lids)) if lids else math.nan}
 
 
 def scores(y: Tensor, labels: Tensor) -> dict[str, float]:
@@ -80,11 +136,18 @@ def kmeans_fit(z: Tensor, k: int, n_init: int, seed: int) -> km.KMeansResult:
     return km.kmeans(z, k, n_init=n_init, generator=int(seed))
 
 
-def purity(z: Tensor, y: Tensor, m: int, beta: float, gamma: float) -> dict[str, float]:
-    """Neighbour purity of core points before / after the reliability filter (Fig. 14)."""
-    t = proximity.compute_targets(z, m, beta, gamma)
+def purity(z: Tensor, y: Tensor, m: int, beta: float, gamma: float, **options: Any) -> dict[str, float]:
+    """Neighbour purity of core points before / after the reliability filter (Fig. 14).
+
+    ``options``: ``neighbours_include_self``, ``gamma_mode``, ``gamma_quantile``
+    of :func:`dcutils.rdc.proximity.compute_targets`. Also returns the gamma
+    used (``gamma_value``) and the share of the core points' neighbours the
+    filter removed (``gamma_removed``).
+    """
+    t = proximity.compute_targets(z, m, beta, gamma, **options)
     p = proximity.neighbour_purity(t.idx, t.reliable, y, core=t.core)
-    return {"purity_initial": p["initial"], "purity_filtered": p["filtered"], "core_ratio_eval": t.core_ratio}
+    return {"purity_initial": p["initial"], "purity_filtered": p["filtered"], "core_ratio_eval": t.core_ratio,
+            "gamma_value": float(t.gamma_used), "gamma_removed": float(t.removed_share)}
 
 
 class EpochLogger:
@@ -98,14 +161,30 @@ class EpochLogger:
     ``kmeans_n_init``, the same k-means that gives ``acc_pretrained`` and
     R-DC's final clusters, so one embedding always gets one ACC (k-means on
     the same codes with another seed can differ by several points).
+
+    ``neighbours_include_self``, ``gamma_mode`` and ``gamma_quantile`` make
+    the purity columns use phase 2's neighbour rule; ``lid_estimator`` picks
+    the ID / LID estimator (:func:`geometry`; the per-cluster estimators use
+    that k-means, computed for the purpose when the row has the method's own
+    labels).
     """
 
     def __init__(self, x: Tensor, y: Tensor, n_clusters: int, geometry_index: Tensor, m: int, beta: float,
-                 gamma: float, kmeans_n_init: int, start_iteration: int, every: int = 1, seed: int = 0):
+                 gamma: float, kmeans_n_init: int, start_iteration: int, every: int = 1, seed: int = 0, *,
+                 neighbours_include_self: bool = False, gamma_mode: str = "absolute", gamma_quantile: float = 0.75,
+                 lid_estimator: str = "global90"):
         self.x, self.y, self.k = x, y, n_clusters
         self.geometry_index, self.m, self.beta, self.gamma = geometry_index, m, beta, gamma
         self.kmeans_n_init, self.start, self.every = kmeans_n_init, start_iteration, max(int(every), 1)
         self.seed = int(seed)
+        self.options: dict[str, Any] = {}
+        if neighbours_include_self:
+            self.options["neighbours_include_self"] = True
+        if gamma_mode != "absolute":
+            self.options.update(gamma_mode=gamma_mode, gamma_quantile=gamma_quantile)
+        if lid_estimator not in LID_ESTIMATORS:
+            raise ValueError(f"lid_estimator must be one of {LID_ESTIMATORS}, got {lid_estimator!r}")
+        self.lid_estimator = lid_estimator
         self.rows: list[dict[str, Any]] = []
         self.clock = Stopwatch(x.device)
 
@@ -118,13 +197,20 @@ class EpochLogger:
             return None
         with self.clock.paused():
             z = models.embed(model, self.x)
+            km_labels = None
             if labels is None:
-                labels = kmeans_fit(z, self.k, self.kmeans_n_init, self.seed).labels
-            pur = purity(z, self.y, self.m, self.beta, self.gamma)
+                labels = km_labels = kmeans_fit(z, self.k, self.kmeans_n_init, self.seed).labels
+            geo_labels = None
+            if self.lid_estimator != "global90":
+                geo_labels = km_labels if km_labels is not None else kmeans_fit(z, self.k, self.kmeans_n_init,
+                                                                               self.seed).labels
+            pur = purity(z, self.y, self.m, self.beta, self.gamma, **self.options)
             row = {"phase": phase, "epoch": epoch, "iteration": iteration, "global_iteration": self.start + iteration,
-                   "loss": loss, **scores(self.y, labels), **geometry(z, self.geometry_index),
+                   "loss": loss, **scores(self.y, labels),
+                   **geometry(z, self.geometry_index, self.lid_estimator, geo_labels),
                    "core_ratio": math.nan, "purity_initial": pur["purity_initial"],
-                   "purity_filtered": pur["purity_filtered"], "confident_share": math.nan,
+                   "purity_filtered": pur["purity_filtered"], "gamma_value": pur["gamma_value"],
+                   "gamma_removed": pur["gamma_removed"], "confident_share": math.nan,
                    "train_seconds": seconds}
             row.update(extra)
             self.rows.append(row)

@@ -13,6 +13,53 @@
     beta / gamma of R-DC's Table 2 unless given.
 :data:`METHOD_HYPERPARAMETERS`
     The method-specific hyperparameters of each method (R-DC Table 7).
+
+Options following the authors' code
+-----------------------------------
+Every option below defaults to what ``rdc.method`` computed before it existed
+(so the version stays 1); the authors' value is the one their TensorFlow
+code uses (``Amalsalem/Rethinking-DC``, file ``DynAE``; facts and line
+numbers in the modules named):
+
+- ``construction_weight``: default 1.0, authors 100 (image term; R-DC
+  phase 2 and DynAE share it: :mod:`dcutils.rdc.proximity`,
+  :mod:`dcutils.rdc.baselines`);
+- ``pull_weight``: default 1.0, authors 1 (latent term; idem);
+- ``n_neighbours``: 5, authors 5, and ``neighbours_include_self``: default
+  False (5 other points), authors True (5 including the point: 4 real
+  neighbours) (:mod:`dcutils.rdc.proximity`);
+- ``gamma_mode``: default ``"absolute"`` (the given gamma), authors absolute
+  too but tuned to their latent scale (module :mod:`dcutils.rdc.proximity`);
+  ``"quantile"`` with ``gamma_quantile`` (default 0.75, our choice) sets
+  gamma relative to the latent scale;
+- ``border_target``: default ``"input"`` (paper reading), authors
+  ``"own_code"`` (:mod:`dcutils.rdc.proximity`);
+- ``refresh_every``: default 5, authors 140 iterations (phase 2 and DynAE;
+  :mod:`dcutils.rdc.phase2`);
+- ``stop``: default ``"core_ratio"``, authors ``"budget"`` (their phase 2 has
+  no stopping rule; :mod:`dcutils.rdc.phase2`);
+- ``lid_estimator``: default ``"global90"``, authors ``"authors"``
+  (:mod:`dcutils.rdc.evaluation`);
+- ``dynae_rule``: default ``"fixed_gap"``, authors ``"authors"``
+  (:mod:`dcutils.rdc.baselines`; ``"original"`` is Mrabah et al.'s own code);
+- ``acai_mixing``: default ``"dcutils"``, authors ``"authors"``
+  (:mod:`dcutils.rdc.acai`, :mod:`dcutils.rdc.pretrain`).
+
+``stop="budget"`` ends every method after exactly ``cluster_epochs`` epochs
+(R-DC's core-ratio rule, DEC's label-change rule and DynAE's conflicted-share
+rule are then only recorded: ``phase2_rule_fired_at``, ``rule_fired_at`` in
+meta). ``"core_ratio"`` lets each method's own rule end it (as before).
+
+The authors keep the checkpoint with the best ACC seen during phase 2,
+chosen with the true labels (``train_second_phase``, lines 1337-1344). The runs
+never do that; ``final["acc_best_chosen_with_labels"]`` (and
+``iteration_best_chosen_with_labels``, the global iteration of that row)
+report the best ACC of the method's logged rows and its final ACC, so tables
+can show it apart from ``acc``, labelled as chosen with the labels.
+Per-refresh diagnostics of phase 2 (core ratio, gamma, share of the core
+points' neighbours removed by the filter, their purity before / after) are in
+``meta["phase2_refreshes"]``; per epoch the history has ``gamma_value`` and
+``gamma_removed`` next to ``purity_initial`` / ``purity_filtered``.
 """
 from __future__ import annotations
 
@@ -29,10 +76,11 @@ from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
 from dcutils.data import load_dataset
 from dcutils.device import seed_everything
 from dcutils.hparams import RDC
-from dcutils.rdc import inputs
-from dcutils.rdc.baselines import train_dec, train_dynae
+from dcutils.rdc import inputs, proximity
+from dcutils.rdc.baselines import DYNAE_RULES, train_dec, train_dynae
 from dcutils.rdc.evaluation import (
     HISTORY_COLUMNS,
+    LID_ESTIMATORS,
     PHASE_DEC,
     PHASE_IDEC,
     EpochLogger,
@@ -43,8 +91,8 @@ from dcutils.rdc.evaluation import (
     phase_seconds,
     scores,
 )
-from dcutils.rdc.phase2 import run_phase2
-from dcutils.rdc.pretrain import pretrained_acai
+from dcutils.rdc.phase2 import STOP_RULES, run_phase2
+from dcutils.rdc.pretrain import ACAI_MIXINGS, pretrained_acai
 from dcutils.rdc.vade import train_vade
 from dcutils.timing import Stopwatch
 
@@ -98,6 +146,20 @@ def method_steps(cfg: RunConfig) -> int:
     return int((cfg["pretrain_epochs"] + phases * cfg["cluster_epochs"]) * per_epoch)
 
 
+def _best_chosen_with_labels(rows: list[dict[str, Any]], final_acc: float, final_iteration: int) -> dict[str, float]:
+    """The best ACC over the method's logged rows and its final ACC, and where: chosen with the true labels.
+
+    The authors keep the checkpoint of their best ACC (module doc); this is
+    that number, reported apart, never used to pick the run's network.
+    """
+    best, at = float(final_acc), float(final_iteration)
+    for row in rows:
+        acc = float(row.get("acc", math.nan))
+        if math.isfinite(acc) and acc > best:
+            best, at = acc, float(row["global_iteration"])
+    return {"acc_best_chosen_with_labels": best, "iteration_best_chosen_with_labels": at}
+
+
 def _timed_kmeans(z: Tensor, k: int, n_init: int, seed: int) -> tuple[km.KMeansResult, float]:
     clock = Stopwatch(z.device)
     res = kmeans_fit(z, k, n_init, seed)
@@ -135,6 +197,15 @@ def _timed_kmeans(z: Tensor, k: int, n_init: int, seed: int) -> tuple[km.KMeansR
     vade_logvar_init=-4.0,
     geometry_sample=1000,
     kmeans_n_init=5,
+    construction_weight=1.0,
+    neighbours_include_self=False,
+    gamma_mode="absolute",
+    gamma_quantile=0.75,
+    border_target="input",
+    lid_estimator="global90",
+    dynae_rule="fixed_gap",
+    acai_mixing="dcutils",
+    stop="core_ratio",
 )
 def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     """One R-DC method (see :data:`METHODS`) from the shared ACAI-pretrained autoencoder.
@@ -175,11 +246,18 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     x, y, k = inputs.noisy(data.x, cfg["noise_std"], cfg.seed), data.y, data.n_classes
     geo = geometry_index(len(data), cfg["geometry_sample"], cfg.seed)
 
+    for name, valid in (("stop", STOP_RULES), ("gamma_mode", proximity.GAMMA_MODES),
+                        ("border_target", proximity.BORDER_TARGETS), ("lid_estimator", LID_ESTIMATORS),
+                        ("dynae_rule", tuple(DYNAE_RULES)), ("acai_mixing", ACAI_MIXINGS)):
+        if cfg[name] not in valid:
+            raise ValueError(f"{name} must be one of {valid}, got {cfg[name]!r}")
     model, pre_rows, pre = pretrained_acai(cfg, x, y, k, geo, ctx, data_fingerprint=fingerprint)
     n_pre = int(pre_rows[-1]["global_iteration"]) if pre_rows else 0
     generator = seed_everything(cfg.seed + 10_000)
     log = EpochLogger(x, y, k, geo, cfg["n_neighbours"], beta, gamma, cfg["kmeans_n_init"], n_pre,
-                      every=cfg["cluster_log_every"], seed=cfg.seed)
+                      every=cfg["cluster_log_every"], seed=cfg.seed,
+                      neighbours_include_self=cfg["neighbours_include_self"], gamma_mode=cfg["gamma_mode"],
+                      gamma_quantile=cfg["gamma_quantile"], lid_estimator=cfg["lid_estimator"])
     z0 = models.embed(model, x)
     km0, t_km = _timed_kmeans(z0, k, cfg["kmeans_n_init"], cfg.seed)
     acc_pre = metrics.cluster_acc(y, km0.labels)
@@ -190,6 +268,7 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
                             "geometry_rows": int(geo.numel()), "noise_std": cfg["noise_std"]}
     common = dict(batch_size=cfg["batch_size"], lr=cfg["cluster_lr"], use_augment=cfg["augment"],
                   generator=generator, log=log, progress=ctx.progress)
+    stop = {} if cfg["stop"] == "core_ratio" else {"stop": cfg["stop"]}
     labels: Tensor | None = None
     rows: list[dict[str, Any]] = []
     info: dict[str, Any] = {"iterations": 0, "stopped": "no phase 2"}
@@ -200,13 +279,16 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         rows, info = run_phase2(cfg, ctx, model, x, log, beta, gamma, pre["key"], generator,
                                 data_fingerprint=fingerprint)
         meta.update(phase2_from_cache=info["phase2_from_cache"], core_ratios=info["core_ratios"],
-                    phase2_stopped=info["stopped"])
+                    phase2_stopped=info["stopped"], phase2_rule_fired_at=info.get("rule_fired_at"),
+                    phase2_refreshes=info.get("refreshes", []))
         log.start = n_pre + info["iterations"]
         if method == "p1p2p3":
             z2 = models.embed(model, x)
             km2, t_km = _timed_kmeans(z2, k, cfg["kmeans_n_init"], cfg.seed)
             p3 = train_dec(model, x, km2.centroids, epochs=cfg["cluster_epochs"], recon_weight=0.0,
-                           cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=cfg["dec_tol"], **common)
+                           cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=cfg["dec_tol"], **common,
+                           **stop)
+            meta["rule_fired_at"] = p3.get("rule_fired_at")
             rows += log.rows
             labels = p3["labels"]
             meta["phase3_stopped"] = p3["stopped"]
@@ -215,12 +297,20 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         idec = method == "idec"
         info = train_dec(model, x, km0.centroids, epochs=cfg["cluster_epochs"], recon_weight=1.0 if idec else 0.0,
                          cluster_weight=cfg["idec_weight"] if idec else 1.0, refresh_every=cfg["refresh_every"],
-                         tol=cfg["dec_tol"], phase=PHASE_IDEC if idec else PHASE_DEC, **common)
+                         tol=cfg["dec_tol"], phase=PHASE_IDEC if idec else PHASE_DEC, **common, **stop)
         rows, labels = log.rows, info["labels"]
+        meta["rule_fired_at"] = info.get("rule_fired_at")
     elif method == "dynae":
+        options = {}
+        if cfg["construction_weight"] != 1.0:
+            options["construction_weight"] = cfg["construction_weight"]
+        if cfg["dynae_rule"] != "fixed_gap":
+            options.update(rule=cfg["dynae_rule"], kmeans_n_init=cfg["kmeans_n_init"], seed=cfg.seed, **stop)
         info = train_dynae(model, x, km0.centroids, epochs=cfg["cluster_epochs"], threshold=cfg["dynae_threshold"],
-                           lam=cfg["pull_weight"], refresh_every=cfg["refresh_every"], **common)
+                           lam=cfg["pull_weight"], refresh_every=cfg["refresh_every"], **common, **options)
         rows, labels = log.rows, info["labels"]
+        if "schedule" in info:
+            meta.update(dynae_schedule=info["schedule"], rule_fired_at=info.get("rule_fired_at"))
     elif method == "vade":
         t_km = 0.0  # VaDE starts from a GMM, timed inside train_vade
         info = train_vade(model, x, k, epochs=cfg["cluster_epochs"], logvar_init=cfg["vade_logvar_init"],
@@ -229,12 +319,21 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         t_km = info["init_seconds"]
 
     z = models.embed(model, x)
+    km_labels = None
     if labels is None:  # R-DC: k-means on the final embedding
         km_final, t_final = _timed_kmeans(z, k, cfg["kmeans_n_init"], cfg.seed)
         labels, t_km = km_final.labels, t_km + t_final
+        km_labels = labels
+    elif method == "ae_kmeans":
+        km_labels = labels
+    geo_labels = None
+    if cfg["lid_estimator"] != "global90":  # per k-means cluster (evaluation, not timed)
+        geo_labels = km_labels if km_labels is not None else kmeans_fit(z, k, cfg["kmeans_n_init"], cfg.seed).labels
     final = {**scores(y, labels), "nmi": metrics.nmi(y, labels), "ari": metrics.ari(y, labels),
-             **geometry(z, geo), "acc_pretrained": acc_pre, "iterations": float(info.get("iterations", 0)),
+             **geometry(z, geo, cfg["lid_estimator"], geo_labels), "acc_pretrained": acc_pre,
+             "iterations": float(info.get("iterations", 0)),
              "seconds_pretrain": phase_seconds(pre_rows), "seconds_cluster": phase_seconds(rows) + t_km}
+    final.update(_best_chosen_with_labels(rows, final["acc"], n_pre + int(info.get("iterations", 0))))
     meta["stopped"] = info.get("stopped")
     history = pd.DataFrame([*pre_rows, *rows])
     for col in HISTORY_COLUMNS:

@@ -7,6 +7,12 @@
     both phases.
 :func:`paradigm_steps`
     The optimizer steps a config takes (compute estimates).
+
+``lid_estimator`` (default ``"global90"``, dcutils so far; the authors'
+``"authors"``): how ID / LID are computed, see
+:func:`dcutils.rdc.evaluation.geometry` (the authors standardise each
+k-means cluster's codes, count PCA components to 0.9999 and average ID and
+LID over the clusters).
 """
 from __future__ import annotations
 
@@ -76,6 +82,7 @@ def paradigm_steps(cfg: RunConfig) -> int:
     dec_tol=0.001,
     geometry_sample=1000,
     kmeans_n_init=3,
+    lid_estimator="global90",
 )
 def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     """The "typical" paradigm of R-DC Figure 1: self-supervised pretraining, then DEC.
@@ -91,7 +98,7 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     History: one row per logged epoch, ``phase`` ``"pretrain"`` or ``"DEC"``,
     ``global_iteration`` counting mini-batches over both phases, ``acc``
     (k-means in pretraining, DEC's assignment after), ``id`` (TwoNN) and
-    ``lid`` (PCA, 90 %) of a fixed subsample of codes.
+    ``lid`` (PCA, 90 %; or ``lid_estimator``) of a fixed subsample of codes.
     Meta: the data's display name (``dataset``), ``split``, ``n_samples``,
     ``subsample`` (the loader's record), ``data_fingerprint`` and how DEC stopped.
     """
@@ -104,6 +111,7 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     x, y, k = data.x, data.y, data.n_classes
     geo = geometry_index(len(data), cfg["geometry_sample"], cfg.seed)
     generator = seed_everything(cfg.seed)
+    est = cfg["lid_estimator"]
     d = int(np.prod(x.shape[1:]))
     model = models.rdc_autoencoder(d, cfg["latent_dim"]).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg["pretrain_lr"])
@@ -114,7 +122,7 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         z = models.embed(model, x)
         labels = kmeans_fit(z, k, cfg["kmeans_n_init"], cfg.seed).labels
         rows.append({"phase": "pretrain", "epoch": epoch, "iteration": step, "global_iteration": step, "loss": loss,
-                     **scores(y, labels), **geometry(z, geo)})
+                     **scores(y, labels), **geometry(z, geo, est, None if est == "global90" else labels)})
 
     log(0, math.nan)
     for epoch in ctx.progress(range(1, cfg["pretrain_epochs"] + 1)):
@@ -137,7 +145,7 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         if epoch % cfg["pretrain_log_every"] == 0 or epoch == cfg["pretrain_epochs"]:
             log(epoch, total / max(count, 1))
     n_pre = step
-    dec_log = EpochLogger(x, y, k, geo, 5, 0.6, 0.6, cfg["kmeans_n_init"], n_pre, seed=cfg.seed)
+    dec_log = EpochLogger(x, y, k, geo, 5, 0.6, 0.6, cfg["kmeans_n_init"], n_pre, seed=cfg.seed, lid_estimator=est)
     mu = kmeans_fit(models.embed(model, x), k, cfg["kmeans_n_init"], cfg.seed).centroids
     info = train_dec(model, x, mu, epochs=cfg["cluster_epochs"], batch_size=cfg["batch_size"], lr=cfg["cluster_lr"],
                      recon_weight=0.0, cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=cfg["dec_tol"],
@@ -146,7 +154,8 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     history = history[["phase", "epoch", "iteration", "global_iteration", "loss", "acc", "f1_macro", "f1_micro",
                        "id", "lid"]]
     z = models.embed(model, x)
-    final = {**scores(y, info["labels"]), **geometry(z, geo), "acc_pretrained": float(rows[-1]["acc"]),
+    geo_labels = None if est == "global90" else kmeans_fit(z, k, cfg["kmeans_n_init"], cfg.seed).labels
+    final = {**scores(y, info["labels"]), **geometry(z, geo, est, geo_labels), "acc_pretrained": float(rows[-1]["acc"]),
              "lid_pretrained": float(rows[-1]["lid"]), "id_pretrained": float(rows[-1]["id"]),
              "iterations_pretrain": float(n_pre), "iterations_cluster": float(info["iterations"])}
     return RunOutput(history=history, final=final,

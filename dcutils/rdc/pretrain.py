@@ -8,12 +8,28 @@
     ``results/pretrained/<dataset>/<key>.pt``, so every method of
     ``rdc.method`` on the same (data set, seed, pretraining parameters) starts
     from the **same** network. The key holds :data:`PRETRAIN_VERSION`, the
-    pretraining parameters (:data:`PRETRAIN_PARAMS`), the data set, the seed
-    and the data fingerprint.
+    pretraining parameters (:data:`PRETRAIN_PARAMS`, and those of
+    :data:`PRETRAIN_OPTIONS` that differ from their defaults, so networks
+    cached before the options existed keep their keys), the data set, the
+    seed and the data fingerprint.
 Network cache
     :func:`net_path`, :func:`load_net`, :func:`rows_to_columns` and
     :func:`rows_from_columns`, also used by phase 2's cache
     (:mod:`dcutils.rdc.phase2`).
+
+Options following the authors' code (defaults: dcutils' earlier behaviour)
+--------------------------------------------------------------------------
+- ``acai_mixing`` (``"dcutils"`` | ``"authors"``): the interpolation and the
+  critic's blend of :func:`dcutils.rdc.acai.acai_step` (facts in
+  :mod:`dcutils.rdc.acai`): ``"dcutils"`` draws ``alpha ~ U[0, 0.5]`` and uses
+  the fixed blend ``acai_blend`` (0.2); ``"authors"`` draws
+  ``alpha ~ U[0, 1]`` per pair and the blend ``~ U[0, 0.5]`` once per batch
+  (``acai_blend`` unused).
+- ``lid_estimator``: the ID / LID logged (:func:`dcutils.rdc.evaluation.geometry`).
+- The authors' ACAI loop (``DynAE.train_aci_ae``, lines 573-670) also keeps
+  the weights of the best "acc" seen, chosen with the labels (and that "acc"
+  is in fact NMI: ``acc = np.round(metrics.nmi(y, y_pred), 5)``, line 606);
+  dcutils keeps the last network.
 """
 from __future__ import annotations
 
@@ -35,8 +51,8 @@ from dcutils.rdc.evaluation import PHASE_PRETRAIN, geometry, kmeans_fit, scores
 from dcutils.timing import Stopwatch
 
 __all__ = [
-    "PRETRAIN_VERSION", "PRETRAIN_PARAMS", "pretrain_acai", "pretrained_acai", "net_path", "load_net",
-    "rows_to_columns", "rows_from_columns",
+    "PRETRAIN_VERSION", "PRETRAIN_PARAMS", "PRETRAIN_OPTIONS", "ACAI_MIXINGS", "pretrain_acai", "pretrained_acai",
+    "net_path", "load_net", "rows_to_columns", "rows_from_columns",
 ]
 
 #: Version of the pretrained networks in the cache. Bump it whenever a change
@@ -48,6 +64,14 @@ PRETRAIN_VERSION = 1
 #: The ``rdc.method`` parameters that determine a pretrained network (part of its cache key).
 PRETRAIN_PARAMS = ("subsample", "preprocess", "pretrain_epochs", "batch_size", "pretrain_lr", "acai_lam",
                    "acai_blend", "augment", "latent_dim", "geometry_sample", "pretrain_log_every", "noise_std")
+
+#: ``rdc.method`` parameters that determine a pretrained network and joined
+#: later, with their defaults: in the key only when they differ from these.
+PRETRAIN_OPTIONS = {"acai_mixing": "dcutils", "lid_estimator": "global90"}
+
+#: ACAI's interpolation / blend draws: dcutils' (alpha ~ U[0, 0.5], fixed
+#: blend) or the authors' (alpha ~ U[0, 1], blend ~ U[0, 0.5] per batch).
+ACAI_MIXINGS = ("dcutils", "authors")
 
 
 def pretrain_acai(
@@ -67,6 +91,8 @@ def pretrain_acai(
     generator: torch.Generator,
     kmeans_n_init: int = 3,
     progress: Callable = lambda it: it,
+    mixing: str = "dcutils",
+    lid_estimator: str = "global90",
 ) -> tuple[models.FeedForwardAutoencoder, list[dict[str, Any]]]:
     """R-DC phase 1: ACAI on (augmented) mini-batches with Adam (Eq. 1-2).
 
@@ -79,6 +105,10 @@ def pretrain_acai(
         Rows on which ID and LID are logged.
     log_every : int
         Log (k-means ACC, ID, LID) every this many epochs, and after the last.
+    mixing : {"dcutils", "authors"}, default "dcutils"
+        ACAI's draws (module doc); ``"authors"`` ignores ``blend``.
+    lid_estimator : str, default "global90"
+        Estimator of the logged ID / LID (:func:`dcutils.rdc.evaluation.geometry`).
 
     Returns
     -------
@@ -90,6 +120,9 @@ def pretrain_acai(
     NonFiniteLossError
         A loss of ACAI became NaN or infinite (the message names it and the epoch).
     """
+    if mixing not in ACAI_MIXINGS:
+        raise ValueError(f"acai_mixing must be one of {ACAI_MIXINGS}, got {mixing!r}")
+    draws: dict[str, Any] = {"gamma": blend} if mixing == "dcutils" else {"gamma": None, "alpha_max": 1.0}
     dev = x.device
     d = int(np.prod(x.shape[1:]))
     model = models.rdc_autoencoder(d, latent_dim).to(dev)
@@ -106,7 +139,8 @@ def pretrain_acai(
             z = models.embed(model, x)
             labels = kmeans_fit(z, n_clusters, kmeans_n_init, 0).labels
             rows.append({"phase": PHASE_PRETRAIN, "epoch": epoch, "iteration": step, "global_iteration": step,
-                         "loss": loss, **scores(y, labels), **geometry(z, geometry_index),
+                         "loss": loss, **scores(y, labels),
+                         **geometry(z, geometry_index, lid_estimator, None if lid_estimator == "global90" else labels),
                          "train_seconds": seconds})
 
     clock.reset()
@@ -116,7 +150,7 @@ def pretrain_acai(
         for idx in inputs.batches(x.shape[0], batch_size, generator, dev):
             xb = inputs.augment(x[idx], use_augment, generator)
             try:
-                parts = acai.acai_step(model, critic, opt_ae, opt_c, xb, generator=generator, lam=lam, gamma=blend)
+                parts = acai.acai_step(model, critic, opt_ae, opt_c, xb, generator=generator, lam=lam, **draws)
             except FloatingPointError as err:  # NonFiniteLossError included: add where it broke
                 done = "" if isinstance(err, NonFiniteLossError) else ". Nothing was cached."
                 raise NonFiniteLossError(f"ACAI pretraining diverged at epoch {epoch}: {err}{done}") from err
@@ -177,6 +211,7 @@ def pretrained_acai(cfg: RunConfig, x: Tensor, y: Tensor, n_clusters: int, geome
     model, history rows, info dict (``key``, ``from_cache``).
     """
     params = {k: cfg[k] for k in PRETRAIN_PARAMS}
+    params.update({k: cfg.get(k, d) for k, d in PRETRAIN_OPTIONS.items() if cfg.get(k, d) != d})
     fingerprint = cfg.data_fingerprint if data_fingerprint is None else data_fingerprint
     key_obj = {"kind": "rdc-acai", "version": PRETRAIN_VERSION, "dataset": cfg.dataset, "seed": cfg.seed,
                "data_fingerprint": fingerprint or "", "params": params}
@@ -198,6 +233,7 @@ def _load_or_pretrain(cfg, path, key, key_obj, x, y, n_clusters, geometry_index,
         lam=cfg["acai_lam"], blend=cfg["acai_blend"], use_augment=cfg["augment"], latent_dim=cfg["latent_dim"],
         n_clusters=n_clusters, geometry_index=geometry_index, log_every=cfg["pretrain_log_every"],
         generator=generator, progress=(ctx.progress if ctx is not None else (lambda it: it)),
+        mixing=cfg.get("acai_mixing", "dcutils"), lid_estimator=cfg.get("lid_estimator", "global90"),
     )
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     cache.save_tensors(path, {"state": state, "history": rows_to_columns(rows), "key": key_obj})

@@ -26,11 +26,58 @@ After ACAI pretraining, R-DC fine-tunes the autoencoder without pseudo-labels:
 6. **stopping** (Eq. 15): the targets are refreshed during training and
    training stops when the share of core points stops growing.
 
+Options following the authors' code
+-----------------------------------
+The authors' TensorFlow code (``Amalsalem/Rethinking-DC``, one file
+``DynAE``; phase 2 is ``DynAE.train_second_phase``, lines 1005-1371) differs
+from the text as read above in points that are options here, each defaulting
+to what dcutils did before (the paper reading):
+
+- ``neighbours_include_self`` (default False; authors True): the authors fit
+  ``NearestNeighbors(n_neighbors=5)`` on the codes and query the same codes
+  (lines 1072, 1101-1103), so the point itself is neighbour 0, and every loop
+  runs over ``x_emb_neighbours[i, j + 1]`` for ``j in range(4)`` (lines
+  1112-1113, 1133-1134): ``M = 5`` *including* the point, 4 real
+  neighbours. With True, :func:`compute_targets` takes ``m - 1`` other points
+  (the point excluded by index, so a duplicate code still counts as a
+  neighbour); with False ``m`` others (dcutils: 5 others).
+- ``gamma_mode`` (default ``"absolute"``) and ``gamma_quantile``: gamma is a
+  distance, and the authors tuned it (0.6, ``Beta`` at line 1065) to their
+  latent scale. Their gap is not even the paper's: ``dd = d - smallest_d``
+  where ``smallest_d`` is never reset inside the second loop (lines
+  1127-1138), a running minimum over all points so far, so their filter is
+  close to an absolute bound ``d < gamma + min``. At dcutils' latent scale the
+  gap filter ``D[i, j] - D[i, 0] < 0.6`` removes nothing. ``"quantile"`` sets
+  gamma at every refresh to the ``gamma_quantile`` quantile
+  (``torch.quantile``, linear interpolation) of the gaps
+  ``D[i, j] - D[i, 0]``, ``j >= 1``, of the core points (of all points when
+  there is none): the filter then removes about ``1 - gamma_quantile`` of the
+  core points' non-closest neighbours, whatever the latent scale (our choice,
+  not the authors'; default quantile 0.75). :class:`ProximityTargets` records
+  the gamma used and the share of the core points' neighbours removed.
+- ``construction_weight`` (default 1.0) and ``lam`` (the pull weight, default
+  1.0): the authors train phase 2 with ``DynAE.train_on_batch_dynAE``
+  (lines 437-448), whose loss is ``loss_dynAE`` (lines 248-255):
+  ``mse(f(x), target_code) + gamma * mse(g(f(x)), target_image)`` with
+  ``gamma=100`` (``DynAE.__init__``, line 361), Keras' per-sample mean over
+  features then mean over the batch. In this module's terms that is
+  ``construction_weight=100, lam=1``; dcutils used 1 and 1 (a latent pull
+  100x stronger relative to construction).
+- ``border_target`` (default ``"input"``; authors ``"own_code"``): the
+  authors' target code of a border point is its own code at the refresh
+  (``centers_embs = x_emb``, line 1100, only core rows are overwritten) and
+  the image target of *every* point is the decoded target code
+  (``Y_autoencoder = self.decoder.predict(centers_embs[idx])``, line 1324):
+  a border point is pulled to its last code and mapped to its decoded code,
+  not reconstructed. ``"input"`` is the paper reading (Eq. 12-14: border
+  points reconstruct ``x``, only core codes are pulled).
+
 Everything runs on the device of its input tensors; targets are computed
 without gradients and stay fixed between refreshes.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,12 +89,25 @@ __all__ = [
     "core_points",
     "reliable_neighbours",
     "neighbour_centroids",
+    "GAMMA_MODES",
+    "BORDER_TARGETS",
+    "quantile_gamma",
+    "removed_share",
     "ProximityTargets",
     "compute_targets",
     "proximity_loss",
     "neighbour_purity",
     "core_ratio_stopped",
 ]
+
+
+#: How gamma is set: the given distance ("absolute", dcutils and the paper) or a
+#: quantile of the core points' neighbour gaps at each refresh ("quantile").
+GAMMA_MODES = ("absolute", "quantile")
+
+#: Phase-2 targets of border points: the input ("input", Eq. 12, dcutils) or
+#: their own code and its decoding ("own_code", the authors' code).
+BORDER_TARGETS = ("input", "own_code")
 
 
 def _check_dist(dist: Tensor) -> None:
@@ -189,6 +249,54 @@ def neighbour_centroids(z: Tensor, idx: Tensor, reliable: Tensor) -> Tensor:
     return torch.where(count > 0, total / count.clamp_min(1), z)
 
 
+@torch.no_grad()
+def quantile_gamma(dist: Tensor, q: float, core: Tensor | None = None) -> float:
+    """Gamma as the ``q`` quantile of the neighbour gaps ``D[i, j] - D[i, 0]``, ``j >= 1``.
+
+    The gaps of the core points are used (of all points when ``core`` is None
+    or holds no core point); the closest neighbour's gap (always 0) is left
+    out. ``torch.quantile`` with linear interpolation, in float64. Since
+    :func:`reliable_neighbours` keeps gaps strictly below gamma, the filter
+    then removes the gaps at or above the quantile: about ``1 - q`` of those
+    neighbours (exactly ``n - ceil(q (n - 1))`` of ``n`` distinct gaps when
+    ``q (n - 1)`` is not an integer). A quantile of 0 (all gaps 0) is
+    replaced by the smallest positive float, so the closest neighbour stays
+    reliable; with ``M = 1`` (no gap) gamma is infinite.
+
+    Parameters
+    ----------
+    dist : Tensor, shape (N, M), ascending (from :func:`knn`)
+    q : float in (0, 1]
+    core : BoolTensor, shape (N,), optional
+
+    Returns
+    -------
+    float, > 0
+    """
+    _check_dist(dist)
+    if not 0.0 < q <= 1.0:
+        raise ValueError(f"gamma_quantile must lie in (0, 1], got {q}")
+    if dist.shape[1] < 2:
+        return math.inf
+    gaps = dist[:, 1:] - dist[:, :1]
+    if core is not None and bool(core.any()):
+        gaps = gaps[core.to(gaps.device)]
+    value = float(torch.quantile(gaps.reshape(-1).double(), q))
+    return value if value > 0 else float(torch.finfo(torch.float64).tiny)
+
+
+def removed_share(reliable: Tensor, core: Tensor) -> float:
+    """Share of the core points' neighbours (all ``M`` columns) that the reliability filter removes.
+
+    NaN when there is no core point.
+    """
+    rows = core.to(reliable.device)
+    n = int(rows.sum()) * reliable.shape[1]
+    if n == 0:
+        return math.nan
+    return float((~reliable[rows]).sum()) / n
+
+
 @dataclass
 class ProximityTargets:
     """Phase-2 targets of a whole data set, fixed between refreshes.
@@ -209,6 +317,15 @@ class ProximityTargets:
         loss uses it only for core points.
     core_ratio : float
         Share of core points (Eq. 15).
+    gamma_used : float
+        The gamma the reliability mask was computed with (the given one, or
+        the quantile's value in ``gamma_mode="quantile"``); NaN if unknown.
+    removed_share : float
+        Share of the core points' neighbours the filter removed
+        (:func:`removed_share`); NaN if unknown or no core point.
+    code : Tensor, shape (N, k), optional
+        The codes the targets were computed from (the target code of border
+        points with ``border_target="own_code"``).
     """
 
     idx: Tensor
@@ -217,6 +334,9 @@ class ProximityTargets:
     reliable: Tensor
     centroid: Tensor
     core_ratio: float
+    gamma_used: float = math.nan
+    removed_share: float = math.nan
+    code: Tensor | None = None
 
     def __len__(self) -> int:
         return self.core.shape[0]
@@ -235,12 +355,16 @@ class ProximityTargets:
             reliable=self.reliable[index],
             centroid=self.centroid[index],
             core_ratio=self.core_ratio,
+            gamma_used=self.gamma_used,
+            removed_share=self.removed_share,
+            code=None if self.code is None else self.code[index],
         )
 
 
 @torch.no_grad()
 def compute_targets(z: Tensor, m: int = 5, beta: float = 0.6, gamma: float = 0.6, *,
-                    chunk_size: int = 4096) -> ProximityTargets:
+                    chunk_size: int = 4096, neighbours_include_self: bool = False,
+                    gamma_mode: str = "absolute", gamma_quantile: float = 0.75) -> ProximityTargets:
     """Neighbours, core points, reliable neighbours and centroids (Eq. 3-11, 15).
 
     Parameters
@@ -252,17 +376,31 @@ def compute_targets(z: Tensor, m: int = 5, beta: float = 0.6, gamma: float = 0.6
         Number of neighbours ``M``.
     beta, gamma : float
         Core and reliability thresholds (R-DC Table 2; 0.6/0.6 for FMNIST).
+        ``gamma`` is ignored with ``gamma_mode="quantile"``.
     chunk_size : int, default 4096
         Passed to :func:`knn`.
+    neighbours_include_self : bool, default False
+        ``M`` counts the point itself (the authors' ``n_neighbors=5``): the
+        targets use ``m - 1`` other points. False: ``m`` other points.
+    gamma_mode : {"absolute", "quantile"}, default "absolute"
+        See the module doc; "quantile" sets gamma by :func:`quantile_gamma`.
+    gamma_quantile : float, default 0.75
+        The quantile of ``gamma_mode="quantile"``.
 
     Returns
     -------
     ProximityTargets
     """
+    if gamma_mode not in GAMMA_MODES:
+        raise ValueError(f"gamma_mode must be one of {GAMMA_MODES}, got {gamma_mode!r}")
     z = z.detach()
-    dist, idx = knn(z, m, include_self=False, chunk_size=chunk_size)
+    m_real = m - 1 if neighbours_include_self else m
+    if neighbours_include_self and m_real < 1:
+        raise ValueError(f"m={m} with neighbours_include_self leaves no neighbour besides the point; use m >= 2")
+    dist, idx = knn(z, m_real, include_self=False, chunk_size=chunk_size)
     core = core_points(dist, beta)
-    reliable = reliable_neighbours(dist, gamma)
+    gamma_used = float(gamma) if gamma_mode == "absolute" else quantile_gamma(dist, gamma_quantile, core)
+    reliable = reliable_neighbours(dist, gamma_used)
     centroid = neighbour_centroids(z, idx, reliable)
     return ProximityTargets(
         idx=idx,
@@ -271,6 +409,9 @@ def compute_targets(z: Tensor, m: int = 5, beta: float = 0.6, gamma: float = 0.6
         reliable=reliable,
         centroid=centroid,
         core_ratio=float(core.float().mean()),
+        gamma_used=gamma_used,
+        removed_share=removed_share(reliable, core),
+        code=z,
     )
 
 
@@ -281,6 +422,8 @@ def proximity_loss(
     lam: float = 1.0,
     *,
     x_input: Tensor | None = None,
+    construction_weight: float = 1.0,
+    border_target: str = "input",
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """R-DC phase-2 objective (Eq. 12-14) on a mini-batch.
 
@@ -317,9 +460,18 @@ def proximity_loss(
     targets_batch : ProximityTargets
         The batch's rows, ``targets.subset(batch_index)``.
     lam : float, default 1.0
-        Weight of the latent pull ``L_enc``.
+        Weight of the latent pull ``L_enc`` (the authors: 1).
     x_input : Tensor, shape (N, d), optional
         What the autoencoder is fed (an augmented ``x``); defaults to ``x``.
+    construction_weight : float, default 1.0
+        Weight of ``L_cc``: ``L = construction_weight * L_cc + lam * L_enc``
+        (the authors: 100, see the module doc).
+    border_target : {"input", "own_code"}, default "input"
+        ``"own_code"`` (the authors' code): every row has a target code
+        ``t_i`` (``c_i`` for core points, the row's code at the refresh,
+        ``targets_batch.code``, for border points); then
+        ``L_cc = mean_i mean (g(z_i) - g(t_i))^2`` and
+        ``L_enc = mean_i mean_latent (z_i - t_i)^2`` over *all* rows.
 
     Returns
     -------
@@ -336,6 +488,10 @@ def proximity_loss(
         )
     if lam < 0:
         raise ValueError(f"lam must be >= 0, got {lam}")
+    if construction_weight < 0:
+        raise ValueError(f"construction_weight must be >= 0, got {construction_weight}")
+    if border_target not in BORDER_TARGETS:
+        raise ValueError(f"border_target must be one of {BORDER_TARGETS}, got {border_target!r}")
     if x_input is None:
         x_input = x
     elif x_input.shape != x.shape:
@@ -347,15 +503,28 @@ def proximity_loss(
     z = model.encode(x_input)
     x_hat = model.decode(z).reshape(x.shape)
 
-    with torch.no_grad():  # all rows decoded: no device sync on the core mask
-        decoded_centroid = model.decode(centroid).reshape(x.shape).to(x.dtype)
-    target = torch.where(core.reshape(n, *([1] * (x.dim() - 1))), decoded_centroid, x.detach())
-    per_sample = (x_hat - target).pow(2).reshape(n, -1).mean(dim=1)
-    construction = per_sample.mean()
+    if border_target == "own_code":
+        if targets_batch.code is None:
+            raise ValueError("border_target='own_code' needs targets with their codes (compute_targets sets them)")
+        code = targets_batch.code.to(device=x.device, dtype=x.dtype).detach()
+        target_code = torch.where(core.reshape(n, 1), centroid, code)
+        with torch.no_grad():
+            target = model.decode(target_code).reshape(x.shape).to(x.dtype)
+        construction = (x_hat - target).pow(2).reshape(n, -1).mean(dim=1).mean()
+        pull = (z - target_code).pow(2).mean(dim=1).mean()
+    else:
+        with torch.no_grad():  # all rows decoded: no device sync on the core mask
+            decoded_centroid = model.decode(centroid).reshape(x.shape).to(x.dtype)
+        target = torch.where(core.reshape(n, *([1] * (x.dim() - 1))), decoded_centroid, x.detach())
+        per_sample = (x_hat - target).pow(2).reshape(n, -1).mean(dim=1)
+        construction = per_sample.mean()
 
-    pull_per_sample = (z - centroid).pow(2).mean(dim=1) * core.to(z.dtype)
-    pull = pull_per_sample.mean()
-    loss = construction + lam * pull
+        pull_per_sample = (z - centroid).pow(2).mean(dim=1) * core.to(z.dtype)
+        pull = pull_per_sample.mean()
+    if construction_weight == 1.0:  # the default keeps dcutils' exact arithmetic
+        loss = construction + lam * pull
+    else:
+        loss = construction_weight * construction + lam * pull
     parts = {
         "construction": construction.detach(),
         "pull": pull.detach(),

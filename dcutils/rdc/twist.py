@@ -6,8 +6,25 @@
     DEC (:func:`dcutils.rdc.baselines.train_dec`, Figure 2) or R-DC phase 2
     (:func:`dcutils.rdc.phase2.train_proximity`, Figure 16), with latent
     snapshots, 5-NN purity and flatness per epoch.
+:func:`twist_autoencoder`
+    The toy's autoencoder, affine or with ReLU.
 :func:`twist_steps`
     The optimizer steps a config takes (compute estimates).
+
+``twist_activation`` (default None): the paper calls the toy's network a
+"linear two-layer auto-encoder" (Sections 1.2.1, 4.2.2), which we read
+literally: ``2 -> hidden -> 2`` and back with no activation, an affine map,
+in which no twist can appear (an affine encoder maps the curved clusters to
+an affine copy of themselves, and DEC can only move the whole picture
+affinely). ``"relu"`` puts a ReLU after the hidden layer of encoder and
+decoder (``2 -> hidden -> ReLU -> 2``, ``hidden`` = 16 by default, our
+choice; the paper gives no width), a non-linear network that can twist.
+The authors' repository has no code for the toy.
+
+The R-DC phase-2 options of :mod:`dcutils.rdc.proximity`
+(``construction_weight``, ``neighbours_include_self``, ``gamma_mode`` /
+``gamma_quantile``, ``border_target``) are parameters here too, with the
+same defaults (dcutils' earlier behaviour) and the same authors' values.
 """
 from __future__ import annotations
 
@@ -30,7 +47,17 @@ from dcutils.rdc.baselines import train_dec
 from dcutils.rdc.evaluation import kmeans_fit
 from dcutils.rdc.phase2 import train_proximity
 
-__all__ = ["twist_steps", "run_twist"]
+__all__ = ["twist_autoencoder", "twist_steps", "run_twist"]
+
+#: Activations of the toy's autoencoder: None (affine, the paper read literally) or "relu".
+TWIST_ACTIVATIONS = (None, "relu")
+
+
+def twist_autoencoder(hidden: int = 16, activation: str | None = None) -> nn.Module:
+    """The toy's ``2 -> hidden -> 2`` autoencoder (decoder mirrored): affine, or ReLU after the hidden layers."""
+    if activation not in TWIST_ACTIVATIONS:
+        raise ValueError(f"twist_activation must be one of {TWIST_ACTIVATIONS}, got {activation!r}")
+    return models.linear_autoencoder(2, 2, hidden=hidden, activation=activation)
 
 #: Clusters of the toy data (curved4).
 N_CLUSTERS = 4
@@ -92,9 +119,16 @@ def twist_steps(cfg: RunConfig) -> int:
     n_neighbours=5,
     pull_weight=1.0,
     snapshots=5,
+    twist_activation=None,
+    construction_weight=1.0,
+    neighbours_include_self=False,
+    gamma_mode="absolute",
+    gamma_quantile=0.75,
+    border_target="input",
 )
 def run_twist(cfg: RunConfig, ctx: RunContext) -> RunOutput:
-    """Feature Twist toy: curved4, affine two-layer AE, reconstruction pretraining, then DEC or R-DC phase 2.
+    """Feature Twist toy: curved4, two-layer AE (affine unless ``twist_activation``), reconstruction
+    pretraining, then DEC or R-DC phase 2.
 
     ``method`` is ``"dec"`` (Figure 2) or ``"rdc"`` (Figure 16). The default
     ``patience`` is so large that phase 2 runs all ``cluster_epochs`` (the
@@ -124,7 +158,7 @@ def run_twist(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     x = (x - x.mean(dim=0)) / x.std(dim=0, unbiased=False)
     y = raw.y.to(dev)
     k = N_CLUSTERS
-    model = models.linear_autoencoder(2, 2, hidden=cfg["hidden"]).to(dev)
+    model = twist_autoencoder(cfg["hidden"], cfg["twist_activation"]).to(dev)
     n_pre, n_cl = cfg["pretrain_epochs"], cfg["cluster_epochs"]
     s = max(int(cfg["snapshots"]), 2)
     snap_epochs = sorted({0, n_pre, *[n_pre + int(round(v)) for v in np.linspace(0, n_cl, s)[1:]]})
@@ -156,7 +190,10 @@ def run_twist(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         info = train_proximity(model, x, epochs=n_cl, batch_size=cfg["batch_size"], lr=cfg["cluster_lr"],
                                beta=cfg["beta"], gamma=cfg["gamma"], m=cfg["n_neighbours"], lam=cfg["pull_weight"],
                                refresh_every=cfg["refresh_every"], patience=cfg["patience"], use_augment=False,
-                               generator=generator, log=log)
+                               generator=generator, log=log, y=y, construction_weight=cfg["construction_weight"],
+                               neighbours_include_self=cfg["neighbours_include_self"],
+                               gamma_mode=cfg["gamma_mode"], gamma_quantile=cfg["gamma_quantile"],
+                               border_target=cfg["border_target"])
     for e in snap_epochs:  # a stop before the last epoch: later snapshots repeat the final state
         if e not in snaps:
             snaps[e] = models.embed(model, x).cpu().numpy()
@@ -174,5 +211,5 @@ def run_twist(cfg: RunConfig, ctx: RunContext) -> RunOutput:
              "acc_pretrained": float(first["acc"]), "iterations": float(info["iterations"])}
     meta = {"dataset": raw.info.get("display_name"), "split": raw.info.get("split", "all"), "n_samples": len(raw),
             "data_fingerprint": fingerprint(raw.x, raw.y, "curved4", "all"),  # the generated points, as made
-            "stopped": info["stopped"]}
+            "stopped": info["stopped"], "refreshes": info.get("refreshes", [])}
     return RunOutput(history=hist, final=final, arrays=arrays, meta=meta)
