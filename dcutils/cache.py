@@ -63,6 +63,8 @@ from typing import Any
 
 import torch
 
+from dcutils.core import canonical_json, sha256_text  # noqa: F401  (re-exported: records and keys hash alike)
+
 FORMAT_VERSION = 2
 
 #: Record fields written by :func:`write_record` itself; a header may not use them.
@@ -80,24 +82,7 @@ class CorruptCacheError(RuntimeError):
 # hashing
 
 
-def canonical_json(obj: Any) -> str:
-    """JSON with sorted keys and no whitespace: equal objects give equal text."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, tuple):
-        return list(obj)
-    if hasattr(obj, "item"):  # numpy / torch scalars
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    raise TypeError(f"cannot store {type(obj).__name__} in a cache record")
-
-
-def sha256_text(text: str) -> str:
-    """SHA-256 (64 hex digits) of ``text`` encoded as UTF-8."""
-    return hashlib.sha256(text.encode()).hexdigest()
+# canonical_json and sha256_text are the leaf module's (dcutils.core), re-exported here.
 
 
 def _record_checksum(record: dict[str, Any], fmt: int) -> str:
