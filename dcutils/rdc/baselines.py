@@ -85,7 +85,6 @@ from torch import Tensor, nn
 
 from dcutils import kmeans as km
 from dcutils import models
-from dcutils.core import check_finite
 from dcutils.dec import kl_loss, soft_assignment, target_distribution
 from dcutils.rdc import inputs
 from dcutils.rdc.evaluation import PHASE_DEC, PHASE_DYNAE, EpochLogger, kmeans_fit
@@ -299,10 +298,7 @@ def train_dec(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, ba
             loss = cluster_weight * kl_loss(q, p[idx])
             if recon_weight > 0:
                 loss = loss + recon_weight * F.mse_loss(model.decode(z), xb.reshape(xb.shape[0], -1))
-            value = check_finite(loss.detach(), f"{phase} loss", epoch=epoch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            value = inputs.optimizer_step(opt, loss, f"{phase} loss", epoch)
             total += value * idx.numel()
             count += idx.numel()
             step += 1
@@ -368,10 +364,7 @@ def train_dynae(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, 
             loss, _ = dynae_loss(model, xb, mu, labels[idx], confident[idx],
                                  x_input=inputs.augment(xb, use_augment, generator), lam=lam,
                                  **({} if construction_weight == 1.0 else {"construction_weight": construction_weight}))
-            value = check_finite(loss.detach(), "DynAE loss", epoch=epoch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            value = inputs.optimizer_step(opt, loss, "DynAE loss", epoch)
             total += value * idx.numel()
             count += idx.numel()
             step += 1
@@ -442,10 +435,7 @@ def _train_dynae_scheduled(model: nn.Module, x: Tensor, centroids: Tensor, *, ep
             loss, _ = dynae_schedule_loss(model, xb, centres, centre_imgs, sched.beta1, sched.beta2,
                                           x_input=inputs.augment(xb, use_augment, generator), lam=lam,
                                           construction_weight=construction_weight)
-            value = check_finite(loss.detach(), "DynAE loss", epoch=epoch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            value = inputs.optimizer_step(opt, loss, "DynAE loss", epoch)
             total += value * idx.numel()
             count += idx.numel()
             step += 1

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from dcutils import augment as _augment
+from dcutils.core import check_finite
 from dcutils.data import DATASETS, canonical_name
 from dcutils.hparams import RDC
 
@@ -82,3 +83,13 @@ def noisy(x: Tensor, std: float, seed: int) -> Tensor:
         raise ValueError(f"noise_std must be >= 0, got {std}")
     g = torch.Generator().manual_seed(777 + int(seed))
     return x + std * torch.randn(x.shape, generator=g).to(device=x.device, dtype=x.dtype)
+
+
+def optimizer_step(opt: torch.optim.Optimizer, loss: Tensor, what: str, epoch: int) -> float:
+    """One update of every R-DC loop: check ``loss`` is finite (naming ``what`` and ``epoch``), then
+    zero the gradients, back-propagate and step. Returns the loss as a float."""
+    value = check_finite(loss.detach(), what, epoch=epoch)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return value

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dcutils import models
-from dcutils.core import RunConfig, RunContext, RunOutput, algorithm, check_finite
+from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
 from dcutils.data import load_dataset
 from dcutils.device import seed_everything
 from dcutils.rdc import inputs
@@ -135,10 +135,7 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
             else:
                 loss = nt_xent(model.encode(inputs.augment(xb, True, generator)),
                                model.encode(inputs.augment(xb, True, generator)), cfg["temperature"])
-            value = check_finite(loss.detach(), f"{pretext} pretraining loss", epoch=epoch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            value = inputs.optimizer_step(opt, loss, f"{pretext} pretraining loss", epoch)
             total += value * idx.numel()
             count += idx.numel()
             step += 1

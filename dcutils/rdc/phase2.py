@@ -56,7 +56,7 @@ import torch
 from torch import Tensor, nn
 
 from dcutils import cache, models
-from dcutils.core import RunConfig, RunContext, check_finite
+from dcutils.core import RunConfig, RunContext
 from dcutils.rdc import inputs, proximity
 from dcutils.rdc.evaluation import PHASE_PROXIMITY, EpochLogger
 from dcutils.rdc.pretrain import load_net, net_path, rows_from_columns, rows_to_columns
@@ -155,10 +155,7 @@ def train_proximity(model: nn.Module, x: Tensor, *, epochs: int, batch_size: int
                                                **({} if construction_weight == 1.0 and border_target == "input"
                                                   else {"construction_weight": construction_weight,
                                                         "border_target": border_target}))
-            value = check_finite(loss.detach(), "R-DC phase-2 loss", epoch=epoch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            value = inputs.optimizer_step(opt, loss, "R-DC phase-2 loss", epoch)
             total += value * idx.numel()
             count += idx.numel()
             step += 1

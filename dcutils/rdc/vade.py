@@ -19,7 +19,6 @@ from torch import Tensor, nn
 
 from dcutils import kmeans as km
 from dcutils import models
-from dcutils.core import check_finite
 from dcutils.rdc import inputs
 from dcutils.rdc.evaluation import PHASE_VADE, EpochLogger
 from dcutils.timing import Stopwatch
@@ -107,10 +106,7 @@ def train_vade(model: models.FeedForwardAutoencoder, x: Tensor, n_clusters: int,
             xb = x[idx]
             vade.train()
             loss = vade.loss(inputs.augment(xb, use_augment, generator), xb, generator)
-            value = check_finite(loss.detach(), "VaDE loss", epoch=epoch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            value = inputs.optimizer_step(opt, loss, "VaDE loss", epoch)
             total += value * idx.numel()
             count += idx.numel()
             step += 1
