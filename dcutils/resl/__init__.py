@@ -1,1 +1,39 @@
-"""ReSL: reset-based self-labeling (SCAN pipeline). Only its settings module exists so far."""
+"""ReSL: reset-based self-labeling on SCAN's pipeline (SimCLR -> SCAN -> self-labeling).
+
+*ReSL: Enhancing Deep Clustering through Reset-based Self-Labeling*, Sections 2 and 4,
+Algorithm 1, Appendices A and C. The training primitives:
+
+- :mod:`~dcutils.resl.network`: ResNet18 with the CIFAR stem (``width``, ``in_channels``),
+  :class:`ClusteringModel` (backbone + linear head(s), logits), :class:`ContrastiveModel`
+  (SimCLR projection d-d-128).
+- :mod:`~dcutils.resl.losses`: :func:`nt_xent`, :func:`scan_loss`, :func:`self_label_loss`.
+- :mod:`~dcutils.resl.strategies`: :class:`ResetStrategy` and :class:`NoReset`,
+  :class:`ShrinkPerturb` (SP, SP*), :class:`HareTortoise` (HT), :class:`PlasticityInjection`.
+- :mod:`~dcutils.resl.mining`: :func:`mine_neighbours`, :func:`neighbour_accuracy`.
+
+No algorithm is registered yet; ``dcutils.resl.settings`` (upper layer) is imported by name.
+"""
+from dcutils.resl.losses import entropy, nt_xent, scan_loss, self_label_loss
+from dcutils.resl.mining import mine_neighbours, neighbour_accuracy
+from dcutils.resl.network import BasicBlock, ClusteringModel, ContrastiveModel, ResNet18, resnet18, stage_channels
+from dcutils.resl.strategies import (
+    HareTortoise,
+    InjectedHead,
+    NoReset,
+    PlasticityInjection,
+    ResetStrategy,
+    ShrinkPerturb,
+    fresh_parameters,
+    head_of,
+    make_strategy,
+    reset_due,
+    shrink_perturb,
+)
+
+__all__ = [
+    "BasicBlock", "ResNet18", "resnet18", "stage_channels", "ClusteringModel", "ContrastiveModel",
+    "nt_xent", "scan_loss", "entropy", "self_label_loss",
+    "ResetStrategy", "NoReset", "ShrinkPerturb", "HareTortoise", "PlasticityInjection", "InjectedHead",
+    "reset_due", "fresh_parameters", "shrink_perturb", "head_of", "make_strategy",
+    "mine_neighbours", "neighbour_accuracy",
+]
