@@ -59,9 +59,9 @@ def _items(paper: str, rows: list[tuple]) -> list[Item]:
     return [Item(paper, *row) for row in rows]
 
 
-PARTIAL_SUBSTITUTE = "partial: substitute data sets where the paper's are not available offline"
-#: The BRB grid offline: what the machines without network that built figures/ could run.
-BRB_OFFLINE = ("partial: KMNIST and GTSRB are not available offline (downloaded and run where the network allows); "
+PARTIAL_SUBSTITUTE = "partial: substitute data sets where the quick profile does not run the paper's"
+#: The BRB grid at quick: the data sets its profile pins (the others are the paper profile's).
+BRB_OFFLINE = ("partial: quick does not run FMNIST, KMNIST and GTSRB (paper profile); "
                "MNIST is its 10,000-image test split, OPTDIGITS scikit-learn's 1,797-image part")
 
 ITEMS: list[Item] = [
@@ -69,7 +69,7 @@ ITEMS: list[Item] = [
         ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem", DONE),
         ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)"),
         ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch", DONE),
-        ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)", "partial: GTSRB is not available offline; USPS is shown instead, named on the figure"),
+        ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)", "partial: GTSRB is not run at quick (paper profile); USPS is shown instead, named on the figure"),
         ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding"),
         ("fig04", "pretrained-dcn", "data", "scenario 1 (pretraining): DCN, +Recluster, +Reset, +BRB per data set", BRB_OFFLINE),
         ("fig05", "no-pretraining-gain", "data", "scenario 2 (no pretraining): relative ACC gain of BRB for DEC and IDEC", BRB_OFFLINE),
@@ -84,7 +84,7 @@ ITEMS: list[Item] = [
         ("fig14", "pretrained-nmi-ari", "data", "NMI and ARI with pretraining, as fig04", BRB_OFFLINE),
         ("fig15", "no-pretraining-nmi-ari", "data", "NMI and ARI without pretraining, as fig05", BRB_OFFLINE),
         ("fig16", "silhouette-mnist", "data", "silhouette (ground truth) per epoch, DCN variants, MNIST", "done (MNIST: test split only)"),
-        ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels", "partial: panel (b) GTSRB is not available offline; panel (a) USPS only"),
+        ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels", "partial: panel (b) GTSRB is not run at quick (paper profile); panel (a) USPS only"),
         ("fig18", "reconstruction-loss", "data", "reconstruction loss per epoch, DCN with vs without BRB", "done (OPTDIGITS: scikit-learn part)"),
         ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise"),
         ("tab01", "contrastive", "data", "contrastive (SimCLR, ResNet18) + self-labeling, CIFAR10 / CIFAR100-20"),
@@ -128,11 +128,11 @@ ITEMS: list[Item] = [
         ("algo1", "rdc-algorithm", "data", "the R-DC two-phase algorithm", DONE),
         ("fig01", "id-lid-paradigms", "data", "ID and LID through pretraining and DEC clustering", "partial: MNIST is its 10,000-image test split (named on the figure)"),
         ("fig02", "feature-twist-dec", "data", "feature twist: curved clusters under DEC", "done (the twist does not reproduce at quick; the notebook says so)"),
-        ("fig03", "clustering-gain", "data", "ACC gain of the clustering phase over pretraining", "partial: FMNIST only; the other four data sets are not available offline"),
+        ("fig03", "clustering-gain", "data", "ACC gain of the clustering phase over pretraining", "partial: FMNIST only; the other four data sets are not run at quick (paper profile)"),
         *[(f"fig{n:02d}", "schematic", "schematic", "paradigm and pipeline diagram", SCHEMATIC) for n in range(4, 12)],
         ("fig12", "dynae-vs-rdc", "data", "ACC per iteration in phase 2, DynAE vs R-DC (FMNIST)", "done (R-DC does not rise at quick; the notebook says so)"),
-        ("fig13", "rdc-accuracy", "data", "ACC per iteration of R-DC", "partial: FMNIST only; BloodMNIST (13b) is not available offline"),
-        ("fig14", "neighbour-purity", "data", "% true / false neighbours, initial vs after filtering", "partial: FMNIST only; BloodMNIST (14c, 14d) is not available offline"),
+        ("fig13", "rdc-accuracy", "data", "ACC per iteration of R-DC", "partial: FMNIST only; BloodMNIST (13b) is not run at quick (paper profile)"),
+        ("fig14", "neighbour-purity", "data", "% true / false neighbours, initial vs after filtering", "partial: FMNIST only; BloodMNIST (14c, 14d) is not run at quick (paper profile)"),
         ("fig15", "id-lid-phases", "data", "ID and LID through both phases, DynAE vs R-DC", "done (the DynAE / R-DC contrast does not reproduce at quick; the notebook says so)"),
         ("fig16", "feature-twist-rdc", "data", "as fig02 with R-DC phase 2", "done (the contrast with fig02 is not visible at quick; the notebook says so)"),
         ("fig17", "sensitivity", "data", "sensitivity to beta x gamma", "partial: FMNIST substitutes for PneumoniaMNIST (named on the figure); 3 x 3 grid at quick"),
@@ -141,9 +141,9 @@ ITEMS: list[Item] = [
         ("fig20", "noise-robustness", "data", "ACC/F1 under input Gaussian noise", "partial: FMNIST substitutes for BloodMNIST and VesselMNIST3D (named on the figure)"),
         ("tab01", "datasets", "config", "data set statistics", DONE),
         ("tab02", "beta-gamma", "config", "beta / gamma per data set", DONE),
-        ("tab03", "cifar10-fmnist", "data", "ACC / F1 macro / F1 micro, 10 methods, CIFAR10 and FMNIST", "partial: CIFAR10 is not available offline; FINCH, PSSC, CC and DDC-UCO are paper only"),
-        ("tab04", "vessel-pneumonia", "data", "the same, VesselMNIST3D and PneumoniaMNIST", "partial: paper only here: VesselMNIST3D and PneumoniaMNIST are not available offline"),
-        ("tab05", "breast-blood", "data", "the same, BreastMNIST and BloodMNIST", "partial: paper only here: BreastMNIST and BloodMNIST are not available offline"),
+        ("tab03", "cifar10-fmnist", "data", "ACC / F1 macro / F1 micro, 10 methods, CIFAR10 and FMNIST", "partial: CIFAR10 is not run at quick (paper profile); FINCH, PSSC, CC and DDC-UCO are paper only"),
+        ("tab04", "vessel-pneumonia", "data", "the same, VesselMNIST3D and PneumoniaMNIST", "partial: paper only here: VesselMNIST3D and PneumoniaMNIST are not run at quick (paper profile)"),
+        ("tab05", "breast-blood", "data", "the same, BreastMNIST and BloodMNIST", "partial: paper only here: BreastMNIST and BloodMNIST are not run at quick (paper profile)"),
         ("tab06", "runtime", "data", "runtime at equal iterations", "partial: FMNIST only; CPU timings on a subsample, ratios only"),
         ("tab07", "complexity", "config", "complexity and hyperparameter counts", "done (the complexity column was lost in the text)"),
         ("tab08", "ablation", "data", "ablation: P1, P1+P2, P1+P3, P1+P2+P3", "partial: FMNIST only; the three MedMNIST columns are paper only"),
