@@ -6,9 +6,11 @@ A *profile* sets how much compute a notebook spends:
     Seconds per notebook on 2 CPU cores. Proves the code path; numbers mean
     nothing. nbval runs every notebook at this profile in CI.
 ``quick``
-    Every notebook on a 2-core CPU in about an hour altogether: fewer seeds,
-    fewer epochs (reset interval scaled alike), subsamples. ``figures/``
-    holds this profile's outputs.
+    Every notebook on a 2-core CPU. A protocol is designed in optimizer
+    steps: each paper's settings module states floors (BRB: >= 440 steps
+    between BRB steps, 8 BRB steps, 3 paired seeds, every sample) and quick
+    shows fewer cells rather than a protocol too short to test the claim,
+    naming the cells it left to ``paper``. ``figures/`` holds its outputs.
 ``paper``
     The papers' protocols (e.g. BRB: 250 + 400 epochs, 10 seeds), for a GPU.
 
@@ -80,7 +82,8 @@ BASE: dict[str, dict[str, Any]] = {
 
 PROFILES: dict[str, str] = {
     "smoke": "seconds per notebook on 2 CPU cores; proves the code path, numbers mean nothing",
-    "quick": "all notebooks on a 2-core CPU in about an hour; what figures/ holds",
+    "quick": ("every notebook on a 2-core CPU: protocols in optimizer steps, fewer cells rather than shorter "
+              "runs; what figures/ holds"),
     "paper": "the papers' protocols, for a GPU",
 }
 assert tuple(PROFILES) == PROFILE_NAMES

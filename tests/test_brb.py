@@ -261,22 +261,25 @@ def test_the_brb_augmenter_uses_nearest_interpolation():
     assert not torch.isin(blended, allowed).all()
 
 
-def test_library_defaults_are_the_authors_code_and_brb_dc_v1_keeps_its_records_behaviour():
+def test_library_and_brb_dc_defaults_are_the_authors_code():
     import inspect
 
     from dcutils.core import get_algorithm
 
     authors = {"dcn_loss_mean": "entries", "dcn_centroids": "epoch_pass", "drop_last": True, "clip": "autoencoder",
                "interpolation": "nearest"}
-    version1 = {"dcn_loss_mean": "samples", "dcn_centroids": "eq7", "drop_last": False, "clip": "all",
-                "interpolation": "bilinear", "fused_adam": False, "precision": "fp32"}
     algo = get_algorithm("brb.dc")
-    assert algo.version == 1  # version 2 switches brb.dc to the authors' defaults (issue 9)
-    assert {k: algo.defaults[k] for k in version1} == version1 and algo.defaults["batch_norm"] is False
+    assert {k: algo.defaults[k] for k in authors} == authors
+    assert algo.defaults["batch_norm"] is False  # Table 5 (the text) over the grid runner's default
+    assert algo.defaults["precision"] == "fp32" and algo.defaults["fused_adam"] is True
     train = inspect.signature(brb.train_clustering).parameters
     assert {k: train[k].default for k in authors} == authors
     assert inspect.signature(brb.clustering_loss).parameters["dcn_loss_mean"].default == "entries"
     assert inspect.signature(brb.dcn_loss).parameters["dcn_loss_mean"].default == "entries"
+    # a config names every parameter: the earlier defaults are a different config, not a changed one
+    old = RunConfig.make("brb.dc", "usps", seed=0, profile="quick", dcn_loss_mean="samples")
+    assert old["dcn_loss_mean"] == "samples" and old.key() != RunConfig.make("brb.dc", "usps", seed=0,
+                                                                             profile="quick").key()
 
 
 def test_batch_norm_option_builds_batchnorm_and_keeps_the_default_cache_key():
@@ -472,18 +475,42 @@ def test_nan_loss_stops_the_run_and_caches_nothing(results, toy):
 def test_grid_items_share_runs_on_the_profiles_data():
     tab13 = set(experiments.configs_for(notebook_settings("brb/tab13", "quick", {})))
     quick = brb_exp.GRID["quick"]
-    assert len(tab13) == 24 * len(quick["datasets"]) * len(quick["seeds"])
-    for item in ("brb/fig01", "brb/fig04", "brb/fig05", "brb/fig07", "brb/headline"):
-        assert set(experiments.configs_for(notebook_settings(item, "quick", {}))) <= tab13, item
-    mnist = next(c for c in tab13 if c.dataset == "mnist")
-    spec = profiles.data_spec("quick", "mnist")
-    assert mnist["split"] == spec.split == "test" and mnist.data_fingerprint == spec.fingerprint
+    rows = sum(len(r) for r in quick["rows"].values())
+    extra = sum(len(c) for c in quick["extra_cells"].values())
+    assert len(tab13) == (2 * rows + extra) * len(quick["seeds"])
+    for item in ("brb/algo1", "brb/fig01", "brb/fig04", "brb/fig05", "brb/fig07", "brb/fig16", "brb/headline"):
+        configs = set(experiments.configs_for(notebook_settings(item, "quick", {})))
+        assert configs and configs <= tab13, item
+    opt = next(c for c in tab13 if c.dataset == "optdigits")
+    spec = profiles.data_spec("quick", "optdigits")
+    assert opt["split"] == spec.split == "test" and opt.data_fingerprint == spec.fingerprint
+
+
+def test_every_quick_cell_meets_the_floors_of_issue_9():
+    """Every sample, 250 pretraining epochs, >= 440 optimizer steps between BRB steps, >= 8 BRB steps, >= 3
+    paired seeds; fig01 at the paper's USPS spacing (T = 20) for >= 180 epochs."""
+    configs = experiments.configs_for(notebook_settings("brb/tab13", "quick", {}))
+    cells: dict[tuple, set] = {}
+    for c in configs:
+        n = profiles.data_spec("quick", c.dataset).n
+        assert c["subsample"] is None and c["pretrain_epochs"] == 250 and c["drop_last"]
+        assert c["reset_interval"] * (n // c["batch_size"]) >= 440, c
+        assert len(brb.reset_epochs(c["cluster_epochs"], c["reset_interval"])) >= 8, c
+        cells.setdefault((c.dataset, c["method"], c["pretrain"], c["variant"]), set()).add(c.seed)
+    assert cells and all(len(seeds) >= 3 for seeds in cells.values())
+    for (d, m, p, _) in cells:  # plain and +BRB together, so every cell is paired
+        assert (d, m, p, "none") in cells and (d, m, p, "brb") in cells
+    assert {m for (_, m, _, _) in cells} == {"dec", "idec", "dcn"}
+    assert {p for (_, _, p, _) in cells} == {False, True}
+    fig01 = experiments.configs_for(notebook_settings("brb/fig01", "quick", {}))
+    assert {c["variant"] for c in fig01} == {"none", "recluster", "brb"}
+    assert all(c.dataset == "usps" and c["reset_interval"] == 20 and c["cluster_epochs"] >= 180 for c in fig01)
 
 
 def test_protocol_in_optimizer_steps_meets_its_floors():
     """With cluster_epochs / reset_interval None the protocol follows from floors in optimizer steps."""
-    s = notebook_settings("brb/tab13", "quick", {"cluster_epochs": None, "reset_interval": None,
-                                                 "subsample": None, "min_steps_between": 440, "brb_steps": 8})
+    s = notebook_settings("brb/tab13", "quick", {})
+    assert s.cluster_epochs is None and s.reset_interval is None
     assert brb_exp.protocol(s, "usps") == (20, 180)        # 36 steps per epoch: T = 20 gives 720 steps
     assert brb_exp.protocol(s, "optdigits") == (63, 567)   # 7 steps per epoch: T = 63 gives 441
     for d in ("usps", "optdigits", "mnist"):
@@ -494,16 +521,24 @@ def test_protocol_in_optimizer_steps_meets_its_floors():
     assert brb_exp.protocol(paper, "usps") == (20, 400)
 
 
-def test_cells_outside_extra_cells_are_left_to_the_paper_profile():
+def test_cells_outside_rows_and_extra_cells_are_left_to_the_paper_profile():
     s = notebook_settings("brb/tab13", "quick", {"extra_cells": {"recluster": [["idec", False]]}})
     assert brb_exp.cell_runs(s, "dcn", True, "brb") and brb_exp.cell_runs(s, "idec", False, "recluster")
+    assert brb_exp.cell_runs(s, "dcn", True, "brb", "optdigits") and not brb_exp.cell_runs(s, "dcn", True, "brb",
+                                                                                            "usps")
     assert not brb_exp.cell_runs(s, "dcn", True, "recluster") and not brb_exp.cell_runs(s, "dec", False, "reset")
-    assert len(experiments.configs_for(s)) == (12 + 1) * 3 * 2
+    assert not brb_exp.cell_runs(s, "idec", True, "brb")  # a row quick leaves to the paper profile
+    assert len(experiments.configs_for(s)) == (2 * 4 + 1) * 3
+    everything = notebook_settings("brb/tab13", "quick", {"rows": None, "extra_cells": {"recluster": "all"}})
+    assert len(experiments.configs_for(everything)) == 6 * 3 * 2 * 3  # 6 rows x 3 variants x 2 data sets x 3 seeds
 
 
 def test_an_item_about_a_data_set_quick_does_not_run_names_its_substitute():
     fig02 = notebook_settings("brb/fig02", "quick", {})  # GTSRB in the paper
     assert profiles.data_spec("quick", "gtsrb5") is None
-    assert brb_exp.grid_datasets(fig02) == [fig02["substitute"]] == ["usps"]
+    assert brb_exp.grid_datasets(fig02) == [fig02["substitute"]] == ["optdigits"]
+    fig02 = notebook_settings("brb/fig02", "quick", {"rows": {"usps": [["dcn", True]]}})
+    # the named substitute runs none of the item's cells here: the first grid data set that does
+    assert brb_exp.grid_datasets(fig02) == ["usps"]
     label = profiles.data_spec("quick", "mnist").label(2_000)
     assert label == "MNIST (test split only, 10,000 of 70,000; subsample 2,000)"

@@ -41,8 +41,8 @@ def test_item_keys_are_unique_and_statuses_known():
             r"^(partial|not regenerated|index only)\b.*: .+|^done \(.+\)$", item.status), item
 
 
-def test_every_notebook_is_a_catalog_item_with_its_name():
-    stems = {(i.paper, i.stem) for i in catalog.ITEMS}
+def test_every_notebook_is_a_catalog_item_or_an_extra_with_its_name():
+    stems = {(i.paper, i.stem) for i in [*catalog.ITEMS, *catalog.EXTRAS]}
     notebooks = sorted(paths.NOTEBOOKS.glob("*/*.ipynb"))
     assert notebooks
     for nb in notebooks:
@@ -61,9 +61,18 @@ def test_items_with_notebooks_are_not_marked_not_started():
             assert item.status != catalog.NOT_STARTED, f"{item.key} has a notebook; give it its status"
 
 
+def test_extras_are_outside_the_catalog_but_in_the_index():
+    assert catalog.EXTRAS
+    for extra in catalog.EXTRAS:
+        assert extra.key not in {i.key for i in catalog.ITEMS}
+        assert catalog.get_item(extra.key) is extra
+        assert extra.notebook.exists(), extra.notebook
+    assert catalog.get_item("brb/deviations").notebook.name == "deviations.ipynb"
+
+
 def test_rendered_index_mentions_every_item():
     text = catalog.render_index()
-    for item in catalog.ITEMS:
+    for item in [*catalog.ITEMS, *catalog.EXTRAS]:
         assert f"| {item.id} |" in text
 
 

@@ -63,11 +63,9 @@ authors' code (github.com/Probabilistic-and-Interactive-ML/breaking-the-recluste
 where the text states a setting (Tables 5/6) we follow the text. Each choice
 has a parameter of ``brb.dc`` and of :func:`train_clustering` (and of
 :func:`clustering_loss` / :func:`dcn_loss` for the loss) whose other value
-gives the other behaviour. The functions default to the authors' code. The
-registered run ``brb.dc`` is still at version 1, whose defaults are the other
-values (and torch's single-tensor Adam), the behaviour its committed quick
-records were computed with; version 2 switches it to the authors' defaults
-together with the quick protocol in floors of optimizer steps (issue 9):
+gives the other behaviour. The functions and the registered run ``brb.dc``
+default to the authors' code (``brb.dc`` since issue 9; its records computed
+with the other values keep their keys, since a config names every parameter):
 
 * DCN loss normalisation, ``dcn_loss_mean="entries"``: the mean over all
   N x K entries of squared distance x one-hot assignment, so Table 5's weight

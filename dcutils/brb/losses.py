@@ -15,7 +15,7 @@ DCN as the authors' code computes it (the paper only cites DCN)
   (``src/deep/dcn_module.py``, ``_BRB_DCN_Module.dcn_loss``:
   ``(dist * assignment_matrix).mean()``), so Table 5's weight 0.025 acts per
   sample as 0.025 / K. ``"samples"`` = the mean over samples (Eq. 6 read
-  literally; this module's behaviour before ``brb.dc`` version 2).
+  literally; the earlier default).
 * Centroid update (``dcn_centroids`` of :func:`dcutils.brb.train_clustering`):
   ``"epoch_pass"`` (default) = :func:`dcn_centroid_pass`: after each epoch's
   network updates, an eval-mode pass over the clean data (same batch size, a
@@ -29,8 +29,7 @@ DCN as the authors' code computes it (the paper only cites DCN)
   ``per_center_lr = 1 / (100 + 1)`` and ``c <- (1 - 1/101) c + 1/101 *
   batch_mean``: once per cluster and mini-batch, not per sample).
   ``"eq7"`` = :func:`dcn_update_centroids` after every optimizer step with
-  running counts restarting at 1 (the paper's Eq. 7; the behaviour before
-  version 2).
+  running counts restarting at 1 (the paper's Eq. 7; the earlier default).
 """
 from __future__ import annotations
 

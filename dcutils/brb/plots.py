@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from dcutils import outputs, plotting
-from dcutils.brb.settings import PAPER_DATASETS, cell_runs, grid_datasets
+from dcutils.brb.settings import BATCH_SIZE, DEVIATIONS, PAPER_DATASETS, cell_runs, grid_datasets, protocol
+from dcutils.brb.train import reset_epochs
+from dcutils.core import get_algorithm
 from dcutils.data import DATASETS, canonical_name
 from dcutils.paper_data import brb_variants
 from dcutils.profiles import data_spec
@@ -136,7 +138,7 @@ def variant_table(runset: RunSet, metric: str, settings) -> pd.DataFrame:
     else:
         table = table.assign(paired=math.nan, paired_se=math.nan, pairs=0, verdict=None)
     table["pairs"] = table["pairs"].fillna(0).astype(int)
-    table["data"] = [data_status(d, settings) if cell_runs(settings, m, p, v) else
+    table["data"] = [data_status(d, settings) if cell_runs(settings, m, p, v, d) else
                      f"cell left to the paper profile (not run at {settings.profile})"
                      for d, m, p, v in zip(table["dataset"], table["method"], table["pretrain"], table["variant"])]
     table["dataset"] = [_display(d) for d in table["dataset"]]
@@ -295,6 +297,30 @@ def headline_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
                  "reproduced": over, "ci_low": math.nan, "ci_high": math.nan, "difference": over - PAPER_OVERHEAD,
                  "runs": len(pairs)})
     return pd.DataFrame(rows)
+
+
+def headline_summary(table: pd.DataFrame) -> str:
+    """Markdown 'what we see' of :func:`headline_table`, every number from it."""
+    t = table.set_index("quantity")
+    allr = t.iloc[0]
+    if not allr["runs"]:
+        return "No paired runs."
+    if allr["ci_low"] <= PAPER_WIN_SHARE <= allr["ci_high"]:
+        verdict = "the paper's 88.10 % lies inside the interval: consistent with the paper"
+    elif PAPER_WIN_SHARE > allr["ci_high"]:
+        verdict = "the paper's 88.10 % lies above the interval: the headline does **not** reproduce"
+    else:
+        verdict = "the paper's 88.10 % lies below the interval: BRB wins more often here than in the paper"
+    lines = [f"BRB beats its baseline in **{allr['reproduced']:.1f} %** of {int(allr['runs'])} paired runs "
+             f"(95 % Wilson interval {allr['ci_low']:.1f}-{allr['ci_high']:.1f} %); {verdict}."]
+    subs = [f"{q.strip()}: {r['reproduced']:.0f} % of {int(r['runs'])}" for q, r in t.iloc[1:-1].iterrows()
+            if r["runs"]]
+    if subs:
+        lines.append("By setting and method: " + "; ".join(subs) + ".")
+    over = t.iloc[-1]
+    lines.append(f"BRB's steps take a median {over['reproduced']:.1f} % of the clustering phase's training time "
+                 f"(paper: {PAPER_OVERHEAD} % on an A100).")
+    return "\n\n".join(lines)
 
 
 # ----------------------------------------------------------------------------
@@ -478,8 +504,9 @@ def provenance(settings, datasets: Sequence[str] | None = None) -> outputs.Prove
              if data_spec(settings.profile, d) is None]
     if "focus" in settings and not set(used) & set(wanted):
         notes.append(f"substitute for {', '.join(_display(d) for d in wanted)}")
-    extra = (f"{settings.cluster_epochs} clustering epochs, T = {settings.reset_interval}, "
-             f"{settings.pretrain_epochs} pretraining epochs")
+    schedule = ", ".join(f"{_display(d)} {e} clustering epochs, T = {t}"
+                         for d in used for t, e in [protocol(settings, d)])
+    extra = f"{schedule}; {settings.pretrain_epochs} pretraining epochs"
     return outputs.provenance(settings, datasets=labels, notes=[extra, *notes])
 
 
@@ -520,21 +547,62 @@ def item_table(runset: RunSet, settings, metric: str = "acc") -> pd.DataFrame:
 
 
 def curve_verdict(runset: RunSet, settings, metric: str = "acc") -> str:
-    """Markdown: the final ``metric`` of each variant per data set, and whether BRB ends highest."""
+    """Markdown per (data set, method, setting): each variant's final ``metric`` (mean over seeds, the paper's
+    Table 13-15 value beside it where it has one), then each variant minus the plain algorithm and +BRB minus
+    +Recluster, paired over seeds (mean ± SE, verdict at 2 SE)."""
     runs = finals(runset)
     if runs.empty:
         return "No runs."
+    percent = metric in ("acc", "nmi", "ari")
+    scale, digits = (100, 1) if percent else (1, 3)
+    paper = paper_cells(metric).set_index(["pretrain", "method", "dataset", "variant"])["paper"] if percent else None
     lines = []
     for (d, m, p), g in runs.groupby(["dataset", "method", "pretrain"]):
-        percent = metric in ("acc", "nmi", "ari")
-        means = (g.groupby("variant")[metric].mean() * (100 if percent else 1)).sort_values(ascending=False)
-        ranking = ", ".join(f"{algorithm_label(m, v)} {val:.{1 if percent else 3}f}" for v, val in means.items())
-        top = means.index[0]
-        verdict = ("BRB ends highest" if top == "brb" else
-                   f"BRB does **not** end highest here ({algorithm_label(m, top)} does)")
-        lines.append(f"- {_display(d)}, {'with' if p else 'without'} pretraining: {ranking} (mean over "
-                     f"{g['seed'].nunique()} seeds, {METRIC_NAME[metric]}{' %' if percent else ''}). {verdict}.")
+        means = (g.groupby("variant")[metric].mean() * scale).sort_values(ascending=False)
+        parts = []
+        for v, val in means.items():
+            ref = paper.get((bool(p), m, d, v), math.nan) if paper is not None else math.nan
+            parts.append(f"{algorithm_label(m, v)} {val:.{digits}f}" + (f" (paper {ref:.1f})" if np.isfinite(ref)
+                                                                         else ""))
+        text = (f"- **{_display(d)}, {'with' if p else 'without'} pretraining** ({g['seed'].nunique()} seeds, final "
+                f"{METRIC_NAME[metric]}{' %' if percent else ''}): " + ", ".join(parts) + ".")
+        per_seed = {v: gv.set_index("seed")[metric] for v, gv in g.groupby("variant")}
+        comparisons = [(v, "none") for v in ("brb", "recluster", "reset") if v in per_seed and "none" in per_seed]
+        if "brb" in per_seed and "recluster" in per_seed:
+            comparisons.append(("brb", "recluster"))
+        for a_, b_ in comparisons:
+            stat = outputs.paired(per_seed[a_], per_seed[b_], scale=scale)
+            se = f" ± {stat['se']:.{digits}f}" if stat["n"] >= 2 else ""
+            text += (f" {VARIANT_NAME[a_]} − {VARIANT_NAME[b_]}: {stat['mean']:+.{digits}f}{se} "
+                     f"({stat['n']} pairs, {stat['verdict']}).")
+        lines.append(text)
     return "\n".join(lines)
+
+
+def protocol_note(settings) -> str:
+    """Markdown: the protocol each data set of the item ran at its profile, in optimizer steps, and what was left
+    to the paper profile."""
+    used = grid_datasets(settings) if ("focus" in settings or "methods" in settings) else settings["datasets"]
+    parts = []
+    for d in used:
+        interval, epochs = protocol(settings, d)
+        spec = data_spec(settings.profile, d)
+        n = settings.subsample or (spec.n if spec is not None and spec.n else 10_000)
+        per_epoch = max(1, n // BATCH_SIZE)
+        parts.append(f"{_display(d)} ({n:,} samples, {per_epoch} optimizer steps per epoch): a BRB step every "
+                     f"T = {interval} epochs = {interval * per_epoch:,} optimizer steps, "
+                     f"{len(reset_epochs(epochs, interval))} BRB steps in {epochs} clustering epochs")
+    seeds = settings.seeds
+    text = (f"**Protocol at profile `{settings.profile}`** ({len(seeds)} paired seeds; "
+            f"{settings.pretrain_epochs} pretraining epochs where pretrained; {settings.get('precision', 'fp32')}): "
+            + "; ".join(parts) + ".")
+    rows = settings.get("rows")
+    if rows is not None:
+        ran = "; ".join(f"{_display(d)}: " + ", ".join(algorithm_label(m, "none", p) for m, p in r)
+                        for d, r in rows.items() if d in used)
+        text += (f" Rows run here: {ran} (plain and +BRB each). Every other cell of the paper's tables is left to "
+                 "the paper profile (`make figures PROFILE=paper`, on a GPU) and shows the paper's value only.")
+    return text
 
 
 def step_table(runset: RunSet, dataset: str, method: str, pretrain: bool) -> pd.DataFrame:
@@ -573,3 +641,111 @@ def reconstruction_verdict(runset: RunSet) -> str:
         lines.append(f"- {_display(d)}: the epoch after a BRB step has {jump} the loss of the epoch before (mean over "
                      f"steps and seeds); final loss {last(brb_h):.3f} with BRB vs {last(plain_h):.3f} without.")
     return "\n".join(lines) or "No runs."
+
+
+# ----------------------------------------------------------------------------
+# brb/deviations: the authors' code vs the paper's text
+
+
+def deviations_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
+    """Per choice of :data:`dcutils.brb.settings.DEVIATIONS`: the code's value vs the other, paired over seeds.
+
+    Each run of the other value is paired with the same seed's run of the code's configuration (same method,
+    same initial weights and data order up to the choice itself).
+
+    Returns
+    -------
+    DataFrame: choice, method, text, code, other (the switched parameter and value), code_mean, code_se,
+    other_mean, other_se (``metric`` in percent), paired (other − code, points), paired_se, pairs, verdict
+    (ahead: the other value scores higher; behind: lower; inconclusive at 2 SE), identical (every pair
+    ended with the same value: the choice never acted, e.g. a gradient norm that never reached the clip).
+    """
+    runs = finals(runset)
+    rows = []
+    for d in DEVIATIONS:
+        (param, value), = d["other"].items()
+        base, other = _deviation_pair(runs, d, metric)
+        stat = outputs.paired(other, base)
+        cm, cs, _ = outputs.mean_se(base * 100)
+        om, os_, _ = outputs.mean_se(other * 100)
+        rows.append({"choice": d["choice"], "method": d["method"].upper(), "text": d["text"], "code": d["code"],
+                     "other": f"{param}={value!r}", "code_mean": cm, "code_se": cs, "other_mean": om,
+                     "other_se": os_, "paired": stat["mean"], "paired_se": stat["se"], "pairs": stat["n"],
+                     "verdict": stat["verdict"], "identical": bool(stat["n"]) and bool(
+                         ((other - base).dropna() == 0).all())})
+    return pd.DataFrame(rows)
+
+
+def _deviation_pair(runs: pd.DataFrame, d: dict, metric: str) -> tuple[pd.Series, pd.Series]:
+    """``metric`` per seed of the code's configuration and of choice ``d``'s other value (same method)."""
+    empty = pd.Series(dtype=float)
+    if runs.empty:
+        return empty, empty
+    mine = runs[runs["method"] == d["method"]]
+    switched = {k for dv in DEVIATIONS for k in dv["other"]}
+    is_code = np.ones(len(mine), dtype=bool)
+    for k in switched:
+        is_code &= (mine[k] == _code_value(k)).to_numpy()
+    (param, value), = d["other"].items()
+    return (mine[is_code].set_index("seed")[metric],
+            mine[(mine[param] == value).to_numpy()].set_index("seed")[metric])
+
+
+def _code_value(param: str):
+    """``brb.dc``'s default of ``param``: the authors' code (Table 5 for batch_norm)."""
+    return get_algorithm("brb.dc").defaults[param]
+
+
+def plot_deviations(runset: RunSet, metric: str = "acc"):
+    """Per choice: each seed's paired difference (other value − code's, points) and their mean ± SE."""
+    table = deviations_table(runset, metric)
+    runs = finals(runset)
+    fig, ax = plt.subplots(figsize=(6.4, 0.55 * len(table) + 1.2))
+    for i, (d, r) in enumerate(zip(DEVIATIONS, table.itertuples())):
+        base, other = _deviation_pair(runs, d, metric)
+        diffs = (other - base).dropna() * 100
+        ax.plot(diffs.to_numpy(), np.full(len(diffs), i), "o", ms=4, color="0.6", zorder=2,
+                label="one seed" if i == 0 else None)
+        if np.isfinite(r.paired):
+            se = r.paired_se if np.isfinite(r.paired_se) else 0.0
+            ax.errorbar(r.paired, i, xerr=2 * se, fmt="D", color="C3", ms=6, capsize=3, zorder=3,
+                        label="mean ± 2 SE" if i == 0 else None)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(range(len(table)), [f"{r.choice} ({r.method})\n{r.other}" for r in table.itertuples()],
+                  fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{METRIC_NAME.get(metric, metric)}: other value − authors' code (points)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def deviations_provenance(settings) -> outputs.Provenance:
+    """Stamp of the deviations outputs: data set, protocol and seeds."""
+    label = _label(settings["dataset"], settings.profile, settings.subsample)
+    note = (f"+BRB, {'with' if settings['pretrain'] else 'without'} pretraining, {settings.cluster_epochs} "
+            f"clustering epochs, T = {settings.reset_interval}, {settings['precision']}")
+    return outputs.provenance(settings, datasets=[label], notes=[note])
+
+
+def deviations_summary(table: pd.DataFrame, settings) -> str:
+    """Markdown 'what we see' of the deviations table, every number from it."""
+    if table.empty or not table["pairs"].gt(0).any():
+        return "No runs to compare."
+    counts = table["verdict"].value_counts()
+    lines = [
+        f"Over {int(table['pairs'].max())} paired seeds per choice ({settings['dataset'].upper()}, "
+        f"{settings.cluster_epochs} clustering epochs, T = {settings.reset_interval}), switching one choice away "
+        f"from the authors' code changes final ACC clearly (beyond 2 SE) in "
+        f"{counts.get('ahead', 0) + counts.get('behind', 0)} of {len(table)} choices and stays inconclusive in "
+        f"{counts.get('inconclusive', 0)}."]
+    for r in table.itertuples():
+        se = r.paired_se if r.pairs >= 2 else math.nan
+        what = ("identical in every pair: the choice never acted" if r.identical else
+                f"paired {outputs.plus_minus(r.paired, se, 1)} points, {r.verdict}")
+        lines.append(f"- **{r.choice}** ({r.method}, {r.other}): code "
+                     f"{outputs.plus_minus(r.code_mean, r.code_se if r.pairs >= 2 else math.nan, 1)}, other "
+                     f"{outputs.plus_minus(r.other_mean, r.other_se if r.pairs >= 2 else math.nan, 1)}; {what}.")
+    if table["pairs"].max() < 2:
+        lines.append("With one seed there is no standard error: every verdict is inconclusive.")
+    return "\n".join(lines)

@@ -33,28 +33,44 @@ VARIANTS = ["none", "brb", "recluster", "reset"]
 
 #: The shared grid per profile.
 #:
-#: quick (what the committed records hold): USPS, OPTDIGITS and MNIST, 2,000
-#: samples each, 2 seeds, 30 pretraining and 25 clustering epochs, a BRB step
-#: every 5 epochs: about 40 optimizer steps between two BRB steps (the paper:
-#: 440-5,480), too short to test BRB's claim. Issue 9 redesigns it in floors of
-#: optimizer steps (``cluster_epochs`` / ``reset_interval`` None: derived by
-#: :func:`protocol` from ``min_steps_between`` and ``brb_steps``; fewer cells
-#: through ``extra_cells``) together with brb.dc version 2.
+#: A profile is designed in optimizer steps: ``min_steps_between`` (floor of
+#: steps between two BRB steps) and ``brb_steps`` (BRB steps per run) give T
+#: and the clustering epochs per data set (:func:`protocol`) when
+#: ``cluster_epochs`` / ``reset_interval`` are None. ``rows`` says which
+#: (method, pretrain) rows of the tables a profile runs per data set (None:
+#: every row on every data set); ``extra_cells`` which Recluster / Reset
+#: cells ("all", or [method, pretrain] on every data set, or [dataset,
+#: method, pretrain]). Plain and +BRB run in every row a profile runs.
+#:
+#: quick (what ``figures/`` holds, computed on the 2-core CPU): every sample
+#: (OPTDIGITS' 1,797, USPS' 9,298), the paper's 250 pretraining epochs, at
+#: least 440 optimizer steps between BRB steps and 8 BRB steps per run (T = 63
+#: epochs on OPTDIGITS, 567 epochs; T = 20 on USPS, 180 epochs: fig01's
+#: spacing), 3 paired seeds, bf16 autocast. That protocol costs 2.5-8 minutes
+#: of one core per run, so quick runs fewer cells, chosen by cost, not by
+#: result: the cheapest rows that cover every method and both pretraining
+#: settings (OPTDIGITS: DEC without and with pretraining, DCN with
+#: pretraining) and fig01's row (IDEC without pretraining on USPS, with its
+#: Recluster baseline). Every other cell is the paper profile's.
 #: paper: Appendix E (250 + 400 epochs, T = 20, 10 seeds, every sample).
 #: ``extra_cells`` that runs every Recluster / Reset cell.
 ALL_CELLS = {"recluster": "all", "reset": "all"}
 
+QUICK_ROWS = {"optdigits": [["dec", False], ["dec", True], ["dcn", True]], "usps": [["idec", False]]}
+
 GRID: dict[str, dict] = {
     "smoke": {"seeds": [0], "datasets": ["usps"], "subsample": 300, "pretrain_epochs": 2, "cluster_epochs": 4,
               "reset_interval": 2, "min_steps_between": 1, "brb_steps": 1, "recluster_subsample": 10_000,
+              "rows": None,
               "extra_cells": {"recluster": [["idec", False], ["dcn", True]], "reset": [["dcn", True]]},
               "precision": "fp32"},
-    "quick": {"seeds": [0, 1], "datasets": ["usps", "optdigits", "mnist"], "subsample": 2_000,
-              "pretrain_epochs": 30, "cluster_epochs": 25, "reset_interval": 5, "min_steps_between": 0,
-              "brb_steps": 4, "recluster_subsample": 10_000, "extra_cells": ALL_CELLS, "precision": "fp32"},
+    "quick": {"seeds": [0, 1, 2], "datasets": ["optdigits", "usps"], "subsample": None,
+              "pretrain_epochs": 250, "cluster_epochs": None, "reset_interval": None, "min_steps_between": 440,
+              "brb_steps": 8, "recluster_subsample": 10_000, "rows": QUICK_ROWS,
+              "extra_cells": {"recluster": [["usps", "idec", False]]}, "precision": "bf16"},
     "paper": {"seeds": list(range(10)), "datasets": PAPER_DATASETS, "subsample": None, "pretrain_epochs": 250,
               "cluster_epochs": 400, "reset_interval": 20, "min_steps_between": 0, "brb_steps": 19,
-              "recluster_subsample": 10_000, "extra_cells": ALL_CELLS, "precision": "fp32"},
+              "recluster_subsample": 10_000, "rows": None, "extra_cells": ALL_CELLS, "precision": "fp32"},
 }
 
 #: The paper's BRB interval (Table 5) and batch size: the floor of T, and the steps per epoch.
@@ -78,17 +94,36 @@ def protocol(s: Settings, dataset: str) -> tuple[int, int]:
     return int(interval), int(epochs)
 
 
-def cell_runs(s: Settings, method: str, pretrain: bool, variant: str) -> bool:
-    """Whether profile ``s`` runs this grid cell: plain and +BRB always; the others per ``extra_cells``."""
+def row_runs(s: Settings, dataset: str, method: str, pretrain: bool) -> bool:
+    """Whether profile ``s`` runs the table row (method, pretrain) on ``dataset`` (its ``rows``)."""
+    rows = s.get("rows")
+    if rows is None:
+        return True
+    return [method, bool(pretrain)] in [list(r) for r in rows.get(dataset, [])]
+
+
+def cell_runs(s: Settings, method: str, pretrain: bool, variant: str, dataset: str | None = None) -> bool:
+    """Whether profile ``s`` runs this grid cell: plain and +BRB in every row it runs, the others per
+    ``extra_cells``. Without ``dataset``, whether it runs the cell on any of its data sets."""
+    if dataset is None:
+        return any(cell_runs(s, method, pretrain, variant, d) for d in s["datasets"])
+    if not row_runs(s, dataset, method, pretrain):
+        return False
     if variant in ("none", "brb"):
         return True
     cells = s.extra_cells.get(variant, [])
-    return cells == "all" or [method, bool(pretrain)] in [list(c) for c in cells]
+    if cells == "all":
+        return True
+    for c in cells:
+        c = list(c)
+        if c == [method, bool(pretrain)] or c == [dataset, method, bool(pretrain)]:
+            return True
+    return False
 
 
 #: Grid items: which (methods, variants, pretrain settings) of the grid each shows.
 GRID_ITEMS: dict[str, dict] = {
-    "brb/algo1": {"methods": ["idec"], "variants": ["none", "brb"], "pretrain": [True]},
+    "brb/algo1": {"methods": ["dec"], "variants": ["none", "brb"], "pretrain": [True]},
     "brb/fig01": {"methods": ["idec"], "variants": ["none", "recluster", "brb"], "pretrain": [False]},
     "brb/fig04": {"methods": ["dcn"], "variants": VARIANTS, "pretrain": [True]},
     "brb/fig05": {"methods": ["dec", "idec"], "variants": ["none", "brb"], "pretrain": [False]},
@@ -109,10 +144,10 @@ GRID_ITEMS: dict[str, dict] = {
 FIGURE_DATA: dict[str, dict] = {
     "brb/algo1": {"focus": ["optdigits"], "substitute": "usps"},
     "brb/fig01": {"focus": ["usps"], "substitute": "optdigits"},
-    "brb/fig02": {"focus": ["gtsrb5"], "substitute": "usps"},
+    "brb/fig02": {"focus": ["gtsrb5"], "substitute": "optdigits"},
     "brb/fig06": {"focus": ["optdigits", "mnist"], "substitute": "usps"},
-    "brb/fig07": {"focus": ["mnist"], "substitute": "usps"},
-    "brb/fig16": {"focus": ["mnist"], "substitute": "usps"},
+    "brb/fig07": {"focus": ["mnist"], "substitute": "optdigits"},
+    "brb/fig16": {"focus": ["mnist"], "substitute": "optdigits"},
     "brb/fig17": {"focus": ["usps", "gtsrb5"], "substitute": "optdigits"},
     "brb/fig18": {"focus": ["optdigits"], "substitute": "usps"},
 }
@@ -135,16 +170,23 @@ def grid_config(s: Settings, dataset: str, method: str, variant: str, pretrain: 
         "brb.dc", dataset, seed, s.profile, method=method, variant=variant, pretrain=pretrain,
         pretrain_epochs=s.pretrain_epochs, cluster_epochs=epochs, reset_interval=interval,
         subsample=s.subsample, recluster_subsample=s.recluster_subsample, batch_size=BATCH_SIZE,
+        precision=s.get("precision", "fp32"),
     )
 
 
+def _has_cells(s: Settings, dataset: str) -> bool:
+    return any(cell_runs(s, m, p, v, dataset) for m in s["methods"] for p in s["pretrain"] for v in s["variants"])
+
+
 def grid_datasets(s: Settings) -> list[str]:
-    """The data sets an item's runs use: its focus data sets (or their substitute) or the grid's, where its profile
-    runs them."""
+    """The data sets an item's runs use: its focus data sets (else the grid's) that its profile runs with at
+    least one of the item's cells; when none, the item's substitute or the first grid data set that has them."""
     wanted = s["focus"] if "focus" in s else s["datasets"]
-    used = [d for d in wanted if d in s["datasets"] and data_spec(s.profile, d) is not None]
-    if not used and "substitute" in s and data_spec(s.profile, s["substitute"]) is not None:
-        used = [s["substitute"]]
+    used = [d for d in wanted if d in s["datasets"] and data_spec(s.profile, d) is not None and _has_cells(s, d)]
+    if not used and "substitute" in s:
+        candidates = [s["substitute"], *s["datasets"]]
+        used = [d for d in candidates if d in s["datasets"] and data_spec(s.profile, d) is not None
+                and _has_cells(s, d)][:1]
     return used
 
 
@@ -153,10 +195,63 @@ def grid_configs(s: Settings) -> list[RunConfig]:
     return [
         grid_config(s, d, m, v, p, seed)
         for d in grid_datasets(s) for m in s["methods"] for p in s["pretrain"] for v in s["variants"]
-        if cell_runs(s, m, p, v) for seed in s.seeds
+        if cell_runs(s, m, p, v, d) for seed in s.seeds
     ]
 
 
 for _item in GRID_ITEMS:
     run_list(_item)(grid_configs)
 
+
+
+# ----------------------------------------------------------------------------
+# brb/deviations: the authors' code vs the paper's text, each choice run both ways
+
+#: One row per training choice where the paper's text and the authors' code differ (or the code slips):
+#: (name, method the choice matters for, the other value as brb.dc parameters, what the text says,
+#: what the code does). ``brb.dc``'s defaults are the code's (Table 5 for batch_norm).
+DEVIATIONS: list[dict] = [
+    {"choice": "DCN loss normalisation", "method": "dcn", "other": {"dcn_loss_mean": "samples"},
+     "text": "Eq. 6 weighted by 0.025 (mean over samples)",
+     "code": "mean over N x K entries (0.025 / K per sample)"},
+    {"choice": "DCN centroid update", "method": "dcn", "other": {"dcn_centroids": "eq7"},
+     "text": "Eq. 7 after every step, running counts",
+     "code": "once per epoch, eval pass, fixed rate 1/101 (a positional-argument slip)"},
+    {"choice": "last partial mini-batch", "method": "dcn", "other": {"drop_last": False},
+     "text": "silent", "code": "dropped (training loader drop_last=True)"},
+    {"choice": "gradient clipping", "method": "idec", "other": {"clip": "all"},
+     "text": "silent", "code": "norm 500 over the autoencoder's parameters only"},
+    {"choice": "affine interpolation", "method": "dcn", "other": {"interpolation": "bilinear"},
+     "text": "silent", "code": "nearest (torchvision's default)"},
+    {"choice": "BatchNorm", "method": "dcn", "other": {"batch_norm": True},
+     "text": "Table 5: False", "code": "grid runner's default True"},
+]
+
+#: brb/deviations per profile: a short sensitivity protocol (not the tables' floors): no pretraining, so each
+#: pair differs in one choice only, BRB every ``reset_interval`` epochs, on USPS.
+DEVIATION_SETTINGS: dict[str, dict] = {
+    "smoke": {"seeds": [0], "dataset": "usps", "subsample": 300, "cluster_epochs": 4, "reset_interval": 2,
+              "pretrain": False, "pretrain_epochs": 2, "precision": "fp32"},
+    "quick": {"seeds": [0, 1, 2], "dataset": "usps", "subsample": None, "cluster_epochs": 20, "reset_interval": 10,
+              "pretrain": False, "pretrain_epochs": 250, "precision": "bf16"},
+    "paper": {"seeds": [0, 1, 2, 3, 4], "dataset": "usps", "subsample": None, "cluster_epochs": 400,
+              "reset_interval": 20, "pretrain": True, "pretrain_epochs": 250, "precision": "fp32"},
+}
+register_item("brb/deviations", DEVIATION_SETTINGS)
+
+
+def deviation_config(s: Settings, method: str, seed: int, **other) -> RunConfig:
+    """The ``brb.dc`` +BRB config of one deviation run: the code's choices, or ``other`` switched."""
+    return config(
+        "brb.dc", s["dataset"], seed, s.profile, method=method, variant="brb", pretrain=s["pretrain"],
+        pretrain_epochs=s.pretrain_epochs, cluster_epochs=s.cluster_epochs, reset_interval=s.reset_interval,
+        subsample=s.subsample, batch_size=BATCH_SIZE, precision=s["precision"], **other,
+    )
+
+
+@run_list("brb/deviations")
+def deviation_configs(s: Settings) -> list[RunConfig]:
+    """The code's configuration per method, then each choice's other value, per seed."""
+    methods = list(dict.fromkeys(d["method"] for d in DEVIATIONS))
+    base = [deviation_config(s, m, seed) for m in methods for seed in s.seeds]
+    return base + [deviation_config(s, d["method"], seed, **d["other"]) for d in DEVIATIONS for seed in s.seeds]
