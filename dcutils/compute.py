@@ -41,6 +41,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from dcutils import executors, paths, runs, verify
+from dcutils.brb.settings import PRECISION_CHECK
 from dcutils.device import default_device
 from dcutils.experiments import configs_for_profile, items_with_runs  # noqa: F401  (re-exported)
 from dcutils.profiles import PROFILES, SettingsError
@@ -138,8 +139,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="recompute N randomly chosen committed records in a throw-away cache and report their "
                         "drift against the seed-to-seed standard error of their cell")
     parser.add_argument("--verify-seed", type=int, default=0, help="seed of --verify's random choice (default 0)")
+    parser.add_argument("--precision-check", metavar="PRECISION", choices=("fp32", "bf16"),
+                        help="recompute the BRB cells of brb.settings.PRECISION_CHECK in PRECISION in a throw-away "
+                        "cache and compare their paired verdicts with the committed records'")
     args = parser.parse_args(argv)
     try:
+        if args.precision_check:
+            jobs = auto_jobs() if args.jobs == "auto" else int(args.jobs)
+            table = verify.precision_check(args.profile, "brb/tab13", PRECISION_CHECK, precision=args.precision_check,
+                                           jobs=jobs)
+            print(f"recomputed on: {verify.machine()}")
+            print(table.round(2).to_string(index=False))
+            return 0
         if args.verify:
             drifts = verify.verify(args.profile, args.verify, args.verify_seed)
             with pd.option_context("display.width", 200, "display.max_colwidth", 60):

@@ -20,17 +20,18 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from dcutils import environment, runs
+from dcutils import environment, executors, outputs, runs
 from dcutils.core import RunConfig
-from dcutils.experiments import configs_for_profile
+from dcutils.experiments import configs_for, configs_for_profile, notebook_settings
 
-__all__ = ["Drift", "committed", "cell_se", "verify", "report"]
+__all__ = ["Drift", "committed", "cell_se", "verify", "report", "precision_check"]
 
 #: Final metric compared, per algorithm (``acc`` where the algorithm has it).
 METRIC = "acc"
@@ -89,7 +90,7 @@ def verify(profile: str, n: int, seed: int = 0) -> list[Drift]:
             for cfg in chosen:
                 then = before[cfg]
                 now = runs.get_run(cfg, recompute=True)
-                identical = then.history.equals(now.history) and then.final == now.final
+                identical = _same_numbers(then, now)
                 se, k = ses[cfg]
                 out.append(Drift(cfg, then.final.get(METRIC, math.nan), now.final.get(METRIC, math.nan), se, k,
                                  identical, then.environment, now.environment))
@@ -99,6 +100,19 @@ def verify(profile: str, n: int, seed: int = 0) -> list[Drift]:
             else:
                 os.environ["DCUTILS_RESULTS"] = old
     return out
+
+
+#: Wall-clock quantities differ on every run; "bitwise" compares everything else.
+_TIMING = re.compile(r"^t_|seconds|overhead")
+
+
+def _same_numbers(a: runs.RunResult, b: runs.RunResult) -> bool:
+    """Whether two results agree exactly in every history column and final value except wall-clock times."""
+    cols = [c for c in a.history.columns if not _TIMING.search(c)]
+    if list(a.history.columns) != list(b.history.columns) or not a.history[cols].equals(b.history[cols]):
+        return False
+    keep = lambda final: {k: v for k, v in final.items() if not _TIMING.search(k)}  # noqa: E731
+    return keep(a.final) == keep(b.final)
 
 
 def _cell(cfg: RunConfig) -> str:
@@ -127,3 +141,54 @@ def machine() -> str:
     env = environment.describe()
     return (f"{env.get('cpu')}, {env.get('cpu_count')} cores, {env.get('threads')} threads, torch {env.get('torch')}, "
             f"numpy {env.get('numpy')}, scikit-learn {env.get('scikit-learn', env.get('sklearn'))}")
+
+
+# ---------------------------------------------------------------- precision check
+
+
+def precision_check(profile: str, item: str, cells: list[tuple[str, str, bool]], *, precision: str = "fp32",
+                    jobs: int = 1, baseline: str = "none", variant: str = "brb",
+                    metric: str = METRIC) -> pd.DataFrame:
+    """Recompute ``cells`` of ``item`` (``(dataset, method, pretrain)``, plain and ``variant``, every seed) in
+    ``precision`` in a throw-away cache, and compare the paired verdict (variant − baseline, at 2 SE) with the
+    committed records'.
+
+    Returns one row per (cell, precision): paired mean and SE (points), pairs, verdict, and whether the
+    verdicts of the two precisions agree.
+    """
+    wanted = {(d, m, bool(p)) for d, m, p in cells}
+    configs = [c for c in configs_for(notebook_settings(item, profile, {}))
+               if (c.dataset, c["method"], bool(c["pretrain"])) in wanted and c["variant"] in (baseline, variant)]
+    have = {c: runs.load_cached(c) for c in configs}
+    missing = [c.label() for c, r in have.items() if r is None]
+    if missing:
+        raise RuntimeError(f"compute the committed runs first (`make runs`); missing: {missing}")
+    other = [c.replace(precision=precision) for c in configs]
+    old = os.environ.get("DCUTILS_RESULTS")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DCUTILS_RESULTS"] = tmp
+        try:
+            failed = [o for o in executors.make("pool", jobs).submit_all(other) if not o.ok]
+            if failed:
+                raise RuntimeError(f"{len(failed)} recomputation(s) failed: {failed[0].error}")
+            again = {c: runs.load_cached(o) for c, o in zip(configs, other)}
+        finally:
+            if old is None:
+                os.environ.pop("DCUTILS_RESULTS", None)
+            else:
+                os.environ["DCUTILS_RESULTS"] = old
+    rows = []
+    for d, m, p in cells:
+        verdicts = []
+        for label, results in ((configs[0]["precision"], have), (precision, again)):
+            seeds = {v: pd.Series({c.seed: results[c].final[metric] for c in configs
+                                   if (c.dataset, c["method"], bool(c["pretrain"]), c["variant"]) == (d, m, p, v)})
+                     for v in (variant, baseline)}
+            stat = outputs.paired(seeds[variant], seeds[baseline])
+            verdicts.append(stat["verdict"])
+            rows.append({"cell": f"{m.upper()} {'with' if p else 'without'} pretraining, {d}", "precision": label,
+                         "paired": stat["mean"], "paired_se": stat["se"], "pairs": stat["n"],
+                         "verdict": stat["verdict"]})
+        for r in rows[-2:]:
+            r["same verdict"] = verdicts[0] == verdicts[1]
+    return pd.DataFrame(rows)

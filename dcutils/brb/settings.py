@@ -255,3 +255,8 @@ def deviation_configs(s: Settings) -> list[RunConfig]:
     methods = list(dict.fromkeys(d["method"] for d in DEVIATIONS))
     base = [deviation_config(s, m, seed) for m in methods for seed in s.seeds]
     return base + [deviation_config(s, d["method"], seed, **d["other"]) for d in DEVIATIONS for seed in s.seeds]
+
+#: The two quick cells recomputed in fp32 to check that bf16 autocast gives the same verdicts
+#: (``python -m dcutils.compute --profile quick --precision-check fp32``; the result is in README): the
+#: cheapest rows, DEC on OPTDIGITS with and without pretraining.
+PRECISION_CHECK: list[tuple[str, str, bool]] = [("optdigits", "dec", False), ("optdigits", "dec", True)]

@@ -1,0 +1,40 @@
+"""Recomputing committed records: drift against the seed spread, and the bf16 / fp32 precision check."""
+from __future__ import annotations
+
+from dcutils import runs, verify
+from dcutils.experiments import configs_for, notebook_settings
+
+CELL = ("usps", "dec", True)
+
+
+def _cell_configs():
+    s = notebook_settings("brb/tab13", "smoke", {})
+    return [c for c in configs_for(s) if (c.dataset, c["method"], c["pretrain"]) == CELL
+            and c["variant"] in ("none", "brb")]
+
+
+def test_verify_recomputes_a_record_bitwise_on_the_same_machine(results):
+    cfg = _cell_configs()[0]
+    runs.get_run(cfg)
+    (drift,) = verify.verify("smoke", 1, seed=0) if verify.committed("smoke") == [cfg] else [None]
+    assert drift is not None and drift.identical and drift.drift == 0.0
+    assert verify.report([drift])["bitwise"].tolist() == ["yes"]
+
+
+def test_precision_check_recomputes_in_a_throwaway_cache_and_compares_verdicts(results):
+    configs = _cell_configs()
+    runs.get_runs(configs)
+    before = sorted(p.name for p in results.rglob("*.json.gz"))
+    table = verify.precision_check("smoke", "brb/tab13", [CELL], precision="bf16", jobs=1)
+    assert list(table["precision"]) == ["fp32", "bf16"]
+    assert (table["pairs"] == 1).all() and table["same verdict"].dtype == bool
+    # with one seed there is no SE: both verdicts are inconclusive, hence the same
+    assert (table["verdict"] == "inconclusive").all() and table["same verdict"].all()
+    assert sorted(p.name for p in results.rglob("*.json.gz")) == before  # nothing written to the real cache
+
+
+def test_precision_check_asks_for_the_committed_runs_first(results):
+    import pytest
+
+    with pytest.raises(RuntimeError, match="compute the committed runs first"):
+        verify.precision_check("smoke", "brb/tab13", [CELL], precision="bf16")
