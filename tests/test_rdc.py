@@ -43,6 +43,12 @@ TINY = dict(subsample=None, pretrain_epochs=2, cluster_epochs=2, batch_size=64, 
             refresh_every=2, beta=0.3, gamma=0.6, geometry_sample=100, kmeans_n_init=1)
 
 
+#: rdc.method version 1's defaults (dcutils' earlier reading), the other value of each option of version 2.
+V1 = dict(construction_weight=1.0, neighbours_include_self=False, gamma_mode="absolute", border_target="input",
+          lid_estimator="global90", dynae_rule="fixed_gap", acai_mixing="dcutils", stop="core_ratio",
+          fused_adam=False)
+
+
 def _cfg(method: str, **kw) -> RunConfig:
     return RunConfig.make("rdc.method", "toy", seed=0, profile="smoke", method=method, **{**TINY, **kw})
 
@@ -323,10 +329,12 @@ def test_settings_drop_datasets_the_profile_does_not_pin():
     assert {c.dataset for c in tab03} == {"fmnist"}
     assert {c.data_fingerprint for c in tab03} == {items.data_spec("quick", "fmnist").fingerprint}
     assert configs_for(notebook_settings("rdc/tab04", "quick")) == []
-    nostop = [c for c in configs_for(notebook_settings("rdc/fig12", "quick")) if c["patience"] == exp.NO_STOP_PATIENCE]
-    assert nostop and all(c["method"] == "rdc" for c in nostop)
+    # every method runs the same fixed budget, so the "stopping rule off" diagnostic is the R-DC run itself
+    fig12 = configs_for(notebook_settings("rdc/fig12", "quick"))
+    assert all(c["stop"] == "budget" and c["patience"] != exp.NO_STOP_PATIENCE for c in fig12)
     fig17 = configs_for(notebook_settings("rdc/fig17", "quick"))
     assert {c.dataset for c in fig17} == {"fmnist"} and len({(c["beta"], c["gamma"]) for c in fig17}) == 9
+    assert {c["gamma_mode"] for c in fig17} == {"absolute"}  # the paper's gamma is the figure's axis
     # fig01 runs on the split the profile pins: MNIST's test split at quick
     fig01 = configs_for(notebook_settings("rdc/fig01", "quick"))
     assert {(c.dataset, c["split"]) for c in fig01} == {("fmnist", "all"), ("mnist", "test")}
@@ -523,8 +531,8 @@ def test_twist_relu_option_builds_a_network_with_relus(results):
         twist.twist_autoencoder(16, "tanh")
     # the run builds it: same seed, same data, another map
     kw = dict(n_per_cluster=10, pretrain_epochs=2, cluster_epochs=1, snapshots=2, batch_size=16, method="rdc")
-    a = get_run(RunConfig.make("rdc.twist", "curved4", seed=0, profile="smoke", **kw))
-    b = get_run(RunConfig.make("rdc.twist", "curved4", seed=0, profile="smoke", twist_activation="relu", **kw))
+    a = get_run(RunConfig.make("rdc.twist", "curved4", seed=0, profile="smoke", twist_activation=None, **kw))
+    b = get_run(RunConfig.make("rdc.twist", "curved4", seed=0, profile="smoke", **kw))  # version 2: ReLU
     assert not np.allclose(a.arrays["latent"][-1], b.arrays["latent"][-1])
 
 
@@ -564,7 +572,7 @@ def test_rdc_method_with_every_authors_option_runs_and_reports_best_acc_apart(re
     authors = dict(construction_weight=100.0, neighbours_include_self=True, gamma_mode="quantile",
                    border_target="own_code", lid_estimator="authors", acai_mixing="authors", stop="budget",
                    dynae_rule="authors", refresh_every=3)
-    default = get_run(_cfg("rdc"))
+    default = get_run(_cfg("rdc", **V1))
     res = get_run(_cfg("rdc", **authors))
     assert res.meta["pretrained_key"] != default.meta["pretrained_key"]  # authors' ACAI draws: another network
     assert res.meta["phase2_stopped"] == "budget" and res.meta["phase2_refreshes"]
@@ -588,7 +596,7 @@ def test_rdc_method_with_every_authors_option_runs_and_reports_best_acc_apart(re
 def test_new_options_enter_the_network_keys_only_when_not_default(results, monkeypatch):
     data = _toy_images()
     geo = torch.arange(50)
-    base = _cfg("rdc")
+    base = _cfg("rdc", **V1)
 
     def pre_key(cfg):
         return pretrain.pretrained_acai(cfg, data.x, data.y, N_CLASSES, geo, data_fingerprint="abc")[2]["key"]
@@ -600,7 +608,7 @@ def test_new_options_enter_the_network_keys_only_when_not_default(results, monke
         phase2.run_phase2(cfg, None, None, data.x, None, 0.3, 0.6, "pre", None, data_fingerprint="abc")
         return paths[-1]
 
-    # the defaults spelled out give the keys of a config without them (the keys cached before the options)
+    # version 1's values spelled out give the keys of a config without them (the keys cached before the options)
     legacy = {"kind": "rdc-phase2", "version": phase2.PHASE2_VERSION, "dataset": "toy", "seed": 0,
               "data_fingerprint": "abc", "pretrained": "pre", "params": {k: base[k] for k in phase2.PHASE2_PARAMS},
               "beta_gamma": [0.3, 0.6]}
@@ -622,3 +630,61 @@ def test_best_acc_chosen_with_labels_is_the_best_logged_row_not_the_final_one():
                                                        "iteration_best_chosen_with_labels": 20.0}
     assert _best_chosen_with_labels([], 0.7, 5) == {"acc_best_chosen_with_labels": 0.7,
                                                     "iteration_best_chosen_with_labels": 5.0}
+
+
+def test_version_2_defaults_are_the_authors_code_where_the_paper_is_silent():
+    from dcutils.core import get_algorithm
+
+    method = get_algorithm("rdc.method")
+    assert method.version == 2
+    d = method.defaults
+    assert (d["construction_weight"], d["pull_weight"]) == (100.0, 1.0)  # latent + 100 x image
+    assert d["n_neighbours"] == 5 and d["neighbours_include_self"] is True  # 4 real neighbours
+    assert (d["border_target"], d["lid_estimator"], d["dynae_rule"], d["acai_mixing"]) == (
+        "own_code", "authors", "authors", "authors")
+    assert d["refresh_every"] == 140 and d["stop"] == "budget" and d["gamma_mode"] == "quantile"
+    assert d["fused_adam"] is True and d["precision"] == "fp32"
+    assert get_algorithm("rdc.twist").defaults["twist_activation"] == "relu"
+    assert get_algorithm("rdc.paradigm").defaults["lid_estimator"] == "authors"
+
+
+def test_bf16_autocast_holds_for_each_rdc_loss_on_the_same_network_and_batch():
+    """bf16 autocast changes R-DC phase 2's, ACAI's, DEC's and VaDE's losses by under 2 % on the same network and
+    mini-batch (the tolerance the quick profile relies on); fp32 autocast changes nothing."""
+    import copy
+
+    from dcutils import models
+    from dcutils.dec import soft_assignment
+    from dcutils.rdc import acai, inputs, proximity
+    from dcutils.rdc.vade import VaDE
+
+    torch.manual_seed(0)
+    data = _toy_images()
+    x = data.x.reshape(len(data.x), -1)
+    model = models.rdc_autoencoder(x.shape[1], 10)
+    targets = proximity.compute_targets(models.embed(model, x), 5, 0.3, 0.6, neighbours_include_self=True,
+                                        gamma_mode="quantile")
+    idx = torch.arange(64)
+    critic = acai.Critic(x.shape[1])
+
+    def losses(precision: str) -> dict[str, float]:
+        t = inputs.Training(precision)
+        out = {}
+        with t.autocast("cpu"):
+            out["phase2"] = proximity.proximity_loss(model, x[idx], targets.subset(idx), 1.0, construction_weight=100.0,
+                                                     border_target="own_code")[0]
+            q = soft_assignment(model.encode(x[idx]).float(), torch.randn(N_CLASSES, 10, generator=torch.Generator()
+                                                                          .manual_seed(1)))
+            out["dec"] = (q * q.log()).sum(dim=1).mean()
+            vade = VaDE(model, torch.full((N_CLASSES,), 1 / N_CLASSES), torch.zeros(N_CLASSES, 10),
+                        torch.ones(N_CLASSES, 10), -4.0)
+            out["vade"] = vade.loss(x[idx], x[idx], torch.Generator().manual_seed(2))
+        m, c = copy.deepcopy(model), copy.deepcopy(critic)
+        out["acai"] = acai.acai_step(m, c, torch.optim.Adam(m.parameters()), torch.optim.Adam(c.parameters()), x[idx],
+                                     generator=torch.Generator().manual_seed(3), precision=precision)["ae"]
+        return {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in out.items()}
+
+    fp32, bf16 = losses("fp32"), losses("bf16")
+    assert fp32 == losses("fp32")  # deterministic, so the comparison is about precision only
+    for name in fp32:
+        assert math.isfinite(bf16[name]) and abs(bf16[name] - fp32[name]) <= 0.02 * abs(fp32[name]), name

@@ -54,6 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dcutils import precision as _precision
 from dcutils.core import check_finite
 
 __all__ = [
@@ -280,6 +281,7 @@ def acai_step(
     lam: float = 0.5,
     gamma: float | None = 0.2,
     alpha_max: float = 0.5,
+    precision: str = "fp32",
 ) -> dict[str, float]:
     """One ACAI training step updating the autoencoder and the critic.
 
@@ -308,6 +310,8 @@ def acai_step(
         from U[0, 0.5] once per step (the R-DC/DynAE reading, see module doc).
     alpha_max : float, default 0.5
         Upper end of the interval of ``alpha``.
+    precision : "fp32", or "bf16" autocast of the forward passes and losses
+        (:mod:`dcutils.precision`; parameters, gradients and Adam stay fp32)
 
     Returns
     -------
@@ -329,15 +333,17 @@ def acai_step(
     model.train()
     critic.train()
 
-    z = model.encode(x)
-    x_hat = model.decode(z).reshape(x.shape)
-    z_mix, alpha = mix_latents(z, generator=generator, alpha_max=alpha_max)
-    x_mix = model.decode(z_mix)
+    with _precision.autocast(x.device, precision):
+        z = model.encode(x)
+        x_hat = model.decode(z).reshape(x.shape).float()
+        z_mix, alpha = mix_latents(z.float(), generator=generator, alpha_max=alpha_max)
+        x_mix = model.decode(z_mix).float()
 
     # autoencoder update, critic frozen
     with _frozen(critic):
-        recon = F.mse_loss(x_hat, x)
-        loss_ae = autoencoder_loss(x, x_hat, critic(x_mix), lam=lam)
+        with _precision.autocast(x.device, precision):
+            recon = F.mse_loss(x_hat, x)
+            loss_ae = autoencoder_loss(x, x_hat, critic(x_mix).float(), lam=lam)
         recon_v = check_finite(recon.detach(), "ACAI reconstruction loss", "(autoencoder step)")
         ae_v = check_finite(loss_ae.detach(), "ACAI autoencoder loss", "(autoencoder step)")
         opt_ae.zero_grad(set_to_none=True)
@@ -345,7 +351,8 @@ def acai_step(
     opt_ae.step()
 
     # critic update on detached autoencoder outputs (pre-update, as in ACAI)
-    loss_d = critic_loss(critic, x, x_hat, x_mix, alpha, gamma=gamma_t)
+    with _precision.autocast(x.device, precision):
+        loss_d = critic_loss(critic, x, x_hat, x_mix, alpha, gamma=gamma_t)
     critic_v = check_finite(loss_d.detach(), "ACAI critic loss", "(critic step)")
     opt_critic.zero_grad(set_to_none=True)
     loss_d.backward()

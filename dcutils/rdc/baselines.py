@@ -255,7 +255,8 @@ class DynAESchedule:
 def train_dec(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, batch_size: int, lr: float,
               recon_weight: float, cluster_weight: float, refresh_every: int, tol: float, use_augment: bool,
               generator: torch.Generator, log: EpochLogger | Callable, phase: str = PHASE_DEC,
-              progress: Callable = lambda it: it, stop: str = "core_ratio") -> dict[str, Any]:
+              progress: Callable = lambda it: it, stop: str = "core_ratio",
+              training: inputs.Training = inputs.FP32) -> dict[str, Any]:
     """DEC (``recon_weight=0``) or IDEC (``recon_weight=1, cluster_weight=0.1``).
 
     The target distribution P is recomputed on the whole data every
@@ -269,7 +270,7 @@ def train_dec(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, ba
     ``rule_fired_at`` (iteration at which DEC's rule first said stop, or None).
     """
     mu = nn.Parameter(centroids.detach().clone())
-    opt = torch.optim.Adam([*model.parameters(), mu], lr=lr)
+    opt = training.adam([*model.parameters(), mu], lr)
 
     @torch.no_grad()
     def assign() -> tuple[Tensor, Tensor]:
@@ -293,11 +294,12 @@ def train_dec(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, ba
                         break
             xb = x[idx]
             model.train()
-            z = model.encode(inputs.augment(xb, use_augment, generator))
-            q = soft_assignment(z, mu)
-            loss = cluster_weight * kl_loss(q, p[idx])
-            if recon_weight > 0:
-                loss = loss + recon_weight * F.mse_loss(model.decode(z), xb.reshape(xb.shape[0], -1))
+            with training.autocast(x.device):
+                z = model.encode(inputs.augment(xb, use_augment, generator))
+                q = soft_assignment(z.float(), mu)
+                loss = cluster_weight * kl_loss(q, p[idx])
+                if recon_weight > 0:
+                    loss = loss + recon_weight * F.mse_loss(model.decode(z).float(), xb.reshape(xb.shape[0], -1))
             value = inputs.optimizer_step(opt, loss, f"{phase} loss", epoch)
             total += value * idx.numel()
             count += idx.numel()
@@ -315,7 +317,7 @@ def train_dynae(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, 
                 threshold: float, lam: float, refresh_every: int, use_augment: bool, generator: torch.Generator,
                 log: EpochLogger | Callable, progress: Callable = lambda it: it, construction_weight: float = 1.0,
                 rule: str = "fixed_gap", stop: str = "core_ratio", kmeans_n_init: int = 5,
-                seed: int = 0) -> dict[str, Any]:
+                seed: int = 0, training: inputs.Training = inputs.FP32) -> dict[str, Any]:
     """DynAE's clustering phase: decoded-centroid construction for confident samples.
 
     ``rule="fixed_gap"`` (default): at every refresh the centroids are
@@ -339,8 +341,9 @@ def train_dynae(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, 
         return _train_dynae_scheduled(model, x, centroids, epochs=epochs, batch_size=batch_size, lr=lr, lam=lam,
                                       construction_weight=construction_weight, refresh_every=refresh_every,
                                       use_augment=use_augment, generator=generator, log=log, progress=progress,
-                                      rule=rule, stop=stop, kmeans_n_init=kmeans_n_init, seed=seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+                                      rule=rule, stop=stop, kmeans_n_init=kmeans_n_init, seed=seed,
+                                      training=training)
+    opt = training.adam(model.parameters(), lr)
     mu = centroids.detach().clone()
 
     @torch.no_grad()
@@ -361,9 +364,11 @@ def train_dynae(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, 
                 mu, labels, confident = refresh(mu)
             xb = x[idx]
             model.train()
-            loss, _ = dynae_loss(model, xb, mu, labels[idx], confident[idx],
-                                 x_input=inputs.augment(xb, use_augment, generator), lam=lam,
-                                 **({} if construction_weight == 1.0 else {"construction_weight": construction_weight}))
+            with training.autocast(x.device):
+                loss, _ = dynae_loss(model, xb, mu, labels[idx], confident[idx],
+                                     x_input=inputs.augment(xb, use_augment, generator), lam=lam,
+                                     **({} if construction_weight == 1.0 else
+                                        {"construction_weight": construction_weight}))
             value = inputs.optimizer_step(opt, loss, "DynAE loss", epoch)
             total += value * idx.numel()
             count += idx.numel()
@@ -377,11 +382,12 @@ def train_dynae(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, 
 def _train_dynae_scheduled(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, batch_size: int,
                            lr: float, lam: float, construction_weight: float, refresh_every: int, use_augment: bool,
                            generator: torch.Generator, log: EpochLogger | Callable, progress: Callable, rule: str,
-                           stop: str, kmeans_n_init: int, seed: int) -> dict[str, Any]:
+                           stop: str, kmeans_n_init: int, seed: int,
+                           training: inputs.Training = inputs.FP32) -> dict[str, Any]:
     """DynAE with its own thresholds and embedded centroids (``rule`` "authors" or "original"; module doc)."""
     n, k = x.shape[0], centroids.shape[0]
     sched = DynAESchedule(rule, k)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = training.adam(model.parameters(), lr)
 
     @torch.no_grad()
     def make_centres(z: Tensor, mu: Tensor) -> tuple[Tensor, Tensor]:
@@ -432,9 +438,10 @@ def _train_dynae_scheduled(model: nn.Module, x: Tensor, centroids: Tensor, *, ep
                 early = True
                 break
             xb = x[idx]
-            loss, _ = dynae_schedule_loss(model, xb, centres, centre_imgs, sched.beta1, sched.beta2,
-                                          x_input=inputs.augment(xb, use_augment, generator), lam=lam,
-                                          construction_weight=construction_weight)
+            with training.autocast(x.device):
+                loss, _ = dynae_schedule_loss(model, xb, centres, centre_imgs, sched.beta1, sched.beta2,
+                                              x_input=inputs.augment(xb, use_augment, generator), lam=lam,
+                                              construction_weight=construction_weight)
             value = inputs.optimizer_step(opt, loss, "DynAE loss", epoch)
             total += value * idx.numel()
             count += idx.numel()

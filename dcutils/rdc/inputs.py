@@ -10,18 +10,29 @@
     batches, Section 4.1.3 (:data:`dcutils.hparams.RDC`).
 :func:`noisy`
     Gaussian noise on the z-scored inputs (R-DC Eq. 17, Figure 20).
+:class:`Training`
+    How every loop trains: bf16 autocast or fp32, fused or torch's default
+    Adam (:mod:`dcutils.precision`); :data:`FP32` is fp32 with torch's
+    default Adam (the behaviour before these options).
 """
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from dcutils import augment as _augment
+from dcutils import precision as _precision
 from dcutils.core import check_finite
 from dcutils.data import DATASETS, canonical_name
 from dcutils.hparams import RDC
 
-__all__ = ["batches", "batches_per_epoch", "sample_count", "UNKNOWN_SIZE", "augment", "noisy"]
+__all__ = ["batches", "batches_per_epoch", "sample_count", "UNKNOWN_SIZE", "augment", "noisy", "Training", "FP32",
+           "optimizer_step"]
 
 #: Samples assumed for a data set of unknown size run without a subsample (in step estimates only):
 #: 70,000, the size of FMNIST and MNIST, R-DC's largest image sets.
@@ -93,3 +104,31 @@ def optimizer_step(opt: torch.optim.Optimizer, loss: Tensor, what: str, epoch: i
     loss.backward()
     opt.step()
     return value
+
+
+@dataclass(frozen=True)
+class Training:
+    """How an R-DC loop trains: ``precision`` ("fp32" or "bf16" autocast of each mini-batch's forward pass and
+    loss; parameters, gradients, Adam and every evaluation stay fp32) and ``fused_adam`` (torch's fused Adam,
+    the same update up to float rounding, or torch's default single-tensor Adam)."""
+
+    precision: str = "fp32"
+    fused_adam: bool = False
+
+    def __post_init__(self) -> None:
+        _precision.check_precision(self.precision)
+
+    def adam(self, params: Iterable[Any], lr: float) -> torch.optim.Adam:
+        return _precision.adam(params, lr=lr, fused=None if self.fused_adam else False)
+
+    def autocast(self, device: torch.device | str) -> contextlib.AbstractContextManager:
+        return _precision.autocast(device, self.precision)
+
+    @classmethod
+    def of(cls, cfg: Any) -> Training:
+        """The training options a run config names (``precision``, ``fused_adam``)."""
+        return cls(cfg["precision"], bool(cfg["fused_adam"]))
+
+
+#: fp32 with torch's default Adam: what every loop did before :class:`Training` existed.
+FP32 = Training()

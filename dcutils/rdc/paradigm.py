@@ -8,8 +8,8 @@
 :func:`paradigm_steps`
     The optimizer steps a config takes (compute estimates).
 
-``lid_estimator`` (default ``"global90"``, dcutils so far; the authors'
-``"authors"``): how ID / LID are computed, see
+``lid_estimator`` (version 2 default ``"authors"``; ``"global90"`` =
+version 1, PCA to 90 % on the raw global codes): how ID / LID are computed, see
 :func:`dcutils.rdc.evaluation.geometry` (the authors standardise each
 k-means cluster's codes, count PCA components to 0.9999 and average ID and
 LID over the clusters).
@@ -64,7 +64,7 @@ def paradigm_steps(cfg: RunConfig) -> int:
 
 @algorithm(
     "rdc.paradigm",
-    version=1,
+    version=2,
     steps=paradigm_steps,
     pretext="reconstruction",
     split="all",
@@ -82,7 +82,7 @@ def paradigm_steps(cfg: RunConfig) -> int:
     dec_tol=0.001,
     geometry_sample=1000,
     kmeans_n_init=3,
-    lid_estimator="global90",
+    lid_estimator="authors",  # version 2: the authors' estimator (version 1: "global90")
 )
 def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     """The "typical" paradigm of R-DC Figure 1: self-supervised pretraining, then DEC.

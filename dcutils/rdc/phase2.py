@@ -79,7 +79,7 @@ PHASE2_PARAMS = ("cluster_epochs", "batch_size", "cluster_lr", "beta", "gamma", 
 #: so the networks cached before them keep their keys.
 PHASE2_OPTIONS = {"construction_weight": 1.0, "neighbours_include_self": False, "gamma_mode": "absolute",
                   "gamma_quantile": 0.75, "border_target": "input", "stop": "core_ratio",
-                  "lid_estimator": "global90"}
+                  "lid_estimator": "global90", "precision": "fp32", "fused_adam": False}
 
 #: How a clustering phase ends: its own rule ("core_ratio": R-DC's core ratio,
 #: DEC's label change, DynAE's conflicted share) or a fixed budget of epochs
@@ -93,7 +93,7 @@ def train_proximity(model: nn.Module, x: Tensor, *, epochs: int, batch_size: int
                     progress: Callable = lambda it: it, construction_weight: float = 1.0,
                     neighbours_include_self: bool = False, gamma_mode: str = "absolute",
                     gamma_quantile: float = 0.75, border_target: str = "input", stop: str = "core_ratio",
-                    y: Tensor | None = None) -> dict[str, Any]:
+                    y: Tensor | None = None, training: inputs.Training = inputs.FP32) -> dict[str, Any]:
     """R-DC phase 2 (Eq. 3-15): proximity-level self-supervision with refreshed targets.
 
     Targets (:func:`dcutils.rdc.proximity.compute_targets` on the whole embedding)
@@ -132,7 +132,7 @@ def train_proximity(model: nn.Module, x: Tensor, *, epochs: int, batch_size: int
         refreshes.append(row)
         return t
 
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = training.adam(model.parameters(), lr)
     targets = refresh(0)
     ratios = [targets.core_ratio]
     step, stopped, fired = 0, "max epochs" if stop == "core_ratio" else "budget", None
@@ -150,11 +150,12 @@ def train_proximity(model: nn.Module, x: Tensor, *, epochs: int, batch_size: int
                         break
             xb = x[idx]
             model.train()
-            loss, _ = proximity.proximity_loss(model, xb, targets.subset(idx), lam,
-                                               x_input=inputs.augment(xb, use_augment, generator),
-                                               **({} if construction_weight == 1.0 and border_target == "input"
-                                                  else {"construction_weight": construction_weight,
-                                                        "border_target": border_target}))
+            with training.autocast(x.device):
+                loss, _ = proximity.proximity_loss(model, xb, targets.subset(idx), lam,
+                                                   x_input=inputs.augment(xb, use_augment, generator),
+                                                   **({} if construction_weight == 1.0 and border_target == "input"
+                                                      else {"construction_weight": construction_weight,
+                                                            "border_target": border_target}))
             value = inputs.optimizer_step(opt, loss, "R-DC phase-2 loss", epoch)
             total += value * idx.numel()
             count += idx.numel()
@@ -205,7 +206,9 @@ def _load_or_train_phase2(cfg, ctx, model, x, log, beta, gamma, generator, path)
                 "refreshes": list(stored.get("refreshes", []))}  # networks cached before these were recorded: []
         return rows_from_columns(stored["history"]), info
     start = len(log.rows)
-    options = {k: cfg.get(k, d) for k, d in PHASE2_OPTIONS.items() if k != "lid_estimator"}
+    options = {k: cfg.get(k, d) for k, d in PHASE2_OPTIONS.items()
+               if k not in ("lid_estimator", "precision", "fused_adam")}
+    options["training"] = inputs.Training(cfg.get("precision", "fp32"), bool(cfg.get("fused_adam", False)))
     info = train_proximity(model, x, epochs=cfg["cluster_epochs"], batch_size=cfg["batch_size"],
                            lr=cfg["cluster_lr"], beta=beta, gamma=gamma, m=cfg["n_neighbours"],
                            lam=cfg["pull_weight"], refresh_every=cfg["refresh_every"], patience=cfg["patience"],

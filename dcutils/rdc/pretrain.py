@@ -67,7 +67,7 @@ PRETRAIN_PARAMS = ("subsample", "preprocess", "pretrain_epochs", "batch_size", "
 
 #: ``rdc.method`` parameters that determine a pretrained network and joined
 #: later, with their defaults: in the key only when they differ from these.
-PRETRAIN_OPTIONS = {"acai_mixing": "dcutils", "lid_estimator": "global90"}
+PRETRAIN_OPTIONS = {"acai_mixing": "dcutils", "lid_estimator": "global90", "precision": "fp32", "fused_adam": False}
 
 #: ACAI's interpolation / blend draws: dcutils' (alpha ~ U[0, 0.5], fixed
 #: blend) or the authors' (alpha ~ U[0, 1], blend ~ U[0, 0.5] per batch).
@@ -93,6 +93,7 @@ def pretrain_acai(
     progress: Callable = lambda it: it,
     mixing: str = "dcutils",
     lid_estimator: str = "global90",
+    training: inputs.Training = inputs.FP32,
 ) -> tuple[models.FeedForwardAutoencoder, list[dict[str, Any]]]:
     """R-DC phase 1: ACAI on (augmented) mini-batches with Adam (Eq. 1-2).
 
@@ -109,6 +110,7 @@ def pretrain_acai(
         ACAI's draws (module doc); ``"authors"`` ignores ``blend``.
     lid_estimator : str, default "global90"
         Estimator of the logged ID / LID (:func:`dcutils.rdc.evaluation.geometry`).
+    training : :class:`dcutils.rdc.inputs.Training`, default fp32 with torch's default Adam
 
     Returns
     -------
@@ -127,8 +129,8 @@ def pretrain_acai(
     d = int(np.prod(x.shape[1:]))
     model = models.rdc_autoencoder(d, latent_dim).to(dev)
     critic = acai.Critic(d).to(dev)
-    opt_ae = torch.optim.Adam(model.parameters(), lr=lr)
-    opt_c = torch.optim.Adam(critic.parameters(), lr=lr)
+    opt_ae = training.adam(model.parameters(), lr)
+    opt_c = training.adam(critic.parameters(), lr)
     rows: list[dict[str, Any]] = []
     step = 0
     clock = Stopwatch(dev)
@@ -150,7 +152,8 @@ def pretrain_acai(
         for idx in inputs.batches(x.shape[0], batch_size, generator, dev):
             xb = inputs.augment(x[idx], use_augment, generator)
             try:
-                parts = acai.acai_step(model, critic, opt_ae, opt_c, xb, generator=generator, lam=lam, **draws)
+                parts = acai.acai_step(model, critic, opt_ae, opt_c, xb, generator=generator, lam=lam,
+                                       precision=training.precision, **draws)
             except FloatingPointError as err:  # NonFiniteLossError included: add where it broke
                 done = "" if isinstance(err, NonFiniteLossError) else ". Nothing was cached."
                 raise NonFiniteLossError(f"ACAI pretraining diverged at epoch {epoch}: {err}{done}") from err
@@ -234,6 +237,7 @@ def _load_or_pretrain(cfg, path, key, key_obj, x, y, n_clusters, geometry_index,
         n_clusters=n_clusters, geometry_index=geometry_index, log_every=cfg["pretrain_log_every"],
         generator=generator, progress=(ctx.progress if ctx is not None else (lambda it: it)),
         mixing=cfg.get("acai_mixing", "dcutils"), lid_estimator=cfg.get("lid_estimator", "global90"),
+        training=inputs.Training(cfg.get("precision", "fp32"), bool(cfg.get("fused_adam", False))),
     )
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     cache.save_tensors(path, {"state": state, "history": rows_to_columns(rows), "key": key_obj})

@@ -62,10 +62,11 @@ class VaDE(nn.Module):
 
     def loss(self, x_input: Tensor, x_target: Tensor, generator: torch.Generator) -> Tensor:
         """Negative ELBO per sample (Jiang et al. 2017, Eq. 12) with a unit-variance Gaussian decoder."""
-        mu, logvar = self.posterior(x_input)
+        # the mixture terms in fp32 under bf16 autocast too (no-ops in fp32): only the networks' matmuls go bf16
+        mu, logvar = (t.float() for t in self.posterior(x_input))
         eps = torch.randn(mu.shape, generator=generator).to(device=mu.device, dtype=mu.dtype)
         z = mu + (0.5 * logvar).exp() * eps
-        recon = 0.5 * (self.model.decode(z) - x_target.reshape(x_target.shape[0], -1)).pow(2).sum(dim=1)
+        recon = 0.5 * (self.model.decode(z).float() - x_target.reshape(x_target.shape[0], -1)).pow(2).sum(dim=1)
         gamma = self.responsibilities(z)
         var_c = self.logvar_c.exp().unsqueeze(0)
         kl_z = 0.5 * (gamma * (self.logvar_c.unsqueeze(0) + logvar.exp().unsqueeze(1) / var_c
@@ -82,7 +83,8 @@ class VaDE(nn.Module):
 
 def train_vade(model: models.FeedForwardAutoencoder, x: Tensor, n_clusters: int, *, epochs: int, batch_size: int,
                lr: float, logvar_init: float, use_augment: bool, generator: torch.Generator,
-               log: EpochLogger | Callable, seed: int, progress: Callable = lambda it: it) -> dict[str, Any]:
+               log: EpochLogger | Callable, seed: int, progress: Callable = lambda it: it,
+               training: inputs.Training = inputs.FP32) -> dict[str, Any]:
     """VaDE's training phase from the pretrained autoencoder (the encoder mean is ``model.encode``).
 
     Returns
@@ -96,7 +98,7 @@ def train_vade(model: models.FeedForwardAutoencoder, x: Tensor, n_clusters: int,
     gmm = km.gmm_em(z0, n_clusters, covariance_type="diag", n_init=1, generator=int(seed))
     vade = VaDE(model, gmm.weights, gmm.centroids, gmm.covariances, logvar_init)
     init_seconds = clock.seconds()
-    opt = torch.optim.Adam(vade.parameters(), lr=lr)
+    opt = training.adam(vade.parameters(), lr)
     labels = vade.predict(x)
     step = 0
     log(model, PHASE_VADE, 0, 0, math.nan, labels=labels)
@@ -105,7 +107,8 @@ def train_vade(model: models.FeedForwardAutoencoder, x: Tensor, n_clusters: int,
         for idx in inputs.batches(x.shape[0], batch_size, generator, x.device):
             xb = x[idx]
             vade.train()
-            loss = vade.loss(inputs.augment(xb, use_augment, generator), xb, generator)
+            with training.autocast(x.device):
+                loss = vade.loss(inputs.augment(xb, use_augment, generator), xb, generator)
             value = inputs.optimizer_step(opt, loss, "VaDE loss", epoch)
             total += value * idx.numel()
             count += idx.numel()
