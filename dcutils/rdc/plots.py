@@ -1083,8 +1083,8 @@ def paired_claims(runset: RunSet, dataset: str, metric: str = "acc", *, ablation
     for a, b in pairs:
         stat = outputs.paired(_per_seed(frame, a, metric), _per_seed(frame, b, metric))
         rows.append({"comparison": f"{name[a]} − {name[b]}", "ours": stat["mean"], "se": stat["se"],
-                     "pairs": stat["n"], "verdict": stat["verdict"], "paper": paper.get(a, np.nan) - paper.get(b, np.nan),
-                     "_b": b})
+                     "pairs": stat["n"], "verdict": stat["verdict"],
+                     "paper": paper.get(a, np.nan) - paper.get(b, np.nan), "_b": b})
     out = pd.DataFrame(rows)
     if not ablation and len(out):
         means = {b: _per_seed(frame, b, metric).mean() for b in out["_b"]}
