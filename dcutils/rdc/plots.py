@@ -31,6 +31,7 @@ import pandas as pd
 from dcutils import items, metrics, outputs, paper_data, plotting
 from dcutils.data import DATASETS, canonical_name
 from dcutils.profiles import Settings
+from dcutils.rdc import inputs
 from dcutils.rdc import settings as exp
 from dcutils.rdc.method import METHOD_HYPERPARAMETERS
 from dcutils.runs import RunSet
@@ -315,7 +316,10 @@ def markdown(table: pd.DataFrame, floatfmt: str = ".1f") -> str:
 def runtime_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     """R-DC Table 6: seconds at equal iterations, paper vs ours.
 
-    Ours: the shared ACAI pretraining time, plus one k-means on the embedding
+    Ours, where every run of the method ran the whole budget (``stop="budget"``):
+    the measured pretraining plus clustering seconds ("measured"). Otherwise
+    (runs that stopped early) extrapolated, and labelled so: the shared ACAI
+    pretraining time, plus one k-means on the embedding
     (the time of the AE + k-means run of the same seed; every method runs one
     k-means or GMM fit), plus the method's seconds per clustering iteration
     (training only, evaluation excluded, that k-means taken out) times a
@@ -347,14 +351,18 @@ def runtime_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
                 t_km = runs["seed"].map(km).fillna(0.0) if len(km) else 0.0
                 iters = runs["iterations"].clip(lower=1)
                 per_it = ((runs["seconds_cluster"] - t_km).clip(lower=0) / iters).where(runs["iterations"] > 0, 0.0)
-                total = runs["seconds_pretrain"] + t_km + per_it * budget
+                measured = runs["iterations"] == budget  # the fixed budget ran in full: its time is measured
+                total = (runs["seconds_pretrain"] + runs["seconds_cluster"]).where(
+                    measured, runs["seconds_pretrain"] + t_km + per_it * budget)
                 if key == "ae_kmeans":
-                    total = runs["seconds_pretrain"] + runs["seconds_cluster"]
+                    total, measured = runs["seconds_pretrain"] + runs["seconds_cluster"], runs["iterations"] == 0
                 m, se, k = outputs.mean_se(total)
                 row.update({"Ours (s)": m, "± SE": se, "Pretraining (s)": float(runs["seconds_pretrain"].mean()),
                             "ms / clustering iteration": (float((per_it * 1000).mean()) if key != "ae_kmeans"
                                                           else math.nan),
-                            "Iterations (budget)": budget if key != "ae_kmeans" else 0, "Seeds": k, "Note": ""})
+                            "Iterations (budget)": budget if key != "ae_kmeans" else 0, "Seeds": k,
+                            "Note": "measured" if bool(measured.all()) else
+                            "extrapolated to the budget from the measured time per iteration"})
             else:
                 reason = (not_run_reason(d, settings.profile) if d in exp.missing_datasets(settings)
                           else NOT_RERUN.get(method, "not rerun"))
@@ -396,7 +404,8 @@ def dataset_table(profile: str) -> pd.DataFrame:
     Nothing is loaded: samples, classes and features come from the catalog
     (:data:`dcutils.data.DATASETS`), the data ``profile`` runs from its pins
     (:func:`dcutils.items.data_spec`). ``Samples (profile)`` is the pinned
-    split's size (NaN where the profile does not run the data set); ``Status``
+    split's size (NaN where the profile does not run the data set), ``Samples used`` what the
+    shared runs of Tables 3-8 train on (the profile's subsample of it); ``Status``
     is ``"as in the paper"``, ``"substitute: <how it differs>"`` or
     ``"not run at <profile> (paper profile only)"``.
     """
@@ -410,9 +419,12 @@ def dataset_table(profile: str) -> pd.DataFrame:
             status = f"not run at {profile} (paper profile only)"
         else:
             status = f"substitute: {pinned.note}" if pinned.note else "as in the paper"
+        used = exp.FMNIST_RUNS[profile]["subsample"]
+        n_pinned = pinned.n if pinned is not None and pinned.n is not None else math.nan
         rows.append({"Dataset": spec.display, "Type": spec.kind, "Samples (paper)": paper_n,
                      "Samples (catalog)": spec.paper_samples,
-                     "Samples (profile)": pinned.n if pinned is not None and pinned.n is not None else math.nan,
+                     "Samples (profile)": n_pinned,
+                     "Samples used (Tables 3-8 runs)": min(n_pinned, used) if used else n_pinned,
                      "Classes (paper)": paper_k, "Classes": spec.n_classes,
                      "Features": math.prod(spec.original_shape), "Status": status, "Note": spec.note})
     return pd.DataFrame(rows)
@@ -1149,3 +1161,53 @@ def checkpoint_text(stops: pd.DataFrame, method: str = "R-DC") -> str:
     return (f"{method} ends at its fixed budget; " + "; ".join(parts) + ". The authors' code keeps the checkpoint "
             "with the best ACC, chosen with the true labels, so the paper's number may include a gain of that kind; "
             "every table here reports the final ACC.")
+
+
+#: How each LID estimator is computed (``lid_estimator`` of rdc.method / rdc.paradigm).
+LID_TEXT = {
+    "authors": "the authors' estimator: codes standardised per k-means cluster, PCA components to 0.9999 explained "
+               "variance, ID (TwoNN) and LID averaged over the clusters",
+    "authors_index": "the authors' estimator on the true classes",
+    "global90": "PCA to 90 % explained variance on the raw global codes (version 1)",
+}
+
+
+def protocol_note(runset: RunSet) -> str:
+    """Markdown: the protocol the item's runs used, read from their configs (not from the settings)."""
+    if not len(runset):
+        return "No runs at this profile."
+    cfg = runset.results[0].config
+    algo = cfg.algorithm
+    seeds = runset.seeds()
+    head = f"**Protocol** ({len(seeds)} seed{'s' if len(seeds) != 1 else ''}, {len(runset)} runs): "
+    if algo == "rdc.twist":
+        return head + (f"the curved-clusters toy, a two-layer autoencoder with hidden width {cfg['hidden']} and "
+                       f"activation {cfg['twist_activation'] or 'none (affine)'}, {cfg['pretrain_epochs']} "
+                       f"reconstruction epochs, then {cfg['cluster_epochs']} epochs of the method; R-DC with "
+                       f"construction weight {cfg['construction_weight']:g}, gamma "
+                       f"{_gamma_words(cfg)}.")
+    per_epoch = inputs_batches(cfg)
+    if algo == "rdc.paradigm":
+        return head + (f"{cfg['pretext']} pretraining for {cfg['pretrain_epochs']} epochs ({per_epoch} steps each), "
+                       f"then DEC for {cfg['cluster_epochs']} epochs; ID / LID: "
+                       f"{LID_TEXT.get(cfg['lid_estimator'], cfg['lid_estimator'])}.")
+    n = cfg["subsample"]
+    gamma = (f"gamma set as the {cfg['gamma_quantile']:g} quantile of the neighbour-distance gaps (relative to the "
+             "latent scale)" if cfg["gamma_mode"] == "quantile" else "gamma absolute (Table 2, or the grid's value)")
+    return head + (f"{display_name(cfg.dataset)}, {f'{n:,} images' if n else 'every image'}; ACAI pretraining "
+                   f"{cfg['pretrain_epochs']} epochs = {cfg['pretrain_epochs'] * per_epoch:,} steps; then every "
+                   f"method the same budget of {cfg['cluster_epochs']} epochs = {cfg['cluster_epochs'] * per_epoch:,} "
+                   f"iterations (stop: {cfg['stop']}; the stopping rules are recorded, not obeyed, under 'budget'), "
+                   f"targets refreshed every {cfg['refresh_every']} iterations; R-DC: M = {cfg['n_neighbours']}"
+                   f"{' including the point itself' if cfg['neighbours_include_self'] else ''}, latent pull "
+                   f"{cfg['pull_weight']:g} : image {cfg['construction_weight']:g}, {gamma}; ID / LID: "
+                   f"{LID_TEXT.get(cfg['lid_estimator'], cfg['lid_estimator'])}; {cfg['precision']}.")
+
+
+def _gamma_words(cfg) -> str:
+    return f"as the {cfg['gamma_quantile']:g} quantile" if cfg["gamma_mode"] == "quantile" else f"{cfg['gamma']:g}"
+
+
+def inputs_batches(cfg) -> int:
+    """Mini-batches per epoch of a run config (its subsample, else its data set's size)."""
+    return inputs.batches_per_epoch(inputs.sample_count(cfg.dataset, cfg["subsample"]), cfg["batch_size"])
