@@ -516,9 +516,13 @@ def substitution_note(settings, used: Sequence[str]) -> str | None:
     parts = []
     missing = [d for d in wanted if d not in used]
     if missing:
-        what = ", ".join(_display(d) for d in missing)
-        parts.append(f"{what} not run at {settings.profile}" + (f"; shown: {', '.join(_display(d) for d in used)}"
-                                                     if not set(used) & set(wanted) else ""))
+        # a data set the profile runs, but not in this item's cells, vs one the profile does not run at all
+        runs_some = [d for d in missing if d in settings["datasets"] and data_spec(settings.profile, d) is not None]
+        parts += [f"{', '.join(_display(d) for d in group)} {why}" for group, why in (
+            ([d for d in missing if d not in runs_some], f"not run at {settings.profile}"),
+            (runs_some, f"runs none of these cells at {settings.profile} (paper profile)")) if group]
+        if not set(used) & set(wanted):
+            parts[-1] += f"; shown: {', '.join(_display(d) for d in used)}"
     specs = [data_spec(settings.profile, d) for d in used]
     subs = [spec.label() for spec in specs if spec is not None and spec.substitute]
     parts += subs
@@ -600,8 +604,18 @@ def protocol_note(settings) -> str:
     if rows is not None:
         ran = "; ".join(f"{_display(d)}: " + ", ".join(algorithm_label(m, "none", p) for m, p in r)
                         for d, r in rows.items() if d in used)
-        text += (f" Rows run here: {ran} (plain and +BRB each). Every other cell of the paper's tables is left to "
-                 "the paper profile (`make figures PROFILE=paper`, on a GPU) and shows the paper's value only.")
+        extra = []
+        for variant, cells in settings.get("extra_cells", {}).items():
+            if cells == "all":
+                extra.append(f"+{VARIANT_NAME[variant]} in every row")
+                continue
+            for c in cells:
+                d, m, p = c if len(c) == 3 else (None, *c)
+                if d is None or d in used:
+                    extra.append(f"{algorithm_label(m, variant, p)}" + (f" on {_display(d)}" if d else ""))
+        text += (f" Rows run here: {ran} (plain and +BRB each)" + (f"; also {', '.join(extra)}" if extra else "")
+                 + ". Every other cell of the paper's tables is left to the paper profile (`make figures "
+                 "PROFILE=paper`, on a GPU) and shows the paper's value only.")
     return text
 
 
