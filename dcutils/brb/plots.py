@@ -751,12 +751,12 @@ def deviations_summary(table: pd.DataFrame, settings) -> str:
         f"Over {int(table['pairs'].max())} paired seeds per choice ({settings['dataset'].upper()}, "
         f"{settings.cluster_epochs} clustering epochs, T = {settings.reset_interval}), switching one choice away "
         f"from the authors' code changes final ACC clearly (beyond 2 SE) in "
-        f"{counts.get('ahead', 0) + counts.get('behind', 0)} of {len(table)} choices and stays inconclusive in "
-        f"{counts.get('inconclusive', 0)}."]
+        f"{counts.get('ahead', 0) + counts.get('behind', 0)} of {len(table)} choices; "
+        f"{int(table['identical'].sum())} never acted (identical runs) and the rest stay inconclusive."]
     for r in table.itertuples():
         se = r.paired_se if r.pairs >= 2 else math.nan
         what = ("identical in every pair: the choice never acted" if r.identical else
-                f"paired {outputs.plus_minus(r.paired, se, 1)} points, {r.verdict}")
+                f"paired {r.paired:+.1f}" + (f" ± {se:.1f}" if np.isfinite(se) else "") + f" points, {r.verdict}")
         lines.append(f"- **{r.choice}** ({r.method}, {r.other}): code "
                      f"{outputs.plus_minus(r.code_mean, r.code_se if r.pairs >= 2 else math.nan, 1)}, other "
                      f"{outputs.plus_minus(r.other_mean, r.other_se if r.pairs >= 2 else math.nan, 1)}; {what}.")
