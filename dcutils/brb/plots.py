@@ -516,9 +516,13 @@ def substitution_note(settings, used: Sequence[str]) -> str | None:
     parts = []
     missing = [d for d in wanted if d not in used]
     if missing:
-        what = ", ".join(_display(d) for d in missing)
-        parts.append(f"{what} not run at {settings.profile}" + (f"; shown: {', '.join(_display(d) for d in used)}"
-                                                     if not set(used) & set(wanted) else ""))
+        # a data set the profile runs, but not in this item's cells, vs one the profile does not run at all
+        runs_some = [d for d in missing if d in settings["datasets"] and data_spec(settings.profile, d) is not None]
+        parts += [f"{', '.join(_display(d) for d in group)} {why}" for group, why in (
+            ([d for d in missing if d not in runs_some], f"not run at {settings.profile}"),
+            (runs_some, f"runs none of these cells at {settings.profile} (paper profile)")) if group]
+        if not set(used) & set(wanted):
+            parts[-1] += f"; shown: {', '.join(_display(d) for d in used)}"
     specs = [data_spec(settings.profile, d) for d in used]
     subs = [spec.label() for spec in specs if spec is not None and spec.substitute]
     parts += subs
@@ -600,8 +604,18 @@ def protocol_note(settings) -> str:
     if rows is not None:
         ran = "; ".join(f"{_display(d)}: " + ", ".join(algorithm_label(m, "none", p) for m, p in r)
                         for d, r in rows.items() if d in used)
-        text += (f" Rows run here: {ran} (plain and +BRB each). Every other cell of the paper's tables is left to "
-                 "the paper profile (`make figures PROFILE=paper`, on a GPU) and shows the paper's value only.")
+        extra = []
+        for variant, cells in settings.get("extra_cells", {}).items():
+            if cells == "all":
+                extra.append(f"+{VARIANT_NAME[variant]} in every row")
+                continue
+            for c in cells:
+                d, m, p = c if len(c) == 3 else (None, *c)
+                if d is None or d in used:
+                    extra.append(f"{algorithm_label(m, variant, p)}" + (f" on {_display(d)}" if d else ""))
+        text += (f" Rows run here: {ran} (plain and +BRB each)" + (f"; also {', '.join(extra)}" if extra else "")
+                 + ". Every other cell of the paper's tables is left to the paper profile (`make figures "
+                 "PROFILE=paper`, on a GPU) and shows the paper's value only.")
     return text
 
 
@@ -737,12 +751,12 @@ def deviations_summary(table: pd.DataFrame, settings) -> str:
         f"Over {int(table['pairs'].max())} paired seeds per choice ({settings['dataset'].upper()}, "
         f"{settings.cluster_epochs} clustering epochs, T = {settings.reset_interval}), switching one choice away "
         f"from the authors' code changes final ACC clearly (beyond 2 SE) in "
-        f"{counts.get('ahead', 0) + counts.get('behind', 0)} of {len(table)} choices and stays inconclusive in "
-        f"{counts.get('inconclusive', 0)}."]
+        f"{counts.get('ahead', 0) + counts.get('behind', 0)} of {len(table)} choices; "
+        f"{int(table['identical'].sum())} never acted (identical runs) and the rest stay inconclusive."]
     for r in table.itertuples():
         se = r.paired_se if r.pairs >= 2 else math.nan
         what = ("identical in every pair: the choice never acted" if r.identical else
-                f"paired {outputs.plus_minus(r.paired, se, 1)} points, {r.verdict}")
+                f"paired {r.paired:+.1f}" + (f" ± {se:.1f}" if np.isfinite(se) else "") + f" points, {r.verdict}")
         lines.append(f"- **{r.choice}** ({r.method}, {r.other}): code "
                      f"{outputs.plus_minus(r.code_mean, r.code_se if r.pairs >= 2 else math.nan, 1)}, other "
                      f"{outputs.plus_minus(r.other_mean, r.other_se if r.pairs >= 2 else math.nan, 1)}; {what}.")
