@@ -127,7 +127,7 @@ GRID_ITEMS: dict[str, dict] = {
     "brb/fig01": {"methods": ["idec"], "variants": ["none", "recluster", "brb"], "pretrain": [False]},
     "brb/fig04": {"methods": ["dcn"], "variants": VARIANTS, "pretrain": [True]},
     "brb/fig05": {"methods": ["dec", "idec"], "variants": ["none", "brb"], "pretrain": [False]},
-    "brb/fig06": {"methods": ["dcn"], "variants": ["recluster", "brb"], "pretrain": [True]},
+    "brb/fig06": {"methods": ["dcn"], "variants": ["none", "recluster", "brb"], "pretrain": [True]},
     "brb/fig07": {"methods": ["dcn"], "variants": ["brb"], "pretrain": [True]},
     "brb/fig14": {"methods": ["dcn"], "variants": VARIANTS, "pretrain": [True]},
     "brb/fig15": {"methods": ["dec", "idec"], "variants": ["none", "brb"], "pretrain": [False]},
@@ -151,7 +151,7 @@ FIGURE_DATA: dict[str, dict] = {
     "brb/fig17": {"focus": ["usps", "gtsrb5"], "substitute": "optdigits"},
     "brb/fig18": {"focus": ["optdigits"], "substitute": "usps"},
 }
-GRID_ITEMS["brb/fig02"] = {"methods": ["dcn"], "variants": ["recluster", "brb"], "pretrain": [True]}
+GRID_ITEMS["brb/fig02"] = {"methods": ["dcn"], "variants": ["none", "recluster", "brb"], "pretrain": [True]}
 
 
 def _register() -> None:
