@@ -48,11 +48,24 @@ def mean_se_frame(frame: pd.DataFrame, by: Sequence[str], value: str) -> pd.Data
     return out.drop(columns="std")
 
 
+#: Up to this many seeds a curve figure draws every seed (thin) under the mean instead of a ± SE band: an SE
+#: from two or three values is too unreliable to draw as a band.
+MAX_SEEDS_DRAWN = 3
+
+
 def line_band(ax, frame: pd.DataFrame, x: str, y: str, *, label: str | None = None, color_name: str | None = None,
-              **kwargs) -> None:
-    """Mean over seeds of ``y`` against ``x`` with a ± SE band."""
+              units: str = "seed", **kwargs) -> None:
+    """Mean over seeds of ``y`` against ``x``: with at most :data:`MAX_SEEDS_DRAWN` seeds (column ``units``)
+    each seed as a thin line under the mean, with more a ± SE band."""
     stats = mean_se_frame(frame, [x], y)
     c = color(color_name) if color_name else None
+    seeds = frame[units].dropna().unique() if units in frame else []
+    if 0 < len(seeds) <= MAX_SEEDS_DRAWN:
+        for seed in seeds:
+            one = frame[frame[units] == seed].sort_values(x)
+            ax.plot(one[x], one[y], color=c, lw=0.6, alpha=0.45, zorder=1)
+        ax.plot(stats[x], stats["mean"], label=label, color=c, zorder=2, **kwargs)
+        return
     ax.plot(stats[x], stats["mean"], label=label, color=c, **kwargs)
     ax.fill_between(stats[x], stats["mean"] - stats["se"], stats["mean"] + stats["se"], color=c, alpha=0.2, lw=0)
 

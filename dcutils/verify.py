@@ -168,7 +168,12 @@ def precision_check(profile: str, item: str, cells: list[tuple[str, str, bool]],
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DCUTILS_RESULTS"] = tmp
         try:
-            failed = [o for o in executors.make("pool", jobs).submit_all(other) if not o.ok]
+            bar = runs.progress(total=len(other), desc=f"recomputing in {precision}", unit="run")
+            try:
+                outcomes = executors.make("pool", jobs).submit_all(other, on_done=lambda _: bar.update())
+            finally:
+                bar.close()
+            failed = [o for o in outcomes if not o.ok]
             if failed:
                 raise RuntimeError(f"{len(failed)} recomputation(s) failed: {failed[0].error}")
             again = {c: runs.load_cached(o) for c, o in zip(configs, other)}
