@@ -521,6 +521,14 @@ def twist_verdict(summary: pd.DataFrame, profile: str) -> str:
 # Figure 1: ID / LID through pretraining and DEC
 
 
+def lid_label(runset: RunSet) -> str:
+    """The legend label of LID for the estimator the runs used (``lid_estimator``)."""
+    names = {"authors": "LID (PCA 0.9999, per cluster)", "authors_index": "LID (PCA 0.9999, per class)",
+             "global90": "LID (PCA 90 %)"}
+    used = {r.config.get("lid_estimator", "global90") for r in runset}
+    return " / ".join(names.get(u, f"LID ({u})") for u in sorted(used)) or "LID"
+
+
 def paradigm_figure(runset: RunSet):
     """ID and LID per iteration for each (data set, pretext), pretraining then DEC (R-DC Figure 1)."""
     h = runset.history()
@@ -530,7 +538,7 @@ def paradigm_figure(runset: RunSet):
     for ax, (d, pretext) in zip(axes[0], keys):
         sub = h[(h["dataset"] == d) & (h["pretext"] == pretext)]
         plotting.line_band(ax, sub, "global_iteration", "id", label="ID (TwoNN)", color_name="dynae")
-        plotting.line_band(ax, sub, "global_iteration", "lid", label="LID (PCA 90 %)", color_name="rdc")
+        plotting.line_band(ax, sub, "global_iteration", "lid", label=lid_label(runset), color_name="rdc")
         start = sub[sub["phase"] == "DEC"]["global_iteration"].min()
         if np.isfinite(start):
             ax.axvline(start, color="0.4", ls="--", lw=0.8)
@@ -754,8 +762,8 @@ def geometry_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc", "
     for ax, v in zip(axes[0], variants):
         part = h[h["variant"] == v]
         plotting.line_band(ax, part, "global_iteration", "id", label="ID (TwoNN)", color_name="dynae", marker="o", ms=2)
-        plotting.line_band(ax, part, "global_iteration", "lid", label="LID (PCA 90 %)", color_name="rdc", marker="o",
-                           ms=2)
+        plotting.line_band(ax, part, "global_iteration", "lid", label=lid_label(runset), color_name="rdc",
+                           marker="o", ms=2)
         start = part[part["phase"] != "P1"]["global_iteration"].min()
         if np.isfinite(start):
             ax.axvline(start, color="0.4", ls="--", lw=0.8)
