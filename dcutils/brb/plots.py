@@ -389,12 +389,14 @@ def plot_variant_bars(runset: RunSet, metrics: Sequence[str], *, method: str, pr
                 ms.append(m)
                 ses.append(se)
                 ps.append(float(pv.iloc[0]) if len(pv) else math.nan)
-            ax.bar(xs, ms, width, yerr=ses, color=plotting.color(v), label=algorithm_label(method, v), capsize=2)
+            ran = any(np.isfinite(m) for m in ms)
+            label = algorithm_label(method, v) + ("" if ran else " (not run at this profile: paper's value only)")
+            ax.bar(xs, ms, width, yerr=ses, color=plotting.color(v), label=label, capsize=2)
             _paper_marks(ax, xs, ps, labelled=k == 0)
         _dataset_ticks(ax, datasets)
         ax.set_ylabel(f"{METRIC_NAME[metric]} (%)")
         ax.set_title(f"{METRIC_NAME[metric]}, {method.upper()} {'with' if pretrain else 'without'} pretraining")
-    axes[0, 0].legend(ncol=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    axes[0, 0].legend(ncol=3, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     fig.tight_layout()
     return fig
 
