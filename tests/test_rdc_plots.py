@@ -10,7 +10,6 @@ import pytest
 from dcutils import items, paper_data
 from dcutils.experiments import notebook_settings
 from dcutils.rdc import plots as rp
-from dcutils.rdc import settings as exp
 from dcutils.runs import RunConfig, RunResult, RunSet
 
 #: The meta an rdc.method run records about its data (FMNIST, subsample of 600).
@@ -29,13 +28,12 @@ def _run(method: str, seed: int, acc: float, patience: int = 5, **final) -> RunR
 
 def test_clustering_table_puts_paper_and_runs_side_by_side():
     settings = notebook_settings("rdc/tab03", "quick")
-    runs = RunSet([_run("rdc", 0, 0.60), _run("rdc", 1, 0.62), _run("dec", 0, 0.50),
-                   _run("rdc", 0, 0.10, patience=exp.NO_STOP_PATIENCE)])
+    runs = RunSet([_run("rdc", 0, 0.60), _run("rdc", 1, 0.62), _run("dec", 0, 0.50)])
     t = rp.clustering_table(runs, settings)
     assert len(t) == 2 * 10 * 3  # CIFAR10 and FMNIST, ten methods, three metrics
     assert list(t["Method"].iloc[:30:3]) == rp.PAPER_METHODS  # the paper's order
     row = t[(t["Dataset"] == "FMNIST") & (t["Method"] == "R-DC") & (t["Metric"] == "ACC")].iloc[0]
-    assert row["Paper"] == 66.6 and row["Reproduced"] == pytest.approx(61.0)  # the no-stop diagnostic is left out
+    assert row["Paper"] == 66.6 and row["Reproduced"] == pytest.approx(61.0)
     assert row["± SE"] == pytest.approx(1.0) and row["Seeds"] == 2
     assert row["Difference"] == pytest.approx(61.0 - 66.6)
     cc = t[(t["Dataset"] == "FMNIST") & (t["Method"] == "CC")].iloc[0]

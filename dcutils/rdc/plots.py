@@ -12,9 +12,9 @@ runs from the catalog's table (:data:`dcutils.data.DATASETS`).
 
 Conventions: metrics are stored as fractions and shown in percent; a cell is
 (data set, method), its seeds averaged (mean ± SE); ``variant`` is the
-method name of ``rdc.method`` except ``"rdc_nostop"`` for R-DC with its
-stopping rule switched off (the diagnostic of
-:data:`dcutils.rdc.settings.NO_STOP_PATIENCE`). Data sets a profile does not
+method name of ``rdc.method`` (every method runs the same fixed budget, its
+stopping rule only logged, so no "stopping rule off" variant is needed).
+Data sets a profile does not
 pin are "paper profile only": their cells keep the paper's values with the
 reason "not run at <profile>".
 """
@@ -41,7 +41,7 @@ plotting.style()
 #: Row names as the paper prints them.
 METHOD_NAME = {
     "ae_kmeans": "AE + k-means", "dec": "DEC", "idec": "IDEC", "dynae": "DynAE", "vade": "VaDE", "rdc": "R-DC",
-    "p1p2p3": "P1+P2+P3", "rdc_nostop": "R-DC (stopping rule off)",
+    "p1p2p3": "P1+P2+P3",
 }
 #: The ten methods of Tables 3-5, in the paper's order.
 PAPER_METHODS = ["FINCH", "VaDE", "AE + k-means", "DEC", "IDEC", "PSSC", "CC", "DDC-UCO", "DynAE", "R-DC"]
@@ -55,7 +55,7 @@ NOT_RERUN = {
 METRICS = {"acc": "ACC", "f1_macro": "F1 macro", "f1_micro": "F1 micro"}
 #: Ablation columns of Table 8 and the rdc.method behind each.
 ABLATION = {"P1": "ae_kmeans", "P1+P2": "rdc", "P1+P3": "dec", "P1+P2+P3": "p1p2p3"}
-PHASE2 = {"rdc": "P2", "rdc_nostop": "P2", "dynae": "DynAE", "dec": "P3", "idec": "IDEC", "vade": "VaDE"}
+PHASE2 = {"rdc": "P2", "dynae": "DynAE", "dec": "P3", "idec": "IDEC", "vade": "VaDE"}
 
 
 # ----------------------------------------------------------------------------
@@ -68,8 +68,7 @@ def with_variant(frame: pd.DataFrame) -> pd.DataFrame:
     if not len(frame):
         frame["variant"] = []
         return frame
-    nostop = (frame["method"] == "rdc") & (frame["patience"] >= exp.NO_STOP_PATIENCE)
-    frame["variant"] = np.where(nostop, "rdc_nostop", frame["method"])
+    frame["variant"] = frame["method"]
     return frame
 
 
@@ -226,7 +225,7 @@ def clustering_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     """
     frame = finals(runset)
     if len(frame):
-        frame = frame[frame["variant"] != "rdc_nostop"].copy()
+        frame = frame.copy()
         frame["method_paper"] = frame["variant"].map(METHOD_NAME)
     else:
         frame = pd.DataFrame(columns=["dataset", "method_paper", *METRICS])
@@ -333,7 +332,7 @@ def runtime_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     samples = {r.config.dataset: r.meta.get("n_samples") for r in runset}  # from the run records
     rows = []
     for d in settings["datasets"]:
-        sub = frame[(frame["dataset"] == d) & (frame["variant"] != "rdc_nostop")] if len(frame) else frame
+        sub = frame[frame["dataset"] == d] if len(frame) else frame
         budget = None
         if len(sub):
             n_rows = samples.get(d)  # older records lack n_samples: the subsample, else the full set
@@ -637,7 +636,7 @@ def phase_history(runset: RunSet) -> pd.DataFrame:
     return h[keep].copy()
 
 
-def accuracy_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc", "rdc_nostop"),
+def accuracy_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc"),
                     paper_start: float | None = None, with_core_ratio: bool = False):
     """ACC per iteration of the clustering phase (R-DC Figures 12 and 13), mean ± SE over seeds.
 
@@ -656,8 +655,7 @@ def accuracy_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc", "
             part = sub[sub["variant"] == v]
             if len(part):
                 plotting.line_band(ax, part, "phase_iteration", "acc_pct", label=METHOD_NAME[v],
-                                   color_name="rdc" if v.startswith("rdc") else v, marker="o", ms=3,
-                                   ls="--" if v == "rdc_nostop" else "-")
+                                   color_name="rdc" if v.startswith("rdc") else v, marker="o", ms=3)
         if paper_start is not None:
             ax.axhline(paper_start, color="0.5", ls=":", lw=0.8)
             ax.text(0, paper_start, f" paper's start {paper_start:.1f} %", va="bottom", fontsize=7, color="0.4")
@@ -671,7 +669,7 @@ def accuracy_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc", "
                 part = sub[(sub["variant"] == v) & sub["core_ratio"].notna()]
                 if len(part):
                     plotting.line_band(ax, part, "phase_iteration", "core_ratio", label=METHOD_NAME[v],
-                                       color_name="rdc", ls="--" if v == "rdc_nostop" else "-")
+                                       color_name="rdc")
             ax.set_xlabel("iteration of phase 2")
             ax.set_ylabel("core-point ratio")
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
@@ -710,7 +708,7 @@ def accuracy_verdict(runset: RunSet, profile: str, paper_start: float | None = N
     return "\n".join(lines)
 
 
-def purity_figure(runset: RunSet, variants: Sequence[str] = ("rdc", "rdc_nostop")):
+def purity_figure(runset: RunSet, variants: Sequence[str] = ("rdc",)):
     """R-DC Figure 14: % true (a) and false (b) neighbours of core points, all M vs reliable only, per iteration."""
     h = phase_history(runset)
     h = h[h["variant"].isin(variants)].copy()
@@ -725,11 +723,10 @@ def purity_figure(runset: RunSet, variants: Sequence[str] = ("rdc", "rdc_nostop"
                 part = h[(h["dataset"] == d) & (h["variant"] == v)]
                 if not len(part):
                     continue
-                ls = "--" if v == "rdc_nostop" else "-"
                 plotting.line_band(ax, part, "phase_iteration", f"{kind}_initial", label=f"initial ({METHOD_NAME[v]})",
-                                   color_name="dynae", ls=ls)
+                                   color_name="dynae")
                 plotting.line_band(ax, part, "phase_iteration", f"{kind}_filtered",
-                                   label=f"after filtering ({METHOD_NAME[v]})", color_name="rdc", ls=ls)
+                                   label=f"after filtering ({METHOD_NAME[v]})", color_name="rdc")
             ax.set_title(f"{display_name(d)}: {kind} neighbours of core points")
             ax.set_xlabel("iteration of phase 2")
             ax.set_ylabel("%")
@@ -752,7 +749,7 @@ def purity_verdict(runset: RunSet, profile: str) -> str:
     return "\n".join(lines)
 
 
-def geometry_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc", "rdc_nostop")):
+def geometry_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc")):
     """R-DC Figure 15: ID and LID through both phases, one panel per method (mean ± SE over seeds)."""
     h = history(runset)
     h = h[h["variant"].isin(variants)]
@@ -782,7 +779,7 @@ def geometry_verdict(runset: RunSet, profile: str) -> str:
     lines = [f"**Profile `{profile}`.** The paper: DynAE's ID and LID jump at the phase change and converge; "
              "R-DC's change smoothly and stay apart.", ""]
     for v, g in h.groupby("variant", sort=False):
-        if v not in ("dynae", "rdc", "rdc_nostop"):
+        if v not in ("dynae", "rdc"):
             continue
         p1 = g[g["phase"] == "P1"]
         last_p1 = p1[p1["global_iteration"] == p1["global_iteration"].max()]
@@ -925,9 +922,7 @@ def pca_figure(runset: RunSet, variants: Sequence[str], seed: int | None = None,
         for r in runs:
             if r.config.dataset != d:
                 continue
-            v = "rdc_nostop" if r.config["method"] == "rdc" and r.config["patience"] >= exp.NO_STOP_PATIENCE \
-                else r.config["method"]
-            by_variant.setdefault(v, r)
+            by_variant.setdefault(r.config["method"], r)
         for j, c in enumerate(cols):
             ax = axes[i, j]
             src = by_variant.get(variants[0] if c == "pretrained" else c)
@@ -947,8 +942,7 @@ def pca_separation(runset: RunSet) -> pd.DataFrame:
     """Per (data set, variant): silhouette of the true classes in the 2-D PCA picture (after phase 1 and after)."""
     rows = []
     for r in runset:
-        v = "rdc_nostop" if r.config["method"] == "rdc" and r.config["patience"] >= exp.NO_STOP_PATIENCE \
-            else r.config["method"]
+        v = r.config["method"]
         y = r.arrays["pca_y"]
         rows.append({"dataset": display_name(r.config.dataset), "variant": METHOD_NAME[v], "seed": r.config.seed,
                      "silhouette 2-D (after phase 1)": metrics.silhouette(r.arrays["pca_pretrained"], y,
@@ -1085,7 +1079,7 @@ def paired_claims(runset: RunSet, dataset: str, metric: str = "acc", *, ablation
     cols = ["comparison", "ours", "se", "pairs", "verdict", "paper"]
     if frame.empty or not (frame["dataset"] == dataset).any():
         return pd.DataFrame(columns=cols)
-    frame = frame[(frame["dataset"] == dataset) & (frame["variant"] != "rdc_nostop")]
+    frame = frame[frame["dataset"] == dataset]
     if ablation:
         printed = paper_data.rdc_ablation()
         paper = {exp_: float(printed[(printed["dataset"] == dataset) & (printed["phases"] == p)][metric].iloc[0])

@@ -16,10 +16,9 @@ paper's numbers with the reason "not run at <profile>", or name the FMNIST
 substitute they ran instead. Configs are built with :func:`dcutils.items.config`,
 which adds the profile's split and data fingerprint.
 
-Method names in the settings are ``rdc.method`` methods, plus
-``"rdc_nostop"``: R-DC with the core-ratio stopping rule switched off
-(``patience`` = :data:`NO_STOP_PATIENCE`), a diagnostic that shows phase 2
-over all ``cluster_epochs``.
+Method names in the settings are ``rdc.method`` methods. Every method runs
+the same fixed budget (``stop="budget"``); R-DC's core-ratio stopping rule is
+logged, not obeyed, so phase 2 is always shown over all ``cluster_epochs``.
 """
 from __future__ import annotations
 
@@ -27,9 +26,6 @@ from dcutils import items  # the package dcutils.rdc, imported first, registers 
 from dcutils.core import RunConfig
 from dcutils.items import register_item, run_list
 from dcutils.profiles import Settings
-
-#: ``patience`` of the "rdc_nostop" diagnostic: the stopping rule never fires.
-NO_STOP_PATIENCE = 1_000_000
 
 #: Settings of the shared FMNIST runs per profile. ``refresh_every`` counts
 #: mini-batches between target refreshes (1 = every iteration, the paper's
@@ -135,12 +131,6 @@ def missing_datasets(settings: Settings) -> list[str]:
     return [d for d in settings["datasets"] if not available(d, settings.profile)]
 
 
-def _method_params(name: str) -> dict:
-    if name == "rdc_nostop":
-        return {"method": "rdc", "patience": NO_STOP_PATIENCE}
-    return {"method": name}
-
-
 def method_configs(s: Settings, methods: list[str] | None = None, datasets: list[str] | None = None,
                    **extra) -> list[RunConfig]:
     """``rdc.method`` configs: every (data set, method, seed) of the settings that its profile runs."""
@@ -154,7 +144,7 @@ def method_configs(s: Settings, methods: list[str] | None = None, datasets: list
     for d in datasets:
         for m in methods:
             for seed in s.seeds:
-                params = {**base, **_method_params(m), **extra}
+                params = {**base, "method": m, **extra}
                 out.append(items.config("rdc.method", d, seed, s.profile, **params))
     return out
 
