@@ -111,8 +111,11 @@ def _same_numbers(a: runs.RunResult, b: runs.RunResult) -> bool:
     cols = [c for c in a.history.columns if not _TIMING.search(c)]
     if list(a.history.columns) != list(b.history.columns) or not a.history[cols].equals(b.history[cols]):
         return False
-    keep = lambda final: {k: v for k, v in final.items() if not _TIMING.search(k)}  # noqa: E731
-    return keep(a.final) == keep(b.final)
+    return _untimed(a.final) == _untimed(b.final)
+
+
+def _untimed(final: dict) -> dict:
+    return {k: v for k, v in final.items() if not _TIMING.search(k)}
 
 
 def _cell(cfg: RunConfig) -> str:

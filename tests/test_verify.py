@@ -1,6 +1,8 @@
 """Recomputing committed records: drift against the seed spread, and the bf16 / fp32 precision check."""
 from __future__ import annotations
 
+import pytest
+
 from dcutils import runs, verify
 from dcutils.experiments import configs_for, notebook_settings
 
@@ -16,8 +18,9 @@ def _cell_configs():
 def test_verify_recomputes_a_record_bitwise_on_the_same_machine(results):
     cfg = _cell_configs()[0]
     runs.get_run(cfg)
-    (drift,) = verify.verify("smoke", 1, seed=0) if verify.committed("smoke") == [cfg] else [None]
-    assert drift is not None and drift.identical and drift.drift == 0.0
+    assert verify.committed("smoke") == [cfg]
+    (drift,) = verify.verify("smoke", 1, seed=0)
+    assert drift.identical and drift.drift == 0.0
     assert verify.report([drift])["bitwise"].tolist() == ["yes"]
 
 
@@ -34,7 +37,5 @@ def test_precision_check_recomputes_in_a_throwaway_cache_and_compares_verdicts(r
 
 
 def test_precision_check_asks_for_the_committed_runs_first(results):
-    import pytest
-
     with pytest.raises(RuntimeError, match="compute the committed runs first"):
         verify.precision_check("smoke", "brb/tab13", [CELL], precision="bf16")
