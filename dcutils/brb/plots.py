@@ -1062,7 +1062,7 @@ def grid_findings(runset: RunSet, settings) -> dict:
 def algorithm_findings(runset: RunSet, settings) -> dict:
     """Algorithm 1: a procedure, not a claim; the text shows what its runs did."""
     cite = Cite()
-    return _finding(findings.NOT_TESTABLE, "Algorithm 1 is a procedure, not a claim: the runs above show it at work",
+    return _finding(findings.NOT_TESTABLE, "Algorithm 1 is a procedure, not a claim; its notebook shows it at work",
                     cite, [curve_verdict(runset, settings, "acc", cite), protocol_note(settings, cite)])
 
 
