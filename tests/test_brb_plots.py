@@ -157,16 +157,24 @@ def test_ratio_findings_pair_before_and_after_per_seed():
     assert "**10.0 % before and 21.0 % after** the step" in found.text
 
 
-def test_headline_findings_from_the_interval():
-    runs = FakeRuns(grid({("usps", "idec", False): {"none": 0.67, "brb": 0.85},
-                          ("optdigits", "dec", False): {"none": 0.25, "brb": 0.64}}))
-    found = check(bp.headline_findings(bp.headline_table(runs), notebook_settings("brb/headline", "quick")),
-                  "brb/headline")
-    assert found.verdict == REP and "lies inside the 95 % interval of 6 paired runs" in found.reason
-    many = FakeRuns(grid({("usps", "idec", False): {"none": 0.85, "brb": 0.67}}, seeds=range(10)))
-    lost = check(bp.headline_findings(bp.headline_table(many), notebook_settings("brb/headline", "quick")),
-                 "brb/headline")
-    assert lost.verdict == NOT and "lies above" in lost.reason
+def _wins(won: int, lost: int) -> FakeRuns:
+    """Paired runs of IDEC on USPS: +BRB ends above plain in ``won`` seeds and below in ``lost``."""
+    rows = [{"dataset": "usps", "method": "idec", "pretrain": False, "variant": v, "seed": seed,
+             "acc": 0.7 + (0.1 if (v == "brb") == (seed < won) else 0.0), "brb_overhead": 0.01}
+            for seed in range(won + lost) for v in ("none", "brb")]
+    return FakeRuns(pd.DataFrame(rows))
+
+
+@pytest.mark.parametrize("won, lost, verdict, says", [
+    (5, 1, INC, "lies inside the 95 % interval of 6 paired runs here (43.6-97.0 %), but so does a coin flip's 50 %"),
+    (14, 1, REP, "which lies above a coin flip's 50 %"),
+    (40, 0, NOT, "lies below the 95 % interval of 40 paired runs here"),
+    (9, 11, NOT, "lies above the 95 % interval"),
+])
+def test_headline_findings_from_the_interval(won, lost, verdict, says):
+    table = bp.headline_table(_wins(won, lost))
+    found = check(bp.headline_findings(table, notebook_settings("brb/headline", "quick")), "brb/headline")
+    assert found.verdict == verdict and says in found.reason
 
 
 def test_tables_of_settings_and_data_are_not_testable_here():

@@ -1158,9 +1158,15 @@ def reconstruction_findings(runset: RunSet, settings) -> dict:
                                             protocol_note(settings, cite)])
 
 
+#: A win share no larger than a coin flip's: an interval reaching it cannot tell BRB's gains from chance.
+CHANCE_SHARE = 50.0
+
+
 def headline_findings(table: pd.DataFrame, settings) -> dict:
-    """The headline: reproduces when the paper's win share (88.10 %) lies inside our 95 % Wilson interval, does
-    not when it lies outside (either side), not testable without paired runs."""
+    """The headline: "reproduces" when the paper's win share (88.10 %) lies inside our 95 % Wilson interval and
+    the interval lies above :data:`CHANCE_SHARE` (BRB wins more often than not); "inconclusive" when it lies
+    inside an interval that reaches 50 % (too few runs to tell); "does not reproduce" when it lies outside the
+    interval (either side); "not testable here" without paired runs."""
     cite = Cite()
     position = _win_share_position(table)
     text = headline_summary(table, cite)
@@ -1172,8 +1178,12 @@ def headline_findings(table: pd.DataFrame, settings) -> dict:
     interval = (f"{cite('interval level (%)', 95)} % interval of {cite('paired runs', int(allr['runs']))} paired "
                 f"runs here ({cite('win share low (%)', allr['ci_low'], '.1f')}-"
                 f"{cite('win share high (%)', allr['ci_high'], '.1f')} %)")
+    if position == "inside" and allr["ci_low"] <= CHANCE_SHARE:
+        return _finding(findings.INCONCLUSIVE, f"the paper's {paper} % lies inside the {interval}, but so does a "
+                        f"coin flip's {cite('chance win share (%)', CHANCE_SHARE, '.0f')} %", cite, [text, note])
     if position == "inside":
-        return _finding(findings.REPRODUCES, f"the paper's {paper} % lies inside the {interval}", cite, [text, note])
+        return _finding(findings.REPRODUCES, f"the paper's {paper} % lies inside the {interval}, which lies above "
+                        f"a coin flip's {cite('chance win share (%)', CHANCE_SHARE, '.0f')} %", cite, [text, note])
     side = "above" if position == "above" else "below"
     why = "BRB wins less often here" if position == "above" else "BRB wins more often here than the paper says"
     return _finding(findings.DOES_NOT_REPRODUCE, f"the paper's {paper} % lies {side} the {interval}: {why}", cite,
