@@ -90,11 +90,13 @@ def mark_profile(fig, profile: str, detail: str = "") -> None:
 
 
 def _series(artist) -> np.ndarray | None:
-    """The (x, y) points an artist draws, finite points only: a Line2D with at least 2 of them or a scatter
-    (PathCollection) with at least 1; None for anything else."""
-    if isinstance(artist, Line2D):
+    """The (x, y) points an artist draws in data coordinates, finite points only: a Line2D with at least 2 of
+    them or a scatter (PathCollection) with at least 1; None for anything else, including reference lines
+    across the axes (``axvline``, ``axhline``: not in data coordinates, they mark a value, not a series)."""
+    data = artist.axes.transData if artist.axes is not None else None
+    if isinstance(artist, Line2D) and artist.get_transform() is data:
         xy, least = np.asarray(artist.get_xydata(), dtype=float), 2
-    elif isinstance(artist, PathCollection):
+    elif isinstance(artist, PathCollection) and artist.get_offset_transform() is data:
         xy, least = np.asarray(artist.get_offsets(), dtype=float), 1
     else:
         return None
@@ -114,8 +116,9 @@ def _name(artist, ax) -> str:
 def identical_series(fig) -> list[tuple]:
     """Pairs of plotted series of ``fig`` that draw the same data in the same axes, so one hides the other.
 
-    A series is a Line2D with at least two finite points or a scatter (PathCollection) with at least one; two
-    are identical when they are of the same kind and their finite (x, y) points are equal, in order. Returns
+    A series is a Line2D with at least two finite points or a scatter (PathCollection) with at least one, in
+    data coordinates (a repeated ``axvline`` marking the same epoch is not a series); two are identical when
+    they are of the same kind and their finite (x, y) points are equal, in order. Returns
     ``[(artist_a, artist_b), ...]``; empty when every series is distinct.
     """
     pairs = []

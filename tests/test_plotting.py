@@ -63,5 +63,7 @@ def test_identical_scatters_are_found_and_empty_or_single_point_lines_are_not():
     ax.plot([0], [1])  # one point: a marker, not a series
     ax.plot([0, 1], [np.nan, np.nan])
     ax.plot([0, 1], [np.nan, np.nan])  # nothing drawn
+    ax.axvline(3)
+    ax.axvline(3)  # the same event marked twice (e.g. once per seed) hides no data
     assert plotting.identical_series(fig) == [(s1, s2)]
     plt.close(fig)
