@@ -8,16 +8,19 @@ what it shows, and its status here. Notebook and output names derive from it:
 - notebook: ``notebooks/<paper>/<id>-<slug>.ipynb``
 - outputs:  ``figures/<paper>/<id>-<slug>.{png,pdf}`` (figures) or
   ``.{csv,md}`` (tables)
+- findings: ``figures/<paper>/<id>-<slug>.values.json`` (verdict, reason and
+  the numbers of "What we see"; :mod:`dcutils.findings`)
 
-``figures/README.md`` is rendered from this module by :func:`render_index`
-(``make index``), so the index cannot drift from the code.
+``figures/README.md`` is rendered from this module and the findings files by
+:func:`render_index` (``make index``), so the index cannot drift from the code
+or the notebooks' verdicts.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from dcutils import paths
+from dcutils import findings, paths
 
 DONE = "done"
 NOT_STARTED = "not started"
@@ -55,6 +58,11 @@ class Item:
         """The files this item's notebook writes, under ``figures/<paper>/``."""
         exts = self.exts or ((".csv", ".md") if self.is_table else (".png", ".pdf"))
         return [paths.FIGURES / self.paper / f"{self.stem}{ext}" for ext in exts]
+
+    @property
+    def findings_file(self) -> Path:
+        """Where the notebook's findings (verdict, reason, cited numbers) are, under ``figures/<paper>/``."""
+        return paths.FIGURES / self.paper / f"{self.stem}{findings.SUFFIX}"
 
 
 def _items(paper: str, rows: list[tuple]) -> list[Item]:
@@ -178,27 +186,58 @@ def items(paper: str | None = None) -> list[Item]:
     return [i for i in ITEMS if paper is None or i.paper == paper]
 
 
+def _cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _verdict_cell(item: Item) -> str:
+    found = findings.read(item.findings_file)
+    if found is None:
+        return "no verdict yet"
+    cell = f"**{found.verdict}**" + (f": {found.reason}" if found.reason else "")
+    return _cell(cell + (f" (profile {found.profile})" if found.profile != "quick" else ""))
+
+
 def render_index() -> str:
-    """Markdown of ``figures/README.md``: every catalog item, its notebook, status and outputs."""
+    """Markdown of ``figures/README.md``: a gallery of every catalog item (and extra) per paper.
+
+    One row per item: id, a thumbnail of its PNG (or "—"), what it shows, its status (from the catalog: how
+    much of it this companion regenerates), its verdict with the reason (from its ``.values.json``: what the
+    runs say about the paper's claim; "no verdict yet" without one), its notebook and its outputs. Status and
+    verdict are separate: an item can be done and not reproduce. Raises
+    :class:`dcutils.findings.FindingsError` for a corrupt findings file.
+    """
     titles = {"brb": "Breaking the Reclustering Barrier (BRB)", "resl": "ReSL", "rdc": "R-DC"}
     lines = [
         "# Figure index",
         "",
         "Every figure and table of the three papers (the catalog, `../shared/FIGURES.md`),",
-        "with the notebook that regenerates it, its status and its outputs. Generated from",
-        "`dcutils/catalog.py` by `make index`; do not edit by hand.",
+        "with a thumbnail, its status, its verdict, the notebook that regenerates it and its outputs.",
+        "Generated from `dcutils/catalog.py` and the notebooks' findings (`<item>.values.json`) by",
+        "`make index`; do not edit by hand.",
         "",
         "Outputs here are from the `quick` profile unless their stamp says otherwise. Rows after a",
         "paper's catalog items (brb `deviations`) are notebooks beyond the papers' figures and tables.",
         "",
+        "**Status** says how much of the item this companion regenerates; **verdict** says what its runs",
+        "show about the paper's claim, computed in the notebook (an item can be done and not reproduce):",
+        "",
+        *[f"- **{v}**: {findings.VERDICT_MEANING[v]}." for v in findings.VERDICTS],
+        "- **no verdict yet**: the notebook does not state one (yet).",
+        "",
     ]
     for paper in paths.PAPERS:
-        lines += [f"## {paper}: {titles[paper]}", "", "| id | kind | what | notebook | status | outputs |", "|---|---|---|---|---|---|"]
+        lines += [f"## {paper}: {titles[paper]}", "",
+                  "| id | figure | what | status | verdict | notebook | outputs |", "|---|---|---|---|---|---|---|"]
         for item in [*items(paper), *(e for e in EXTRAS if e.paper == paper)]:
             nb = item.notebook
             nb_cell = f"[`{nb.name}`](../notebooks/{paper}/{nb.name})" if nb.exists() else "—"
-            outs = [p for p in item.outputs() if p.exists()]
+            png = paths.FIGURES / paper / f"{item.stem}.png"
+            thumb = f'<img src="{paper}/{png.name}" width="180">' if png.exists() else "—"
+            outs = [p for p in [*item.outputs(), item.findings_file] if p.exists()]
             out_cell = ", ".join(f"[`{p.name}`]({paper}/{p.name})" for p in outs) or "—"
-            lines.append(f"| {item.id} | {item.kind} | {item.title} | {nb_cell} | {item.status} | {out_cell} |")
+            lines.append(f"| {item.id} | {thumb} | {_cell(item.title)} | {_cell(item.status)} | "
+                         f"{_verdict_cell(item)} | {nb_cell} | {out_cell} |")
         lines.append("")
     return "\n".join(lines)

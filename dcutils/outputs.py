@@ -5,7 +5,12 @@ git commit behind it:
 
 - PNG / PDF: a footer line on the figure and the file's metadata;
 - CSV: ``#`` comment lines first (read back with ``pd.read_csv(path, comment="#")``);
-- Markdown: a provenance paragraph under the table.
+- Markdown: a provenance paragraph under the table;
+- ``.values.json``: the item's findings (:func:`save_findings`: verdict, reason, the numbers its "What we
+  see" cites, and that text; see :mod:`dcutils.findings`).
+
+A figure whose axes hold two identical series (one hiding the other) is refused unless the caller says why
+(:func:`save_figure`'s ``identical_ok``).
 
 Tables comparing with a paper put the paper's value, the reproduced value and
 their difference side by side (:func:`comparison`).
@@ -23,7 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dcutils import catalog, paths
+from dcutils import catalog, findings, paths, plotting
+from dcutils.findings import DOES_NOT_REPRODUCE, NOT_TESTABLE, REPRODUCES, VERDICTS, Findings  # noqa: F401
 from dcutils.profiles import Settings
 
 
@@ -92,11 +98,24 @@ def _stem(prov: Provenance) -> Path:
     return paths.figure_dir(it.paper, prov.profile) / it.stem
 
 
-def save_figure(fig, prov: Provenance) -> list[Path]:
-    """Write ``fig`` as PNG and PDF for ``prov.item`` with a provenance footer."""
+class HiddenSeriesError(ValueError):
+    """A figure draws two identical series in one axes: a reader sees one line where there are two."""
+
+
+def save_figure(fig, prov: Provenance, *, identical_ok: str | None = None) -> list[Path]:
+    """Write ``fig`` as PNG and PDF for ``prov.item`` with a provenance footer.
+
+    Refuses (:class:`HiddenSeriesError`, nothing written) a figure with two identical series in one axes
+    (:func:`dcutils.plotting.identical_series`: one would hide the other), unless ``identical_ok`` gives the
+    reason they are identical on purpose; that reason is then stated in the footer.
+    """
+    hidden = plotting.describe_identical(fig)
+    if hidden and not (identical_ok and identical_ok.strip()):
+        raise HiddenSeriesError(f"{prov.item}: the figure hides a series under another: " + "; ".join(hidden)
+                                + ". Fix the plot, or pass save_figure(..., identical_ok='<why they are the same>')")
+    footer = prov.line() + (f" · identical series on purpose: {identical_ok.strip()}" if hidden else "")
     width_chars = max(60, int(fig.get_figwidth() * 20))  # about 20 characters of 6-pt text per inch
-    fig.text(0.005, 0.003, textwrap.fill(prov.line(), width_chars), fontsize=6, color="0.4", ha="left",
-             va="top")
+    fig.text(0.005, 0.003, textwrap.fill(footer, width_chars), fontsize=6, color="0.4", ha="left", va="top")
     stem = _stem(prov)
     out = []
     for ext, meta in ((".png", {"Description": prov.line()}), (".pdf", {"Subject": prov.line()})):
@@ -116,6 +135,45 @@ def save_table(table: pd.DataFrame, prov: Provenance, *, floatfmt: str = ".2f") 
     md = f"# {prov.item}: {title}\n\n{to_markdown(table, floatfmt)}\n\n_{prov.line()}_\n"
     md_path.write_text(md)
     return [csv_path, md_path]
+
+
+def findings_path(item: str, profile: str) -> Path:
+    """Where :func:`save_findings` writes ``item``'s findings at ``profile``: beside its figure or table."""
+    stem = paths.figure_dir(catalog.get_item(item).paper, profile) / catalog.get_item(item).stem
+    return stem.with_name(stem.name + findings.SUFFIX)
+
+
+def save_findings(prov: Provenance, verdict: str, reason: str | None, values: dict, text: str) -> Findings:
+    """Write the item's findings to ``<stem>.values.json`` beside its outputs and return them for display.
+
+    Parameters
+    ----------
+    prov : the item's provenance (item, profile and commit are stored; the profile picks the folder as for
+        :func:`save_figure`, so smoke writes under ``build/smoke/figures/``)
+    verdict : one of :data:`dcutils.findings.VERDICTS`: "reproduces", "does not reproduce", "inconclusive",
+        "not testable here"
+    reason : one sentence; required for "inconclusive" and "not testable here"
+    values : flat dict name -> finite number or string: every number the text (and reason) cites
+    text : the notebook's "What we see" Markdown, computed from its runs
+
+    Returns
+    -------
+    :class:`dcutils.findings.Findings`, which a notebook cell displays as Markdown (verdict line, then text).
+
+    Raises ValueError for an unknown verdict, a missing reason, a non-finite or non-scalar value, or a number
+    in the text that is not among ``values`` (:func:`dcutils.findings.unchecked_numbers`); nothing is written then.
+    """
+    found = findings.make(prov.item, prov.profile, prov.commit, verdict, reason, values, text)
+    findings.write(findings_path(prov.item, prov.profile), found)
+    return found
+
+
+def read_findings(item: str, profile: str = "quick") -> Findings | None:
+    """``item``'s findings at ``profile`` as :func:`save_findings` wrote them; None when it has none yet.
+
+    Raises :class:`dcutils.findings.FindingsError` (a ValueError) when the file is corrupt.
+    """
+    return findings.read(findings_path(item, profile))
 
 
 def to_markdown(table: pd.DataFrame, floatfmt: str = ".2f") -> str:

@@ -1,4 +1,4 @@
-"""Shared plotting helpers: one style, mean ± SE bands, substitute-data notes.
+"""Shared plotting helpers: one style, mean ± SE bands, substitute-data notes, hidden-series check.
 
 Paper-specific figures live in :mod:`dcutils.brb.plots` and
 :mod:`dcutils.rdc.plots`; they build on these helpers so every figure of the
@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.collections import PathCollection
+from matplotlib.lines import Line2D
 
 #: Colours of the BRB variants and R-DC methods, fixed so figures agree.
 COLORS = {
@@ -55,11 +57,14 @@ MAX_SEEDS_DRAWN = 3
 
 def line_band(ax, frame: pd.DataFrame, x: str, y: str, *, label: str | None = None, color_name: str | None = None,
               units: str = "seed", **kwargs) -> None:
-    """Mean over seeds of ``y`` against ``x``: with at most :data:`MAX_SEEDS_DRAWN` seeds (column ``units``)
-    each seed as a thin line under the mean, with more a ± SE band."""
+    """Mean over seeds of ``y`` against ``x``: with 2 to :data:`MAX_SEEDS_DRAWN` seeds (column ``units``)
+    each seed as a thin line under the mean, with more a ± SE band; one seed is its own mean (one line)."""
     stats = mean_se_frame(frame, [x], y)
     c = color(color_name) if color_name else None
     seeds = frame[units].dropna().unique() if units in frame else []
+    if len(seeds) == 1:
+        ax.plot(stats[x], stats["mean"], label=label, color=c, **kwargs)
+        return
     if 0 < len(seeds) <= MAX_SEEDS_DRAWN:
         for seed in seeds:
             one = frame[frame[units] == seed].sort_values(x)
@@ -82,3 +87,55 @@ def mark_profile(fig, profile: str, detail: str = "") -> None:
     """State the profile (and e.g. epochs / seeds) in the figure's top right corner."""
     fig.text(0.995, 0.995, f"profile {profile}" + (f" · {detail}" if detail else ""), fontsize=7, color="0.35",
              ha="right", va="top")
+
+
+def _series(artist) -> np.ndarray | None:
+    """The (x, y) points an artist draws in data coordinates, finite points only: a Line2D with at least 2 of
+    them or a scatter (PathCollection) with at least 1; None for anything else, including reference lines
+    across the axes (``axvline``, ``axhline``: not in data coordinates, they mark a value, not a series)."""
+    data = artist.axes.transData if artist.axes is not None else None
+    if isinstance(artist, Line2D) and artist.get_transform() is data:
+        xy, least = np.asarray(artist.get_xydata(), dtype=float), 2
+    elif isinstance(artist, PathCollection) and artist.get_offset_transform() is data:
+        xy, least = np.asarray(artist.get_offsets(), dtype=float), 1
+    else:
+        return None
+    xy = xy.reshape(-1, 2) if xy.size else np.empty((0, 2))
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    return xy if len(xy) >= least else None
+
+
+def _name(artist, ax) -> str:
+    label = artist.get_label()
+    what = "scatter" if isinstance(artist, PathCollection) else "line"
+    named = f"{what} {label!r}" if label and not label.startswith("_") else f"an unlabelled {what}"
+    title = ax.get_title()
+    return named + (f" in axes {title!r}" if title else "")
+
+
+def identical_series(fig) -> list[tuple]:
+    """Pairs of plotted series of ``fig`` that draw the same data in the same axes, so one hides the other.
+
+    A series is a Line2D with at least two finite points or a scatter (PathCollection) with at least one, in
+    data coordinates (a repeated ``axvline`` marking the same epoch is not a series); two are identical when
+    they are of the same kind and their finite (x, y) points are equal, in order. Returns
+    ``[(artist_a, artist_b), ...]``; empty when every series is distinct.
+    """
+    pairs = []
+    for ax in fig.get_axes():
+        drawn = [(a, xy) for a in [*ax.lines, *ax.collections] if (xy := _series(a)) is not None]
+        for i, (a, xa) in enumerate(drawn):
+            for b, xb in drawn[i + 1:]:
+                if type(a) is type(b) and xa.shape == xb.shape and np.array_equal(xa, xb):
+                    pairs.append((a, b))
+    return pairs
+
+
+def describe_identical(fig) -> list[str]:
+    """One line per pair of :func:`identical_series`, naming both series and their axes."""
+    out = []
+    for a, b in identical_series(fig):
+        ax = a.axes
+        out.append(f"{_name(a, ax)} and {_name(b, ax).split(' in axes ')[0]} draw the same "
+                   f"{len(_series(a))} points")
+    return out

@@ -89,3 +89,41 @@ def test_get_item_error_names_the_item():
 def test_outputs_follow_kind():
     assert [p.suffix for p in catalog.get_item("brb/tab05").outputs()] == [".csv", ".md"]
     assert [p.suffix for p in catalog.get_item("brb/fig01").outputs()] == [".png", ".pdf"]
+
+
+def test_index_is_a_gallery_with_status_and_verdict_apart(tmp_path, monkeypatch):
+    import json
+
+    from dcutils import findings
+
+    monkeypatch.setattr(paths, "FIGURES", tmp_path)
+    (tmp_path / "brb").mkdir()
+    (tmp_path / "brb" / "fig01-reclustering-barrier.png").write_bytes(b"png")
+    (tmp_path / "brb" / "fig01-reclustering-barrier.values.json").write_text(json.dumps({
+        "item": "brb/fig01", "profile": "quick", "commit": "abc", "verdict": findings.DOES_NOT_REPRODUCE,
+        "reason": "BRB | IDEC behind", "values": {}, "text": ""}))
+    (tmp_path / "brb" / "tab05-hyperparameters-grayscale.values.json").write_text(json.dumps({
+        "item": "brb/tab05", "profile": "paper", "commit": "abc", "verdict": findings.NOT_TESTABLE,
+        "reason": "a table of settings, not a claim", "values": {}, "text": ""}))
+    text = catalog.render_index()
+    for verdict in findings.VERDICTS:
+        assert f"- **{verdict}**: " in text  # the header explains each verdict
+    brb = text.split("## brb:")[1].split("## ")[0]
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in brb.splitlines() if line.startswith("| ")}
+    fig01 = rows["| fig01"]
+    assert fig01[1] == '<img src="brb/fig01-reclustering-barrier.png" width="180">'
+    assert fig01[3].startswith("done") and fig01[4] == "**does not reproduce**: BRB \\| IDEC behind"
+    assert "[`fig01-reclustering-barrier.values.json`](brb/fig01-reclustering-barrier.values.json)" in fig01[6]
+    tab05 = rows["| tab05"]
+    assert tab05[1] == "—" and tab05[4] == "**not testable here**: a table of settings, not a claim (profile paper)"
+    assert rows["| fig04"][4] == "no verdict yet"
+
+
+def test_index_names_a_corrupt_findings_file(tmp_path, monkeypatch):
+    from dcutils import findings
+
+    monkeypatch.setattr(paths, "FIGURES", tmp_path)
+    (tmp_path / "brb").mkdir()
+    (tmp_path / "brb" / "fig01-reclustering-barrier.values.json").write_text("{")
+    with pytest.raises(findings.FindingsError, match="fig01-reclustering-barrier.values.json is not valid JSON"):
+        catalog.render_index()

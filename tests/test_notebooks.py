@@ -48,8 +48,22 @@ def test_uses_the_dcutils_kernel_and_reads_like_the_paper(notebook):
     after = nb["cells"][last_md + 1:]
     assert all(c["cell_type"] == "code" for c in after)
     if after:
-        assert any("display(Markdown(" in "".join(c["source"]) for c in after), "code after 'What we see' " \
-            "should show its computed text"
+        sources = ["".join(c["source"]) for c in after]
+        assert any("display(Markdown(" in src or "save_findings(" in src for src in sources), \
+            "code after 'What we see' should show its computed text"
+
+
+#: Papers whose notebooks end by saving their findings (verdict, cited values, text) with outputs.save_findings.
+PAPERS_WITH_FINDINGS = ("brb",)
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parent.name in PAPERS_WITH_FINDINGS],
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_what_we_see_ends_with_the_saved_findings(path):
+    nb = json.loads(path.read_text())
+    last = nb["cells"][-1]
+    assert last["cell_type"] == "code" and "".join(last["source"]).startswith("outputs.save_findings("), \
+        f"{path.name}: the last cell should be outputs.save_findings(...) (its verdict, values and text)"
 
 
 def test_runner_rejects_unknown_parameter_before_starting_a_kernel():

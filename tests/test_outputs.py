@@ -63,3 +63,32 @@ def test_smoke_outputs_never_land_in_figures(monkeypatch):
 def test_plus_minus():
     assert outputs.plus_minus(84.5, 1.234) == "84.50 ± 1.23"
     assert outputs.plus_minus(float("nan"), 1.0) == "—"
+
+
+def test_save_figure_refuses_a_hidden_series(figures):
+    settings = notebook_settings("brb/fig01", "quick")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [3, 4, 5], label="IDEC")
+    ax.plot([0, 1, 2], [3, 4, 5], label="IDEC+BRB")
+    with pytest.raises(outputs.HiddenSeriesError, match="line 'IDEC' and line 'IDEC\\+BRB' draw the same 3 points"):
+        outputs.save_figure(fig, outputs.provenance(settings, datasets=["USPS"]))
+    assert not (figures / "brb").exists() or not list((figures / "brb").iterdir())
+    plt.close(fig)
+
+
+def test_save_figure_passes_distinct_series_and_states_identical_ok_in_the_footer(figures):
+    settings = notebook_settings("brb/fig01", "quick")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [3, 4, 5])
+    ax.plot([0, 1, 2], [3, 4, 6])
+    outputs.save_figure(fig, outputs.provenance(settings, datasets=["USPS"]))
+    assert not any("identical" in t.get_text() for t in fig.texts)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [3, 4, 5])
+    ax.plot([0, 1, 2], [3, 4, 5])
+    written = outputs.save_figure(fig, outputs.provenance(settings, datasets=["USPS"]),
+                                  identical_ok="the clip never acted, so both runs are the same")
+    assert all(p.exists() for p in written)
+    footer = " ".join(t.get_text().replace("\n", " ") for t in fig.texts)
+    assert "identical series on purpose: the clip never acted, so both runs are the same" in footer
+    plt.close("all")

@@ -8,21 +8,28 @@ trains. The paper's numbers come from :func:`dcutils.paper_data.brb_variants`
 Conventions: metrics are stored as fractions and shown in percent; "plain"
 in the paper's tables is the variant ``"none"`` here; a grid cell is
 (pretrain, method, variant, dataset), its seeds are averaged (mean ± SE).
+
+Text for a notebook's "What we see" cites every number through a
+:class:`dcutils.findings.Cite` (the ``cite`` argument of the functions that
+write prose), and the ``*_findings`` functions at the end return the verdict,
+reason, values and text that :func:`dcutils.outputs.save_findings` writes.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dcutils import outputs, plotting
+from dcutils import findings, outputs, plotting
 from dcutils.brb.settings import BATCH_SIZE, DEVIATIONS, PAPER_DATASETS, cell_runs, grid_datasets, protocol
 from dcutils.brb.train import reset_epochs
 from dcutils.core import get_algorithm
 from dcutils.data import DATASETS, canonical_name
+from dcutils.findings import Cite
 from dcutils.paper_data import brb_variants
 from dcutils.profiles import data_spec
 from dcutils.runs import RunSet
@@ -31,7 +38,8 @@ VARIANT_SUFFIX = {"none": "", "brb": "+BRB", "recluster": "+Recluster", "reset":
 VARIANT_NAME = {"none": "plain", "brb": "BRB", "recluster": "Recluster", "reset": "Reset"}
 METRIC_NAME = {"acc": "ACC", "nmi": "NMI", "ari": "ARI", "silhouette": "silhouette (ground truth)",
                "silhouette_pred": "silhouette (predicted clusters)", "intra_cd": "intra-CD", "inter_cd": "inter-CD",
-               "cl_change": "CL change (%)", "recon_loss": "reconstruction loss"}
+               "cl_change": "CL change (%)", "recon_loss": "reconstruction loss",
+               "silhouette_gap": "silhouette gap (predicted clusters − ground truth)"}
 #: Reported by the paper (Section 6 and Appendix G).
 PAPER_WIN_SHARE = 88.10
 PAPER_OVERHEAD = 1.1
@@ -53,11 +61,26 @@ def _label(dataset: str, profile: str, subsample: int | None = None) -> str:
 
 
 def finals(runset: RunSet) -> pd.DataFrame:
-    """One row per run: dataset, method, variant, pretrain, seed, final metrics (fractions)."""
+    """One row per run: dataset, method, variant, pretrain, seed, final metrics (fractions); with both
+    silhouettes, ``silhouette_gap`` = silhouette with predicted clusters − with ground-truth labels."""
     frame = runset.finals()
     if len(frame):
         frame["pretrain"] = frame["pretrain"].astype(bool)
+        if {"silhouette", "silhouette_pred"} <= set(frame.columns):
+            frame["silhouette_gap"] = frame["silhouette_pred"] - frame["silhouette"]
     return frame
+
+
+def _cell(dataset: str, method: str, pretrain: bool) -> str:
+    """A grid row's name in cited values: ``usps/idec/no-pretrain``."""
+    return f"{dataset}/{method}/{'pretrain' if pretrain else 'no-pretrain'}"
+
+
+def _num(cite: Cite, name: str, value, spec: str = "") -> str:
+    """``value`` cited under ``name``, or "n/a" (nothing cited) when it is missing or not finite."""
+    if value is None or (not isinstance(value, str) and (pd.isna(value) or not np.isfinite(value))):
+        return "n/a"
+    return cite(name, value, spec)
 
 
 def history(runset: RunSet) -> pd.DataFrame:
@@ -220,8 +243,11 @@ def brb_vs_plain(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
     return out.drop(columns=["variant"])
 
 
-def variant_verdict(runset: RunSet, metric: str = "acc") -> str:
-    """Markdown: per cell, is +BRB ahead of the plain algorithm (paired over seeds), and does that match the paper?"""
+def variant_verdict(runset: RunSet, metric: str = "acc", cite: Cite | None = None) -> str:
+    """Markdown: per cell, is +BRB ahead of the plain algorithm (paired over seeds), and does that match the paper?
+
+    Every number is cited through ``cite`` (names ``gain/<metric>/...``)."""
+    cite = Cite() if cite is None else cite
     gains = brb_vs_plain(runset, metric)
     if gains.empty:
         return "No runs to compare."
@@ -229,25 +255,33 @@ def variant_verdict(runset: RunSet, metric: str = "acc") -> str:
     n = len(gains)
     paper_ahead = int((gains["paper_gain"] > 0).sum())
     rep = gains["reproduces"].value_counts()
-    pairs = sorted(set(gains["pairs"]))
+    pairs = "/".join(map(str, sorted(set(gains["pairs"]))))
+    k = f"gain/{metric}"
     lines = [
-        f"Paired over seeds ({'/'.join(map(str, pairs))} pairs per cell), +BRB is **ahead** of the plain algorithm "
-        f"in {counts.get('ahead', 0)} of {n} (setting, algorithm, data set) cells, **behind** in "
-        f"{counts.get('behind', 0)} and **inconclusive** (|mean| < 2 SE) in {counts.get('inconclusive', 0)}; "
-        f"the paper's table has BRB ahead in {paper_ahead} of the same cells.",
-        f"Against the paper: {rep.get('reproduces', 0)} cells reproduce its sign, {rep.get('does not reproduce', 0)} "
-        f"do not, {rep.get('inconclusive', 0)} stay inconclusive.",
+        f"Paired over seeds ({cite(f'{k}/pairs per cell', pairs)} pairs per cell), +BRB is **ahead** of the plain "
+        f"algorithm in {cite(f'{k}/cells ahead', int(counts.get('ahead', 0)))} of {cite(f'{k}/cells', n)} "
+        f"(setting, algorithm, data set) cells, **behind** in {cite(f'{k}/cells behind', int(counts.get('behind', 0)))}"
+        f" and **inconclusive** (|mean| < {cite('verdict threshold (SE)', 2)} SE) in "
+        f"{cite(f'{k}/cells inconclusive', int(counts.get('inconclusive', 0)))}; the paper's table has BRB ahead in "
+        f"{cite(f'{k}/cells ahead in the paper', paper_ahead)} of the same cells.",
+        f"Against the paper: {cite(f'{k}/cells reproduce', int(rep.get('reproduces', 0)))} cells reproduce its sign, "
+        f"{cite(f'{k}/cells do not reproduce', int(rep.get('does not reproduce', 0)))} do not, "
+        f"{cite(f'{k}/cells stay inconclusive', int(rep.get('inconclusive', 0)))} stay inconclusive.",
     ]
+
+    def cells(rows) -> str:
+        return "; ".join(
+            f"{r.method.upper()} {'with' if r.pretrain else 'without'} pretraining on {r.dataset}: "
+            f"{cite(f'{k}/{r.dataset}/{r.method}/{r.pretrain}', r.gain, '+.1f')} ± "
+            f"{cite(f'{k}/{r.dataset}/{r.method}/{r.pretrain}/se', r.gain_se, '.1f')} points"
+            for r in rows.itertuples())
+
     worst = gains[gains["verdict"] == "behind"].sort_values("gain").head(3)
     if len(worst):
-        lines.append("Clearest losses of BRB here: " + "; ".join(
-            f"{r.method.upper()} {'with' if r.pretrain else 'without'} pretraining on {r.dataset}: "
-            f"{r.gain:+.1f} ± {r.gain_se:.1f} points" for r in worst.itertuples()) + ".")
+        lines.append("Clearest losses of BRB here: " + cells(worst) + ".")
     best = gains[gains["verdict"] == "ahead"].sort_values("gain", ascending=False).head(3)
     if len(best):
-        lines.append("Clearest gains: " + "; ".join(
-            f"{r.method.upper()} {'with' if r.pretrain else 'without'} pretraining on {r.dataset}: "
-            f"{r.gain:+.1f} ± {r.gain_se:.1f} points" for r in best.itertuples()) + ".")
+        lines.append("Clearest gains: " + cells(best) + ".")
     return "\n\n".join(lines)
 
 
@@ -299,27 +333,40 @@ def headline_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def headline_summary(table: pd.DataFrame) -> str:
-    """Markdown 'what we see' of :func:`headline_table`, every number from it."""
+def _win_share_position(table: pd.DataFrame) -> str:
+    """Where the paper's win share lies against our interval: "inside", "above" or "below" ("" without runs)."""
+    allr = table.set_index("quantity").iloc[0]
+    if not allr["runs"]:
+        return ""
+    if allr["ci_low"] <= PAPER_WIN_SHARE <= allr["ci_high"]:
+        return "inside"
+    return "above" if PAPER_WIN_SHARE > allr["ci_high"] else "below"
+
+
+def headline_summary(table: pd.DataFrame, cite: Cite | None = None) -> str:
+    """Markdown 'what we see' of :func:`headline_table`, every number from it (cited through ``cite``)."""
+    cite = Cite() if cite is None else cite
     t = table.set_index("quantity")
     allr = t.iloc[0]
     if not allr["runs"]:
         return "No paired runs."
-    if allr["ci_low"] <= PAPER_WIN_SHARE <= allr["ci_high"]:
-        verdict = "the paper's 88.10 % lies inside the interval: consistent with the paper"
-    elif PAPER_WIN_SHARE > allr["ci_high"]:
-        verdict = "the paper's 88.10 % lies above the interval: the headline does **not** reproduce"
-    else:
-        verdict = "the paper's 88.10 % lies below the interval: BRB wins more often here than in the paper"
-    lines = [f"BRB beats its baseline in **{allr['reproduced']:.1f} %** of {int(allr['runs'])} paired runs "
-             f"(95 % Wilson interval {allr['ci_low']:.1f}-{allr['ci_high']:.1f} %); {verdict}."]
-    subs = [f"{q.strip()}: {r['reproduced']:.0f} % of {int(r['runs'])}" for q, r in t.iloc[1:-1].iterrows()
-            if r["runs"]]
+    paper = f"the paper's {cite('paper win share (%)', PAPER_WIN_SHARE, '.2f')} %"
+    verdict = {"inside": f"{paper} lies inside the interval: consistent with the paper",
+               "above": f"{paper} lies above the interval: the headline does **not** reproduce",
+               "below": f"{paper} lies below the interval: BRB wins more often here than in the paper"}[
+        _win_share_position(table)]
+    lines = [f"BRB beats its baseline in **{cite('win share (%)', allr['reproduced'], '.1f')} %** of "
+             f"{cite('paired runs', int(allr['runs']))} paired runs ({cite('interval level (%)', 95)} % Wilson "
+             f"interval {cite('win share low (%)', allr['ci_low'], '.1f')}-"
+             f"{cite('win share high (%)', allr['ci_high'], '.1f')} %); {verdict}."]
+    subs = [f"{q.strip()}: {cite(f'win share (%)/{q.strip()}', r['reproduced'], '.0f')} % of "
+            f"{cite(f'paired runs/{q.strip()}', int(r['runs']))}" for q, r in t.iloc[1:-1].iterrows() if r["runs"]]
     if subs:
         lines.append("By setting and method: " + "; ".join(subs) + ".")
     over = t.iloc[-1]
-    lines.append(f"BRB's steps take a median {over['reproduced']:.1f} % of the clustering phase's training time "
-                 f"(paper: {PAPER_OVERHEAD} % on an A100).")
+    lines.append(f"BRB's steps take a median {_num(cite, 'overhead (%)', over['reproduced'], '.1f')} % of the "
+                 f"clustering phase's training time (paper: {cite('paper overhead (%)', PAPER_OVERHEAD)} % on an "
+                 f"A100).")
     return "\n\n".join(lines)
 
 
@@ -552,25 +599,29 @@ def item_table(runset: RunSet, settings, metric: str = "acc") -> pd.DataFrame:
     return table[keep].reset_index(drop=True)
 
 
-def curve_verdict(runset: RunSet, settings, metric: str = "acc") -> str:
+def curve_verdict(runset: RunSet, settings, metric: str = "acc", cite: Cite | None = None) -> str:
     """Markdown per (data set, method, setting): each variant's final ``metric`` (mean over seeds, the paper's
     Table 13-15 value beside it where it has one), then each variant minus the plain algorithm and +BRB minus
-    +Recluster, paired over seeds (mean ± SE, verdict at 2 SE)."""
+    +Recluster, paired over seeds (mean ± SE, verdict at 2 SE). Every number is cited through ``cite``
+    (names ``final/<data set>/<method>/<setting>/<metric>/...``)."""
+    cite = Cite() if cite is None else cite
     runs = finals(runset)
-    if runs.empty:
+    if runs.empty or metric not in runs:
         return "No runs."
     percent = metric in ("acc", "nmi", "ari")
     scale, digits = (100, 1) if percent else (1, 3)
     paper = paper_cells(metric).set_index(["pretrain", "method", "dataset", "variant"])["paper"] if percent else None
     lines = []
     for (d, m, p), g in runs.groupby(["dataset", "method", "pretrain"]):
+        k = f"final/{_cell(d, m, p)}/{metric}"
         means = (g.groupby("variant")[metric].mean() * scale).sort_values(ascending=False)
         parts = []
         for v, val in means.items():
             ref = paper.get((bool(p), m, d, v), math.nan) if paper is not None else math.nan
-            parts.append(f"{algorithm_label(m, v)} {val:.{digits}f}" + (f" (paper {ref:.1f})" if np.isfinite(ref)
-                                                                         else ""))
-        text = (f"- **{_display(d)}, {'with' if p else 'without'} pretraining** ({g['seed'].nunique()} seeds, final "
+            parts.append(f"{algorithm_label(m, v)} {_num(cite, f'{k}/{v}', val, f'.{digits}f')}"
+                         + (f" (paper {cite(f'{k}/{v}/paper', ref, '.1f')})" if np.isfinite(ref) else ""))
+        text = (f"- **{_display(d)}, {'with' if p else 'without'} pretraining** "
+                f"({cite(f'final/{_cell(d, m, p)}/seeds', g['seed'].nunique())} seeds, final "
                 f"{METRIC_NAME[metric]}{' %' if percent else ''}): " + ", ".join(parts) + ".")
         per_seed = {v: gv.set_index("seed")[metric] for v, gv in g.groupby("variant")}
         comparisons = [(v, "none") for v in ("brb", "recluster", "reset") if v in per_seed and "none" in per_seed]
@@ -578,16 +629,20 @@ def curve_verdict(runset: RunSet, settings, metric: str = "acc") -> str:
             comparisons.append(("brb", "recluster"))
         for a_, b_ in comparisons:
             stat = outputs.paired(per_seed[a_], per_seed[b_], scale=scale)
-            se = f" ± {stat['se']:.{digits}f}" if stat["n"] >= 2 else ""
-            text += (f" {VARIANT_NAME[a_]} − {VARIANT_NAME[b_]}: {stat['mean']:+.{digits}f}{se} "
-                     f"({stat['n']} pairs, {stat['verdict']}).")
+            if not stat["n"]:
+                continue
+            key = f"{k}/{a_} - {b_}"
+            se = f" ± {_num(cite, key + '/se', stat['se'], f'.{digits}f')}" if stat["n"] >= 2 else ""
+            text += (f" {VARIANT_NAME[a_]} − {VARIANT_NAME[b_]}: {_num(cite, key, stat['mean'], f'+.{digits}f')}{se} "
+                     f"({cite(key + '/pairs', stat['n'])} pairs, {stat['verdict']}).")
         lines.append(text)
     return "\n".join(lines)
 
 
-def protocol_note(settings) -> str:
+def protocol_note(settings, cite: Cite | None = None) -> str:
     """Markdown: the protocol each data set of the item ran at its profile, in optimizer steps, and what was left
-    to the paper profile."""
+    to the paper profile. Every number is cited through ``cite`` (names ``protocol/...``)."""
+    cite = Cite() if cite is None else cite
     used = grid_datasets(settings) if ("focus" in settings or "methods" in settings) else settings["datasets"]
     parts = []
     for d in used:
@@ -595,13 +650,17 @@ def protocol_note(settings) -> str:
         spec = data_spec(settings.profile, d)
         n = settings.subsample or (spec.n if spec is not None and spec.n else 10_000)
         per_epoch = max(1, n // BATCH_SIZE)
-        parts.append(f"{_display(d)} ({n:,} samples, {per_epoch} optimizer steps per epoch): a BRB step every "
-                     f"T = {interval} epochs = {interval * per_epoch:,} optimizer steps, "
-                     f"{len(reset_epochs(epochs, interval))} BRB steps in {epochs} clustering epochs")
+        k = f"protocol/{d}"
+        parts.append(f"{_display(d)} ({cite(f'{k}/samples', n, ',')} samples, "
+                     f"{cite(f'{k}/optimizer steps per epoch', per_epoch)} optimizer steps per epoch): a BRB step "
+                     f"every T = {cite(f'{k}/T (epochs)', interval)} epochs = "
+                     f"{cite(f'{k}/optimizer steps between BRB steps', interval * per_epoch, ',')} optimizer steps, "
+                     f"{cite(f'{k}/BRB steps', len(reset_epochs(epochs, interval)))} BRB steps in "
+                     f"{cite(f'{k}/clustering epochs', epochs)} clustering epochs")
     seeds = settings.seeds
-    text = (f"**Protocol at profile `{settings.profile}`** ({len(seeds)} paired seeds; "
-            f"{settings.pretrain_epochs} pretraining epochs where pretrained; {settings.get('precision', 'fp32')}): "
-            + "; ".join(parts) + ".")
+    text = (f"**Protocol at profile `{settings.profile}`** ({cite('protocol/seeds', len(seeds))} paired seeds; "
+            f"{cite('protocol/pretraining epochs', settings.pretrain_epochs)} pretraining epochs where pretrained; "
+            f"{settings.get('precision', 'fp32')}): " + "; ".join(parts) + ".")
     rows = settings.get("rows")
     if rows is not None:
         ran = "; ".join(f"{_display(d)}: " + ", ".join(algorithm_label(m, "none", p) for m, p in r)
@@ -639,8 +698,10 @@ def step_table(runset: RunSet, dataset: str, method: str, pretrain: bool) -> pd.
     return pd.DataFrame(rows)
 
 
-def reconstruction_verdict(runset: RunSet) -> str:
-    """Markdown for Figure 18: the loss jump at BRB steps and the final loss with vs without BRB (DCN, pretrained)."""
+def reconstruction_verdict(runset: RunSet, cite: Cite | None = None) -> str:
+    """Markdown for Figure 18: the loss jump at BRB steps and the final loss with vs without BRB (DCN, pretrained);
+    numbers cited through ``cite`` (names ``recon/...``)."""
+    cite = Cite() if cite is None else cite
     h = history(runset)
     h = h[(h["method"] == "dcn") & h["pretrain"]].sort_values("epoch")
     lines = []
@@ -653,9 +714,10 @@ def reconstruction_verdict(runset: RunSet) -> str:
                 if i > 1:
                     jumps.append(run.loc[i, "recon_loss"] / run.loc[i - 1, "recon_loss"])
         last = lambda f: f[f["epoch"] == f["epoch"].max()]["recon_loss"].mean()  # noqa: E731
-        jump = f"{np.mean(jumps):.2f}×" if jumps else "—"
+        jump = f"{cite(f'recon/{d}/jump', float(np.mean(jumps)), '.2f')}×" if jumps else "—"
         lines.append(f"- {_display(d)}: the epoch after a BRB step has {jump} the loss of the epoch before (mean over "
-                     f"steps and seeds); final loss {last(brb_h):.3f} with BRB vs {last(plain_h):.3f} without.")
+                     f"steps and seeds); final loss {_num(cite, f'recon/{d}/final/brb', last(brb_h), '.3f')} with "
+                     f"BRB vs {_num(cite, f'recon/{d}/final/none', last(plain_h), '.3f')} without.")
     return "\n".join(lines) or "No runs."
 
 
@@ -744,24 +806,433 @@ def deviations_provenance(settings) -> outputs.Provenance:
     return outputs.provenance(settings, datasets=[label], notes=[note])
 
 
-def deviations_summary(table: pd.DataFrame, settings) -> str:
-    """Markdown 'what we see' of the deviations table, every number from it."""
+def deviations_summary(table: pd.DataFrame, settings, cite: Cite | None = None) -> str:
+    """Markdown 'what we see' of the deviations table, every number from it (cited through ``cite``)."""
+    cite = Cite() if cite is None else cite
     if table.empty or not table["pairs"].gt(0).any():
         return "No runs to compare."
     counts = table["verdict"].value_counts()
     lines = [
-        f"Over {int(table['pairs'].max())} paired seeds per choice ({settings['dataset'].upper()}, "
-        f"{settings.cluster_epochs} clustering epochs, T = {settings.reset_interval}), switching one choice away "
-        f"from the authors' code changes final ACC clearly (beyond 2 SE) in "
-        f"{counts.get('ahead', 0) + counts.get('behind', 0)} of {len(table)} choices; "
-        f"{int(table['identical'].sum())} never acted (identical runs) and the rest stay inconclusive."]
+        f"Over {cite('pairs per choice', int(table['pairs'].max()))} paired seeds per choice "
+        f"({settings['dataset'].upper()}, {cite('clustering epochs', settings.cluster_epochs)} clustering epochs, "
+        f"T = {cite('T (epochs)', settings.reset_interval)}), switching one choice away from the authors' code "
+        f"changes final ACC clearly (beyond {cite('verdict threshold (SE)', 2)} SE) in "
+        f"{cite('choices with a clear change', int(counts.get('ahead', 0) + counts.get('behind', 0)))} of "
+        f"{cite('choices', len(table))} choices; {cite('choices that never acted', int(table['identical'].sum()))} "
+        f"never acted (identical runs) and the rest stay inconclusive."]
+
+    def pm(name: str, mean: float, se: float, pairs: int) -> str:
+        text = _num(cite, name, mean, ".1f")
+        return text + (f" ± {_num(cite, name + '/se', se, '.1f')}" if pairs >= 2 and np.isfinite(se) else "")
+
     for r in table.itertuples():
-        se = r.paired_se if r.pairs >= 2 else math.nan
+        k = f"{r.choice} ({r.method}, {r.other})"
         what = ("identical in every pair: the choice never acted" if r.identical else
-                f"paired {r.paired:+.1f}" + (f" ± {se:.1f}" if np.isfinite(se) else "") + f" points, {r.verdict}")
+                f"paired {_num(cite, k + '/other - code', r.paired, '+.1f')}"
+                + (f" ± {_num(cite, k + '/other - code/se', r.paired_se, '.1f')}" if r.pairs >= 2 else "")
+                + f" points, {r.verdict}")
         lines.append(f"- **{r.choice}** ({r.method}, {r.other}): code "
-                     f"{outputs.plus_minus(r.code_mean, r.code_se if r.pairs >= 2 else math.nan, 1)}, other "
-                     f"{outputs.plus_minus(r.other_mean, r.other_se if r.pairs >= 2 else math.nan, 1)}; {what}.")
+                     f"{pm(k + '/code', r.code_mean, r.code_se, r.pairs)}, other "
+                     f"{pm(k + '/other', r.other_mean, r.other_se, r.pairs)}; {what}.")
     if table["pairs"].max() < 2:
         lines.append("With one seed there is no standard error: every verdict is inconclusive.")
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------
+# findings: each item's verdict on the paper's claim, with the numbers behind it
+#
+# Each ``*_findings`` function returns ``{"verdict", "reason", "values", "text"}`` for
+# :func:`dcutils.outputs.save_findings`; the text is the notebook's "What we see" and every number in it is
+# cited in ``values``.
+
+#: Metrics the paper's Tables 13-15 give (in percent); the others are shown as they are, with 3 decimals.
+PERCENT_METRICS = ("acc", "nmi", "ari")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One comparison the paper makes: ``variant`` minus ``baseline`` in final ``metric``, paired over seeds.
+
+    ``sign`` is +1 when the paper has the variant higher, -1 lower; None takes the sign of the paper's own
+    difference in Tables 13-15 (acc, nmi and ari only), cell by cell.
+    """
+
+    variant: str
+    baseline: str
+    metric: str
+    sign: int | None = None
+
+    def label(self) -> str:
+        return f"{VARIANT_NAME[self.variant]} − {VARIANT_NAME[self.baseline]}, {METRIC_NAME[self.metric]}"
+
+
+def _all_beyond_plain(metric: str) -> list[Claim]:
+    return [Claim("brb", b, metric) for b in ("none", "recluster", "reset")]
+
+
+#: The claim each grid item tests (the "Claim tested" of its notebook) and the metrics its text shows.
+ITEM_CLAIMS: dict[str, tuple[list[Claim], tuple[str, ...]]] = {
+    # the reclustering barrier: BRB ends above plain IDEC (the paper: 84.50 vs 66.67)
+    "brb/fig01": ([Claim("brb", "none", "acc")], ("acc",)),
+    # BRB vs reclustering alone: higher accuracy and spread-out classes (higher inter-CD)
+    "brb/fig02": ([Claim("brb", "recluster", "acc"), Claim("brb", "recluster", "inter_cd", +1)], ("acc", "inter_cd")),
+    "brb/fig06": ([Claim("brb", "recluster", "acc"), Claim("brb", "recluster", "inter_cd", +1)], ("acc", "inter_cd")),
+    # BRB improves DCN with pretraining, more than Recluster or Reset alone
+    "brb/fig04": (_all_beyond_plain("acc"), ("acc",)),
+    "brb/fig14": ([*_all_beyond_plain("nmi"), *_all_beyond_plain("ari")], ("nmi", "ari")),
+    # BRB improves DEC and IDEC without pretraining
+    "brb/fig05": ([Claim("brb", "none", "acc")], ("acc",)),
+    "brb/fig15": ([Claim("brb", "none", "nmi"), Claim("brb", "none", "ari")], ("nmi", "ari")),
+    # the ground-truth silhouette rises with BRB, not with DCN or DCN+Recluster
+    "brb/fig16": ([Claim("brb", "none", "silhouette", +1), Claim("brb", "recluster", "silhouette", +1)],
+                  ("silhouette",)),
+    # BRB lowers the gap between the silhouette with predicted clusters and with the true classes
+    "brb/fig17": ([Claim("brb", "none", "silhouette_gap", -1)], ("silhouette", "silhouette_pred")),
+    # Tables 13-15: BRB improves each algorithm, more than Recluster or Reset alone
+    "brb/tab13": (_all_beyond_plain("acc"), ()),
+    "brb/tab14": (_all_beyond_plain("nmi"), ()),
+    "brb/tab15": (_all_beyond_plain("ari"), ()),
+}
+#: Up to this many comparisons the text lists each one; beyond, it gives their counts.
+MAX_LISTED = 8
+
+
+def claim_comparisons(runs: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFrame:
+    """Every claim in every (data set, method, setting) of ``runs`` (a :func:`finals` frame) that has both sides.
+
+    Returns
+    -------
+    DataFrame, one row per comparison: dataset, method, pretrain, claim (its index in ``claims``), mean, se,
+    pairs (the paired difference variant − baseline over seeds, in points for percent metrics), verdict (ahead /
+    behind / inconclusive at 2 SE), paper_diff (the paper's difference from Tables 13-15; NaN for a claim with a
+    stated sign), sign (+1 / -1 the paper's direction, 0 unknown) and reproduces ("reproduces" when our verdict
+    has the paper's sign, "does not reproduce" when it has the other, else "inconclusive").
+    """
+    cols = ["dataset", "method", "pretrain", "claim", "mean", "se", "pairs", "verdict", "paper_diff", "sign",
+            "reproduces"]
+    rows = []
+    if runs.empty:
+        return pd.DataFrame(columns=cols)
+    papers = {}
+    for (d, m, p), g in runs.groupby(["dataset", "method", "pretrain"], sort=True):
+        for i, c in enumerate(claims):
+            if c.metric not in g:
+                continue
+            a = g[g["variant"] == c.variant].set_index("seed")[c.metric]
+            b = g[g["variant"] == c.baseline].set_index("seed")[c.metric]
+            if a.empty or b.empty:
+                continue
+            stat = outputs.paired(a, b, scale=100.0 if c.metric in PERCENT_METRICS else 1.0)
+            if not stat["n"]:
+                continue
+            paper_diff = math.nan
+            if c.sign is None:
+                if c.metric not in papers:
+                    papers[c.metric] = paper_cells(c.metric).set_index(["pretrain", "method", "dataset", "variant"])
+                paper = papers[c.metric]["paper"]
+                paper_diff = (paper.get((bool(p), m, d, c.variant), math.nan)
+                              - paper.get((bool(p), m, d, c.baseline), math.nan))
+                sign = int(np.sign(paper_diff)) if np.isfinite(paper_diff) else 0
+            else:
+                sign = int(c.sign)
+            rows.append({"dataset": d, "method": m, "pretrain": bool(p), "claim": i, "mean": stat["mean"],
+                         "se": stat["se"], "pairs": stat["n"], "verdict": stat["verdict"], "paper_diff": paper_diff,
+                         "sign": sign, "reproduces": _reproduces(stat["verdict"], float(sign))})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def overall_verdict(reproduces: Sequence[str]) -> str:
+    """The item's verdict from its comparisons' ``reproduces`` (:func:`claim_comparisons`).
+
+    - "not testable here": no comparison could be made;
+    - "does not reproduce": more comparisons contradict the paper's sign than reproduce it;
+    - "reproduces": more than half reproduce it and none contradicts it;
+    - "inconclusive": otherwise (most stay within 2 SE, or they disagree among themselves).
+    """
+    n = len(reproduces)
+    if n == 0:
+        return findings.NOT_TESTABLE
+    rep = sum(r == findings.REPRODUCES for r in reproduces)
+    contra = sum(r == findings.DOES_NOT_REPRODUCE for r in reproduces)
+    if contra > rep:
+        return findings.DOES_NOT_REPRODUCE
+    if rep > n / 2 and contra == 0:
+        return findings.REPRODUCES
+    return findings.INCONCLUSIVE
+
+
+def _where(r) -> str:
+    return f"{r.method.upper()} {'with' if r.pretrain else 'without'} pretraining on {_display(r.dataset)}"
+
+
+def _comparison(cite: Cite, r, claim: Claim) -> tuple[str, str]:
+    """(the comparison's name, "+18.0 ± 6.6 points over 3 pairs (ahead)") with its numbers cited."""
+    percent = claim.metric in PERCENT_METRICS
+    digits = ".1f" if percent else ".3f"
+    k = f"claim/{_cell(r.dataset, r.method, r.pretrain)}/{claim.variant} - {claim.baseline}/{claim.metric}"
+    se = f" ± {_num(cite, k + '/se', r.se, digits)}" if r.pairs >= 2 else ""
+    return k, (f"{_num(cite, k, r.mean, '+' + digits)}{se}{' points' if percent else ''} over "
+               f"{cite(k + '/pairs', int(r.pairs))} pairs ({r.verdict})")
+
+
+def _paper_side(cite: Cite, k: str, r, claim: Claim) -> str:
+    if np.isfinite(r.paper_diff):
+        return f"the paper's tables: {cite(k + '/paper', r.paper_diff, '+.1f')}"
+    if r.sign:
+        return f"the paper: {VARIANT_NAME[claim.variant]} {'higher' if r.sign > 0 else 'lower'}"
+    return "the paper gives no difference"
+
+
+def claims_text(comp: pd.DataFrame, claims: Sequence[Claim], settings, cite: Cite) -> str:
+    """Markdown: each comparison against the paper (or their counts beyond :data:`MAX_LISTED`), and the claims
+    no run here could compare."""
+    lines = []
+    if 0 < len(comp) <= MAX_LISTED:
+        for r in comp.itertuples():
+            c = claims[r.claim]
+            k, ours = _comparison(cite, r, c)
+            lines.append(f"- {c.label()}, {_where(r)}: {ours}; {_paper_side(cite, k, r, c)}: **{r.reproduces}**.")
+    elif len(comp):
+        lines.append(_counts(comp, cite) + ".")
+    text = "\n".join(lines)
+    missing = [c.label() for i, c in enumerate(claims) if not (comp["claim"] == i).any()]
+    if missing:
+        text += ("\n\n" if text else "") + (f"Not compared here: {'; '.join(missing)} (no runs of both sides at "
+                                              f"profile `{settings.profile}`; the paper profile runs them).")
+    return text
+
+
+def _counts(comp: pd.DataFrame, cite: Cite) -> str:
+    rep = comp["reproduces"].value_counts()
+    return (f"{cite('claims/reproduce', int(rep.get(findings.REPRODUCES, 0)))} of "
+            f"{cite('claims/compared', len(comp))} paired comparisons have the paper's sign, "
+            f"{cite('claims/contradict', int(rep.get(findings.DOES_NOT_REPRODUCE, 0)))} the opposite one and "
+            f"{cite('claims/inconclusive', int(rep.get(findings.INCONCLUSIVE, 0)))} stay within "
+            f"{cite('verdict threshold (SE)', 2)} SE")
+
+
+def claims_table(runset: RunSet, settings) -> pd.DataFrame:
+    """:func:`claim_comparisons` of a grid item's claims (:data:`ITEM_CLAIMS`), with readable names."""
+    claims, _ = ITEM_CLAIMS[settings.item]
+    comp = claim_comparisons(finals(runset), claims)
+    return comp.assign(claim=[claims[i].label() for i in comp["claim"]],
+                       dataset=[_display(d) for d in comp["dataset"]]).drop(columns="sign")
+
+
+def claims_reason(comp: pd.DataFrame, claims: Sequence[Claim], settings, cite: Cite) -> str:
+    """One sentence behind the verdict of :func:`overall_verdict`: the single comparison, or the counts."""
+    if comp.empty:
+        labels = "; ".join(c.label() for c in claims)
+        return (f"the paper's comparison ({labels}) has no runs of both sides at profile {settings.profile}: it is "
+                f"left to the paper profile")
+    if len(comp) == 1:
+        r = next(comp.itertuples())
+        c = claims[r.claim]
+        k, ours = _comparison(cite, r, c)
+        return f"{c.label()}, {_where(r)}: {ours}; {_paper_side(cite, k, r, c)}"
+    return _counts(comp, cite)
+
+
+def _finding(verdict: str, reason: str, cite: Cite, parts: Sequence[str]) -> dict:
+    return {"verdict": verdict, "reason": reason, "values": dict(cite.values),
+            "text": "\n\n".join(p for p in parts if p)}
+
+
+def grid_findings(runset: RunSet, settings) -> dict:
+    """Findings of a grid item of :data:`ITEM_CLAIMS` (Figures 1, 2, 4-6, 14-17, Tables 13-15).
+
+    The verdict is :func:`overall_verdict` of the item's claims over its cells; the text lists each
+    comparison against the paper (or their counts), then the final values (:func:`curve_verdict`, or for the
+    tables :func:`variant_verdict`) and the protocol (:func:`protocol_note`).
+    """
+    claims, shown = ITEM_CLAIMS[settings.item]
+    cite = Cite()
+    comp = claim_comparisons(finals(runset), claims)
+    verdict = overall_verdict(list(comp["reproduces"]))
+    reason = claims_reason(comp, claims, settings, cite)
+    parts = [claims_text(comp, claims, settings, cite)]
+    if settings.item.startswith("brb/tab"):
+        parts.append(variant_verdict(runset, claims[0].metric, cite))
+    parts += [curve_verdict(runset, settings, metric, cite) for metric in shown]
+    parts.append(protocol_note(settings, cite))
+    return _finding(verdict, reason, cite, parts)
+
+
+def algorithm_findings(runset: RunSet, settings) -> dict:
+    """Algorithm 1: a procedure, not a claim; the text shows what its runs did."""
+    cite = Cite()
+    return _finding(findings.NOT_TESTABLE, "Algorithm 1 is a procedure, not a claim; its notebook shows it at work",
+                    cite, [curve_verdict(runset, settings, "acc", cite), protocol_note(settings, cite)])
+
+
+#: Figure 7's border: d1/d2 at or above it puts a sample near the border between two clusters.
+BORDER = 0.9
+
+
+def ratio_shift(runset: RunSet, dataset: str, method: str = "dcn") -> pd.DataFrame:
+    """Per +BRB run with a recorded step: seed and the share (%) of samples with d1/d2 ≥ :data:`BORDER` before
+    and after the step."""
+    rows = []
+    for r in runset:
+        c = r.config
+        if c.dataset == dataset and c["method"] == method and c["variant"] == "brb" and "ratio_before" in r.arrays:
+            rows.append({"seed": c.seed, "before": 100 * float(np.mean(r.arrays["ratio_before"] >= BORDER)),
+                         "after": 100 * float(np.mean(r.arrays["ratio_after"] >= BORDER))})
+    return pd.DataFrame(rows, columns=["seed", "before", "after"])
+
+
+def ratio_findings(runset: RunSet, settings, dataset: str, method: str = "dcn") -> dict:
+    """Figure 7: does a BRB step move samples to a cluster border? The share with d1/d2 ≥ 0.9 after minus before,
+    per seed (mean ± SE over seeds, verdict at 2 SE); the paper finds more after."""
+    cite = Cite()
+    shift = ratio_shift(runset, dataset, method)
+    if shift.empty:
+        return _finding(findings.NOT_TESTABLE, f"no {method.upper()}+BRB run recorded d1/d2 at a step here", cite,
+                        [protocol_note(settings, cite)])
+    summary = ratio_summary(runset, dataset, method)
+    before, after = summary["share in [0.9, 1] (%)"]
+    mean, se, n = outputs.mean_se(shift["after"] - shift["before"])
+    verdict = outputs.verdict(mean, se, n)
+    rep = _reproduces(verdict, 1.0)
+    border = cite("border d1/d2", BORDER)
+    shown = (f"{cite('after - before (points)', mean, '+.1f')}" + (f" ± {cite('after - before/se', se, '.1f')}"
+                                                                    if n >= 2 else "")
+             + f" points over {cite('seeds', n)} seeds ({verdict})")
+    text = (f"Share of samples with d1/d2 ≥ {border} (pooled over seeds): **{cite('before (%)', before, '.1f')} % "
+            f"before and {cite('after (%)', after, '.1f')} % after** the step. Per seed, after − before: {shown}; "
+            f"the paper finds more samples near the border after the step: **{rep}**.")
+    overall = overall_verdict([rep])
+    reason = f"after − before the step, share with d1/d2 ≥ {border}: {shown}"
+    return _finding(overall, reason, cite, [text, protocol_note(settings, cite)])
+
+
+def reconstruction_steps(runset: RunSet) -> pd.DataFrame:
+    """Per DCN+BRB run with pretraining: dataset, seed, ``spike`` (mean over BRB steps of the loss in the epoch
+    after the step over the epoch before) and ``recovery`` (mean over steps of the loss just before the next
+    step, or at the end, over the loss in the epoch after the step)."""
+    h = history(runset)
+    h = h[(h["method"] == "dcn") & h["pretrain"] & (h["variant"] == "brb")]
+    rows = []
+    for (d, seed), run in h.groupby(["dataset", "seed"]):
+        run = run.sort_values("epoch").reset_index(drop=True)
+        steps = [i for i in run.index[run["brb"].astype(bool)] if i > 1]
+        if not steps:
+            continue
+        loss = run["recon_loss"].to_numpy()
+        ends = [*steps[1:], len(run)]
+        rows.append({"dataset": d, "seed": seed,
+                     "spike": float(np.mean([loss[i] / loss[i - 1] for i in steps])),
+                     "recovery": float(np.mean([loss[j - 1] / loss[i] for i, j in zip(steps, ends)]))})
+    return pd.DataFrame(rows, columns=["dataset", "seed", "spike", "recovery"])
+
+
+def reconstruction_findings(runset: RunSet, settings) -> dict:
+    """Figure 18: the loss spikes at a BRB step (ratio after / before > 1 beyond 2 SE over seeds) and then
+    recovers (loss before the next step / loss after this one < 1 beyond 2 SE). Both as the paper: reproduces."""
+    cite = Cite()
+    steps = reconstruction_steps(runset)
+    if steps.empty:
+        return _finding(findings.NOT_TESTABLE, "no DCN+BRB run with pretraining and a BRB step here", cite,
+                        [protocol_note(settings, cite)])
+    lines, reps = [], []
+    for d, g in steps.groupby("dataset"):
+        for what, sign, words in (("spike", 1, "the loss after a step over the loss before it"),
+                                  ("recovery", -1, "the loss before the next step over the loss after this one")):
+            mean, se, n = outputs.mean_se(g[what])
+            verdict = outputs.verdict(mean - 1, se, n)
+            rep = _reproduces(verdict, float(sign))
+            reps.append(rep)
+            one, two = cite("no change (ratio)", 1), cite("verdict threshold (SE)", 2)
+            where = {outputs.AHEAD: f"above {one} beyond {two} SE", outputs.BEHIND: f"below {one} beyond {two} SE",
+                     outputs.INCONCLUSIVE: f"within {two} SE of {one}"}[verdict]
+            se_text = f" ± {cite(f'recon/{d}/{what}/se', se, '.3f')}" if n >= 2 else ""
+            lines.append(f"- {_display(d)}, {what}: {words}, {cite(f'recon/{d}/{what}', mean, '.3f')}{se_text} "
+                         f"over {cite(f'recon/{d}/seeds', n)} seeds ({where}); the paper: "
+                         f"{'above' if sign > 0 else 'below'} {one}: **{rep}**.")
+    verdict = overall_verdict(reps)
+    reason = (f"{cite('claims/reproduce', sum(r == findings.REPRODUCES for r in reps))} of "
+              f"{cite('claims/compared', len(reps))} checks (the spike at a step, the recovery before the next) "
+              f"have the paper's direction beyond {cite('verdict threshold (SE)', 2)} SE")
+    return _finding(verdict, reason, cite, ["\n".join(lines), reconstruction_verdict(runset, cite),
+                                            protocol_note(settings, cite)])
+
+
+#: A win share no larger than a coin flip's: an interval reaching it cannot tell BRB's gains from chance.
+CHANCE_SHARE = 50.0
+
+
+def headline_findings(table: pd.DataFrame, settings) -> dict:
+    """The headline: "reproduces" when the paper's win share (88.10 %) lies inside our 95 % Wilson interval and
+    the interval lies above :data:`CHANCE_SHARE` (BRB wins more often than not); "inconclusive" when it lies
+    inside an interval that reaches 50 % (too few runs to tell); "does not reproduce" when it lies outside the
+    interval (either side); "not testable here" without paired runs."""
+    cite = Cite()
+    position = _win_share_position(table)
+    text = headline_summary(table, cite)
+    note = protocol_note(settings, cite)
+    if not position:
+        return _finding(findings.NOT_TESTABLE, "no paired plain and +BRB runs here", cite, [text, note])
+    allr = table.set_index("quantity").iloc[0]
+    paper = cite("paper win share (%)", PAPER_WIN_SHARE, ".2f")
+    interval = (f"{cite('interval level (%)', 95)} % interval of {cite('paired runs', int(allr['runs']))} paired "
+                f"runs here ({cite('win share low (%)', allr['ci_low'], '.1f')}-"
+                f"{cite('win share high (%)', allr['ci_high'], '.1f')} %)")
+    if position == "inside" and allr["ci_low"] <= CHANCE_SHARE:
+        return _finding(findings.INCONCLUSIVE, f"the paper's {paper} % lies inside the {interval}, but so does a "
+                        f"coin flip's {cite('chance win share (%)', CHANCE_SHARE, '.0f')} %", cite, [text, note])
+    if position == "inside":
+        return _finding(findings.REPRODUCES, f"the paper's {paper} % lies inside the {interval}, which lies above "
+                        f"a coin flip's {cite('chance win share (%)', CHANCE_SHARE, '.0f')} %", cite, [text, note])
+    side = "above" if position == "above" else "below"
+    why = "BRB wins less often here" if position == "above" else "BRB wins more often here than the paper says"
+    return _finding(findings.DOES_NOT_REPRODUCE, f"the paper's {paper} % lies {side} the {interval}: {why}", cite,
+                    [text, note])
+
+
+def deviations_findings(table: pd.DataFrame, settings) -> dict:
+    """The deviations notebook tests no claim of the paper: not testable here, with the choices' effects."""
+    cite = Cite()
+    return _finding(findings.NOT_TESTABLE, "not a claim of the paper: the authors' code against its text, each "
+                    "choice run both ways", cite, [deviations_summary(table, settings, cite)])
+
+
+def dataset_findings(table: pd.DataFrame) -> dict:
+    """Table 3 describes the data, it claims nothing: not testable here. The text compares each data set's loaded
+    sample count with the paper's, from the notebook's table (columns Dataset, Status, "# Samples (loaded)",
+    "# Samples (paper)", "# Features (as trained)")."""
+    cite = Cite()
+    lines, full, match = [], 0, 0
+    for r in table.itertuples(index=False):
+        name, status = r[table.columns.get_loc("Dataset")], r[table.columns.get_loc("Status")]
+        loaded = r[table.columns.get_loc("# Samples (loaded)")]
+        paper = r[table.columns.get_loc("# Samples (paper)")]
+        features = r[table.columns.get_loc("# Features (as trained)")]
+        k = f"tab03/{name}"
+        said = cite(f"{k}/status", str(status))
+        if status == "missing":
+            lines.append(f"- **{name}**: {said} here (the paper's {_num(cite, k + '/paper', paper, ',')} samples).")
+            continue
+        if status == "loaded":
+            full += 1
+            match += int(loaded == paper)
+        lines.append(f"- **{name}** ({said}): {_num(cite, k + '/loaded', loaded, ',')} samples, the paper's "
+                     f"{_num(cite, k + '/paper', paper, ',')}; {_num(cite, k + '/features', features)} features as "
+                     f"trained.")
+    head = (f"Of the {cite('tab03/loaded in full', full)} data sets loaded in full here, "
+            f"{cite('tab03/loaded in full with the paper count', match)} have the paper's sample count; the others "
+            f"are substitutes or missing, row by row:")
+    return _finding(findings.NOT_TESTABLE, "a description of the data sets, not a claim: the text compares the "
+                    "loaded sample counts with the paper's", cite, [head + "\n" + "\n".join(lines)])
+
+
+def settings_findings(table: pd.DataFrame, sources: Sequence[str],
+                      reason: str = "a table of settings, not a claim") -> dict:
+    """A table of settings (Tables 5-7): not testable here; the text says which objects of
+    :mod:`dcutils.hparams` its values come from."""
+    cite = Cite()
+    names = " and ".join(f"`dcutils.hparams.{s}`" for s in sources)
+    text = (f"The {cite('settings', len(table))} rows above are read from {names}, the "
+            f"object{'s' if len(sources) > 1 else ''} the training code takes its values from: they are what the "
+            f"runs use, not a result to reproduce.")
+    return _finding(findings.NOT_TESTABLE, reason, cite, [text])
