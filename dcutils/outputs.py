@@ -125,14 +125,29 @@ def save_figure(fig, prov: Provenance, *, identical_ok: str | None = None) -> li
     return out
 
 
-def save_table(table: pd.DataFrame, prov: Provenance, *, floatfmt: str = ".2f") -> list[Path]:
-    """Write ``table`` as CSV (with ``#`` provenance lines) and Markdown for ``prov.item``."""
+def save_table(table: pd.DataFrame, prov: Provenance, *, floatfmt: str = ".2f",
+               wide: pd.DataFrame | None = None, legend: str = "") -> list[Path]:
+    """Write ``table`` as CSV (with ``#`` provenance lines) and Markdown for ``prov.item``.
+
+    ``wide``: the same results in the paper's printed layout (e.g. algorithms x data sets with one
+    "ours / paper" string per cell; a named index is written as leading columns). When given, the
+    Markdown shows it and says that the tidy table, one row per cell, is the CSV beside it; the CSV
+    always holds ``table``, the frame to reuse. ``legend``: one sentence on how to read a cell.
+    """
     stem = _stem(prov)
     header = "".join(f"# {k}: {v}\n" for k, v in prov.as_dict().items())
     csv_path, md_path = stem.with_suffix(".csv"), stem.with_suffix(".md")
     csv_path.write_text(header + table.to_csv(index=False))
     title = catalog.get_item(prov.item).title
-    md = f"# {prov.item}: {title}\n\n{to_markdown(table, floatfmt)}\n\n_{prov.line()}_\n"
+    if wide is None:
+        body = to_markdown(table, floatfmt)
+    else:
+        shown = wide.reset_index() if any(n is not None for n in wide.index.names) else wide
+        shown.columns = [str(c) for c in shown.columns]
+        lead = f"{legend} " if legend else ""
+        body = (f"{to_markdown(shown, floatfmt)}\n\n{lead}The paper's layout; the tidy table (one row per cell, "
+                f"{len(table)} rows, with every column) is [`{csv_path.name}`]({csv_path.name}).")
+    md = f"# {prov.item}: {title}\n\n{body}\n\n_{prov.line()}_\n"
     md_path.write_text(md)
     return [csv_path, md_path]
 

@@ -42,6 +42,21 @@ def test_save_table_writes_csv_and_markdown_with_provenance(figures):
     assert "profile quick" in paths[1].read_text()
 
 
+def test_save_table_wide_markdown_keeps_the_tidy_csv(figures):
+    settings = notebook_settings("brb/tab13", "quick")
+    prov = outputs.provenance(settings, datasets=["USPS"], seeds=[0, 1, 2])
+    tidy = pd.DataFrame({"algorithm": ["DEC", "DEC", "IDEC"], "dataset": ["USPS", "MNIST", "USPS"],
+                         "cell": ["85.0 / 84.5", "— / 90.1", "70.2 / 71.0"]})
+    wide = tidy.pivot_table(index="algorithm", columns="dataset", values="cell", aggfunc="first")
+    csv_path, md_path = outputs.save_table(tidy, prov, wide=wide)
+    assert len(pd.read_csv(csv_path, comment="#")) == 3  # the CSV stays tidy, one row per cell
+    md = md_path.read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| "))
+    assert header.split("|")[1:-1] == [" algorithm ", " MNIST ", " USPS "]  # the index is the first column
+    assert "| DEC | — / 90.1 | 85.0 / 84.5 |" in md and "| IDEC | — | 70.2 / 71.0 |" in md
+    assert csv_path.name in md and "3 rows" in md
+
+
 def test_save_figure_writes_png_and_pdf(figures):
     settings = notebook_settings("brb/fig01", "smoke")
     fig, ax = plt.subplots()

@@ -168,8 +168,14 @@ def variant_table(runset: RunSet, metric: str, settings) -> pd.DataFrame:
     return table.drop(columns=["_d", "_m", "_v", "pretrain", "method", "variant"])
 
 
+#: How to read a cell of :func:`wide_view`.
+WIDE_LEGEND = ("Each cell: ours (mean ± SE over seeds) / the paper's value (ours − paper); where the variant ran "
+               "with its plain algorithm, the paired difference to it over seeds and the verdict at 2 SE; "
+               "\"— / paper\" is a cell this profile left to the paper profile.")
+
+
 def wide_view(table: pd.DataFrame) -> pd.DataFrame:
-    """The table as the paper prints it: one row per algorithm, per data set "ours / paper (Δ)"."""
+    """The table as the paper prints it: per algorithm, per data set "ours / paper (Δ)" (:data:`WIDE_LEGEND`)."""
 
     def cell(r) -> str:
         ours = outputs.plus_minus(r.reproduced, r.reproduced_se)
