@@ -393,9 +393,12 @@ def _mark_steps(ax, steps: Sequence[int]) -> None:
 
 def plot_curves(runset: RunSet, metrics: Sequence[str], *, method: str, pretrain: bool,
                 variants: Sequence[str], datasets: Sequence[str] | None = None, scale: dict | None = None):
-    """Per-epoch curves (mean ± SE over seeds) of ``metrics`` (columns) per data set (rows), one line per variant.
+    """Per-epoch curves (per seed, or mean ± SE over seeds) of ``metrics`` (columns) per data set (rows), one line
+    per variant.
 
-    Dotted verticals mark the BRB steps. Epoch 0 is after the initial k-means.
+    Dotted verticals mark the BRB steps. Epoch 0 is after the initial k-means. Where the paper's Tables 13-15
+    give the cell's final value (ACC, NMI, ARI), a triangle in the variant's colour at the right edge marks it,
+    so the end of each curve reads against the paper's end value. The legend sits right of the panels, off the data.
     """
     h = history(runset)
     h = h[(h["method"] == method) & (h["pretrain"] == pretrain) & h["variant"].isin(variants)]
@@ -403,6 +406,7 @@ def plot_curves(runset: RunSet, metrics: Sequence[str], *, method: str, pretrain
     scale = scale or {"acc": 100, "nmi": 100, "ari": 100}
     fig, axes = _new_figure(len(datasets), len(metrics))
     steps = brb_epochs(runset)
+    marked = False
     for i, d in enumerate(datasets):
         for j, metric in enumerate(metrics):
             ax = axes[i, j]
@@ -412,12 +416,36 @@ def plot_curves(runset: RunSet, metrics: Sequence[str], *, method: str, pretrain
                 if len(sub):
                     plotting.line_band(ax, sub, "epoch", "value", label=algorithm_label(method, v, pretrain),
                                        color_name=v)
+            here = h[h["dataset"] == d]
+            if metric in ("acc", "nmi", "ari") and len(here):
+                drawn = [v for v in variants if (here["variant"] == v).any()]
+                marked |= _paper_end_marks(ax, metric, method, pretrain, d, drawn, float(here["epoch"].max()),
+                                           labelled=not marked)
             _mark_steps(ax, steps)
             ax.set_title(f"{_display(d)}: {METRIC_NAME.get(metric, metric)}")
             ax.set_xlabel("clustering epoch")
-    axes[0, 0].legend()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.tight_layout()
+    if handles:  # right of the panels, off the data (saved with bbox_inches="tight")
+        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
     return fig
+
+
+def _paper_end_marks(ax, metric: str, method: str, pretrain: bool, dataset: str, variants: Sequence[str],
+                     x_end: float, *, labelled: bool) -> bool:
+    """The paper's final values of (``method``, ``pretrain``, ``dataset``, variant) as left-pointing triangles just
+    right of ``x_end``, in each variant's colour; True when any was drawn."""
+    paper = paper_cells(metric)
+    paper = paper[(paper["method"] == method) & (paper["pretrain"] == pretrain) & (paper["dataset"] == dataset)]
+    drawn = False
+    for v in variants:
+        pv = paper[paper["variant"] == v]["paper"]
+        if len(pv) and np.isfinite(float(pv.iloc[0])):
+            ax.scatter([x_end * 1.03 + 1], [float(pv.iloc[0])], marker="<", s=36, color=plotting.color(v),
+                       edgecolors="k", linewidths=0.6, zorder=4,
+                       label="paper's final value (Tables 13-15)" if labelled and not drawn else None)
+            drawn = True
+    return drawn
 
 
 def plot_variant_bars(runset: RunSet, metrics: Sequence[str], *, method: str, pretrain: bool,
