@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.collections import PathCollection
 from matplotlib.lines import Line2D
 
@@ -57,22 +58,26 @@ MAX_SEEDS_DRAWN = 3
 
 def line_band(ax, frame: pd.DataFrame, x: str, y: str, *, label: str | None = None, color_name: str | None = None,
               units: str = "seed", **kwargs) -> None:
-    """Mean over seeds of ``y`` against ``x``: with 2 to :data:`MAX_SEEDS_DRAWN` seeds (column ``units``)
-    each seed as a thin line under the mean, with more a ± SE band; one seed is its own mean (one line)."""
-    stats = mean_se_frame(frame, [x], y)
+    """Mean over seeds of ``y`` against ``x``, drawn with seaborn from the tidy ``frame``.
+
+    With 2 to :data:`MAX_SEEDS_DRAWN` seeds (column ``units``) each seed is a thin line under the mean
+    (``sns.lineplot(units=..., estimator=None)``), with more the mean gets a ± SE band
+    (``errorbar="se"``); one seed is its own mean (one line). Axis labels stay the caller's.
+    """
     c = color(color_name) if color_name else None
-    seeds = frame[units].dropna().unique() if units in frame else []
-    if len(seeds) == 1:
-        ax.plot(stats[x], stats["mean"], label=label, color=c, **kwargs)
-        return
-    if 0 < len(seeds) <= MAX_SEEDS_DRAWN:
-        for seed in seeds:
-            one = frame[frame[units] == seed].sort_values(x)
-            ax.plot(one[x], one[y], color=c, lw=0.6, alpha=0.45, zorder=1)
-        ax.plot(stats[x], stats["mean"], label=label, color=c, zorder=2, **kwargs)
-        return
-    ax.plot(stats[x], stats["mean"], label=label, color=c, **kwargs)
-    ax.fill_between(stats[x], stats["mean"] - stats["se"], stats["mean"] + stats["se"], color=c, alpha=0.2, lw=0)
+    cols = [x, y] + ([units] if units in frame else [])
+    data = frame[cols].dropna(subset=[y])
+    n_seeds = data[units].nunique() if units in data else 0
+    xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()
+    if 1 < n_seeds <= MAX_SEEDS_DRAWN:
+        sns.lineplot(data=data, x=x, y=y, units=units, estimator=None, color=c, lw=0.6, alpha=0.45, zorder=1,
+                     legend=False, ax=ax)
+    band = "se" if n_seeds > MAX_SEEDS_DRAWN else None
+    kwargs.setdefault("zorder", 2)
+    sns.lineplot(data=data, x=x, y=y, estimator="mean", errorbar=band, color=c, label=label, legend=False,
+                 err_kws={"alpha": 0.2, "lw": 0}, ax=ax, **kwargs)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
 
 
 def mark_substitute(fig, text: str | None) -> None:
