@@ -54,7 +54,7 @@ def test_uses_the_dcutils_kernel_and_reads_like_the_paper(notebook):
 
 
 #: Papers whose notebooks end by saving their findings (verdict, cited values, text) with outputs.save_findings.
-PAPERS_WITH_FINDINGS = ("brb",)
+PAPERS_WITH_FINDINGS = ("brb", "rdc")
 
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parent.name in PAPERS_WITH_FINDINGS],

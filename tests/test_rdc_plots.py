@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from dcutils import items, paper_data
+from dcutils import findings, items, paper_data
 from dcutils.experiments import notebook_settings
 from dcutils.rdc import plots as rp
 from dcutils.runs import RunConfig, RunResult, RunSet
@@ -108,3 +108,70 @@ def test_dataset_table_reads_the_catalog_and_the_profile_without_loading(monkeyp
     assert t.loc["CIFAR10", "Status"] == "not run at quick (paper profile only)"
     assert math.isnan(t.loc["CIFAR10", "Samples (profile)"]) and t.loc["CIFAR10", "Samples (paper)"] == 60_000
     assert (rp.dataset_table("paper")["Status"] == "as in the paper").all()
+
+
+# --- findings: verdicts computed from the runs ------------------------------------------------------------------
+
+
+def test_a_paired_claim_behind_the_paper_does_not_reproduce():
+    settings = notebook_settings("rdc/tab03", "quick")
+    # R-DC below every baseline on each of three paired seeds: behind beyond 2 SE, the paper has it ahead
+    runs = RunSet([_run(m, s, acc + 0.01 * s) for s in range(3)
+                   for m, acc in (("rdc", 0.40), ("dec", 0.55), ("idec", 0.56), ("ae_kmeans", 0.54))])
+    out = rp.table_findings(runs, settings, ["fmnist", "cifar10"])
+    assert out["verdict"] == "does not reproduce"
+    assert "best baseline (IDEC)" in out["reason"] and "behind" in out["reason"]
+    found = findings.make("rdc/tab03", "quick", "x", **out)  # every number of the text is a value
+    assert found.values["paired/fmnist/R-DC − best baseline (IDEC)"] == pytest.approx(-16.0)
+
+
+def test_a_paired_claim_ahead_reproduces_and_noise_is_inconclusive():
+    settings = notebook_settings("rdc/tab08", "quick")
+    ahead = RunSet([_run(m, s, acc + 0.01 * s) for s in range(3) for m, acc in (("rdc", 0.66), ("ae_kmeans", 0.56))])
+    assert rp.table_findings(ahead, settings, ["fmnist"], ablation=True)["verdict"] == "reproduces"
+    noisy = RunSet([_run("rdc", 0, 0.70), _run("rdc", 1, 0.50), _run("rdc", 2, 0.62),
+                    _run("ae_kmeans", 0, 0.56), _run("ae_kmeans", 1, 0.57), _run("ae_kmeans", 2, 0.58)])
+    assert rp.table_findings(noisy, settings, ["fmnist"], ablation=True)["verdict"] == "inconclusive"
+
+
+def test_tables_without_runs_are_not_testable_and_say_why():
+    settings = notebook_settings("rdc/tab04", "quick")
+    out = rp.table_findings(RunSet([]), settings, ["vesselmnist3d", "pneumoniamnist"])
+    assert out["verdict"] == "not testable here" and "not run at profile quick" in out["reason"]
+
+
+def test_one_seed_is_inconclusive_unless_the_opposite_by_the_wide_margin():
+    assert rp.seed_check([0.5], +1, 2.0)[0] == "inconclusive"  # in the claim's direction, but one seed
+    assert rp.seed_check([-1.5], +1, 2.0)[0] == "inconclusive"  # against it, within the margin
+    assert rp.seed_check([-2.5], +1, 2.0)[0] == "does not reproduce"  # against it by more than the margin
+    assert rp.seed_check([1.0, 1.1, 0.9], +1, 2.0)[0] == "reproduces"
+    assert rp.seed_check([1.0, 1.1, 0.9], -1, 2.0)[0] == "does not reproduce"
+
+
+def test_spread_rule_for_robustness():
+    cite = rp.Cite()
+    one = pd.DataFrame({"mean": [50.0, 60.0], "se": [0.0, 0.0], "n": [1, 1]})
+    assert rp._spread_verdict(one, cite, "a", "grid")[0] == "inconclusive"  # 10 points, one seed
+    wide = pd.DataFrame({"mean": [40.0, 60.0], "se": [0.0, 0.0], "n": [1, 1]})
+    assert rp._spread_verdict(wide, rp.Cite(), "a", "grid")[0] == "does not reproduce"  # 20 > 3 x 5 points
+    tight = pd.DataFrame({"mean": [55.0, 56.0], "se": [0.5, 0.5], "n": [3, 3]})
+    assert rp._spread_verdict(tight, rp.Cite(), "a", "grid")[0] == "reproduces"
+
+
+def test_overall_verdict_needs_a_majority_and_no_contradiction():
+    assert rp.overall_verdict([]) == "not testable here"
+    assert rp.overall_verdict(["reproduces", "inconclusive"]) == "inconclusive"
+    assert rp.overall_verdict(["reproduces", "reproduces", "inconclusive"]) == "reproduces"
+    assert rp.overall_verdict(["reproduces", "does not reproduce", "reproduces"]) == "inconclusive"
+    assert rp.overall_verdict(["does not reproduce", "inconclusive"]) == "does not reproduce"
+
+
+def test_text_functions_work_without_cite_and_record_with_it():
+    settings = notebook_settings("rdc/tab03", "quick")
+    runs = RunSet([_run(m, s, 0.5 + 0.01 * s) for s in range(2) for m in ("rdc", "dec")])
+    claims = rp.paired_claims(runs, "fmnist")
+    plain = rp.claims_text(claims, "fmnist", "quick")
+    cite = rp.Cite()
+    assert rp.claims_text(claims, "fmnist", "quick", cite) == plain
+    assert findings.unchecked_numbers(plain, cite.values) == []
+    assert rp.verdict_methods(rp.clustering_table(runs, settings), "fmnist", "quick")

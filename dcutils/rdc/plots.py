@@ -28,8 +28,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dcutils import items, metrics, outputs, paper_data, plotting
+from dcutils import findings, items, metrics, outputs, paper_data, plotting
 from dcutils.data import DATASETS, canonical_name
+from dcutils.findings import Cite
 from dcutils.profiles import Settings
 from dcutils.rdc import inputs
 from dcutils.rdc import settings as exp
@@ -37,6 +38,17 @@ from dcutils.rdc.method import METHOD_HYPERPARAMETERS
 from dcutils.runs import RunSet
 
 plotting.style()
+
+
+def _num(cite: Cite, name: str, value, spec: str = "") -> str:
+    """``value`` cited under ``name``, or "n/a" (nothing cited) when it is missing or not finite."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "n/a"
+    return cite(name, value, spec)
+
+
+def _seeds_words(cite: Cite, name: str, n: int, unit: str = "seed") -> str:
+    return f"{cite(name, int(n))} {unit}{'s' if n != 1 else ''}"
 
 #: Row names as the paper prints them.
 METHOD_NAME = {
@@ -273,24 +285,32 @@ def cell(table: pd.DataFrame, dataset: str, method: str, metric: str = "ACC") ->
     return float(r["Reproduced"]), float(r["± SE"]), int(r["Seeds"])
 
 
-def _beats(a: tuple[float, float, int], b: tuple[float, float, int]) -> str:
+def _beats(a: tuple[float, float, int], b: tuple[float, float, int], cite: Cite | None = None,
+           key: str = "gap") -> str:
+    cite = Cite() if cite is None else cite
     if not (np.isfinite(a[0]) and np.isfinite(b[0])):
         return "cannot be compared (a value is missing)"
     gap = a[0] - b[0]
     noise = math.hypot(a[1] if np.isfinite(a[1]) else 0.0, b[1] if np.isfinite(b[1]) else 0.0)
     if abs(gap) <= noise or abs(gap) < 0.5:
-        return f"ties with it ({gap:+.1f} points, within the seeds' spread)"
-    return f"is {abs(gap):.1f} points {'above' if gap > 0 else 'below'} it"
+        return f"ties with it ({cite(key, gap, '+.1f')} points, within the seeds' spread)"
+    return f"is {cite(key, gap, '+.1f').lstrip('+-')} points {'above' if gap > 0 else 'below'} it"
 
 
 def verdict_methods(table: pd.DataFrame, dataset: str, profile: str, main: str = "R-DC",
-                    others: Sequence[str] = ("DynAE", "DEC", "IDEC", "AE + k-means", "VaDE")) -> str:
-    """Markdown: does ``main`` beat each other method on ``dataset`` (ACC), as in the paper?"""
+                    others: Sequence[str] = ("DynAE", "DEC", "IDEC", "AE + k-means", "VaDE"),
+                    cite: Cite | None = None) -> str:
+    """Markdown: does ``main`` beat each other method on ``dataset`` (ACC), as in the paper?
+
+    Every number is cited through ``cite`` (names ``acc/<dataset>/<method>...``)."""
+    cite = Cite() if cite is None else cite
     m = cell(table, dataset, main)
     if m[2] == 0:
         return f"**{display_name(dataset)}:** no reproduced {main} value at profile `{profile}`."
-    lines = [f"**{display_name(dataset)}, profile `{profile}`, ACC of {main}: {m[0]:.1f} ± {m[1]:.1f} % "
-             f"({m[2]} seed{'s' if m[2] != 1 else ''}).**", ""]
+    k = f"acc/{dataset}"
+    lines = [f"**{display_name(dataset)}, profile `{profile}`, ACC of {main}: {_num(cite, f'{k}/{main}', m[0], '.1f')}"
+             f" ± {_num(cite, f'{k}/{main}/se', m[1], '.1f')} % "
+             f"({_seeds_words(cite, f'{k}/{main}/seeds', m[2])}).**", ""]
     for o in others:
         c = cell(table, dataset, o)
         if c[2] == 0:
@@ -298,8 +318,10 @@ def verdict_methods(table: pd.DataFrame, dataset: str, profile: str, main: str =
         paper_row = table[(table["Dataset"] == display_name(dataset)) & (table["Method"].isin([main, o]))
                           & (table["Metric"] == "ACC")].set_index("Method")["Paper"]
         paper_gap = paper_row.get(main, math.nan) - paper_row.get(o, math.nan)
-        paper_txt = f"paper: {paper_gap:+.1f} points" if np.isfinite(paper_gap) else "paper: —"
-        lines.append(f"- vs {o} ({c[0]:.1f} ± {c[1]:.1f}): {main} {_beats(m, c)} ({paper_txt}).")
+        paper_txt = (f"paper: {cite(f'{k}/{main} - {o}/paper', paper_gap, '+.1f')} points" if np.isfinite(paper_gap)
+                     else "paper: —")
+        lines.append(f"- vs {o} ({_num(cite, f'{k}/{o}', c[0], '.1f')} ± {_num(cite, f'{k}/{o}/se', c[1], '.1f')}):"
+                     f" {main} {_beats(m, c, cite, f'{k}/{main} - {o}')} ({paper_txt}).")
     return "\n".join(lines)
 
 
@@ -327,10 +349,34 @@ def runtime_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     paper's seconds (a Tesla T4, full data, its own iteration counts) and ours
     (CPU, subsample) are not comparable in size, only in ranking.
     """
-    frame = finals(runset)
     paper = paper_data.rdc_runtime().set_index(["dataset", "method"])["seconds"]
-    samples = {r.config.dataset: r.meta.get("n_samples") for r in runset}  # from the run records
     rows = []
+    for d, method, runs, total, measured, per_it, budget, key in _runtime_runs(runset, settings):
+        row = {"Dataset": display_name(d), "Method": method, "Paper (s)": paper.get((d, method), math.nan)}
+        if runs is not None:
+            m, se, k = outputs.mean_se(total)
+            row.update({"Ours (s)": m, "± SE": se, "Pretraining (s)": float(runs["seconds_pretrain"].mean()),
+                        "ms / clustering iteration": (float((per_it * 1000).mean()) if key != "ae_kmeans"
+                                                      else math.nan),
+                        "Iterations (budget)": budget if key != "ae_kmeans" else 0, "Seeds": k,
+                        "Note": "measured" if bool(measured.all()) else
+                        "extrapolated to the budget from the measured time per iteration"})
+        else:
+            reason = (not_run_reason(d, settings.profile) if d in exp.missing_datasets(settings)
+                      else NOT_RERUN.get(method, "not rerun"))
+            row.update({"Ours (s)": math.nan, "± SE": math.nan, "Pretraining (s)": math.nan,
+                        "ms / clustering iteration": math.nan, "Iterations (budget)": math.nan, "Seeds": 0,
+                        "Note": reason})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _runtime_runs(runset: RunSet, settings: Settings):
+    """Per (data set, paper method): (dataset, method, runs or None, total seconds per run, measured per run,
+    seconds per clustering iteration per run, budget, rdc.method name); see :func:`runtime_table`."""
+    frame = finals(runset)
+    samples = {r.config.dataset: r.meta.get("n_samples") for r in runset}  # from the run records
+    inverse = {v: k for k, v in METHOD_NAME.items()}
     for d in settings["datasets"]:
         sub = frame[frame["dataset"] == d] if len(frame) else frame
         budget = None
@@ -343,33 +389,39 @@ def runtime_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
         # the k-means (or GMM) that every method runs once: AE + k-means' whole clustering time, per seed
         km = sub[sub["variant"] == "ae_kmeans"].set_index("seed")["seconds_cluster"] if len(sub) else pd.Series()
         for method in PAPER_METHODS:
-            key = {v: k for k, v in METHOD_NAME.items()}.get(method)
+            key = inverse.get(method)
             runs = sub[sub["variant"] == key] if len(sub) and key else sub.iloc[0:0] if len(sub) else sub
-            row = {"Dataset": display_name(d), "Method": method, "Paper (s)": paper.get((d, method), math.nan)}
-            if len(runs):
-                t_km = runs["seed"].map(km).fillna(0.0) if len(km) else 0.0
-                iters = runs["iterations"].clip(lower=1)
-                per_it = ((runs["seconds_cluster"] - t_km).clip(lower=0) / iters).where(runs["iterations"] > 0, 0.0)
-                measured = runs["iterations"] == budget  # the fixed budget ran in full: its time is measured
-                total = (runs["seconds_pretrain"] + runs["seconds_cluster"]).where(
-                    measured, runs["seconds_pretrain"] + t_km + per_it * budget)
-                if key == "ae_kmeans":
-                    total, measured = runs["seconds_pretrain"] + runs["seconds_cluster"], runs["iterations"] == 0
-                m, se, k = outputs.mean_se(total)
-                row.update({"Ours (s)": m, "± SE": se, "Pretraining (s)": float(runs["seconds_pretrain"].mean()),
-                            "ms / clustering iteration": (float((per_it * 1000).mean()) if key != "ae_kmeans"
-                                                          else math.nan),
-                            "Iterations (budget)": budget if key != "ae_kmeans" else 0, "Seeds": k,
-                            "Note": "measured" if bool(measured.all()) else
-                            "extrapolated to the budget from the measured time per iteration"})
-            else:
-                reason = (not_run_reason(d, settings.profile) if d in exp.missing_datasets(settings)
-                          else NOT_RERUN.get(method, "not rerun"))
-                row.update({"Ours (s)": math.nan, "± SE": math.nan, "Pretraining (s)": math.nan,
-                            "ms / clustering iteration": math.nan, "Iterations (budget)": math.nan, "Seeds": 0,
-                            "Note": reason})
-            rows.append(row)
-    return pd.DataFrame(rows)
+            if not len(runs):
+                yield d, method, None, None, None, None, budget, key
+                continue
+            t_km = runs["seed"].map(km).fillna(0.0) if len(km) else 0.0
+            iters = runs["iterations"].clip(lower=1)
+            per_it = ((runs["seconds_cluster"] - t_km).clip(lower=0) / iters).where(runs["iterations"] > 0, 0.0)
+            measured = runs["iterations"] == budget  # the fixed budget ran in full: its time is measured
+            total = (runs["seconds_pretrain"] + runs["seconds_cluster"]).where(
+                measured, runs["seconds_pretrain"] + t_km + per_it * budget)
+            if key == "ae_kmeans":
+                total, measured = runs["seconds_pretrain"] + runs["seconds_cluster"], runs["iterations"] == 0
+            yield d, method, runs, total, measured, per_it, budget, key
+
+
+def runtime_ratios(runset: RunSet, settings: Settings) -> pd.DataFrame:
+    """Per (data set, rerun method other than R-DC): R-DC's time over the method's, per seed (mean ± SE over
+    seeds), next to the paper's ratio. Columns: dataset, method, ratio, se, seeds, paper."""
+    paper = paper_data.rdc_runtime().set_index(["dataset", "method"])["seconds"]
+    totals = {}
+    for d, method, runs, total, *_ in _runtime_runs(runset, settings):
+        if runs is not None:
+            totals[(d, method)] = pd.Series(total.to_numpy(), index=runs["seed"].to_numpy())
+    rows = []
+    for (d, method), t in totals.items():
+        if method == "R-DC" or (d, "R-DC") not in totals:
+            continue
+        both = pd.concat([totals[(d, "R-DC")].rename("a"), t.rename("b")], axis=1, join="inner").dropna()
+        m, se, n = outputs.mean_se(both["a"] / both["b"])
+        rows.append({"dataset": d, "method": method, "ratio": m, "se": se, "seeds": n,
+                     "paper": paper.get((d, "R-DC"), math.nan) / paper.get((d, method), math.nan)})
+    return pd.DataFrame(rows, columns=["dataset", "method", "ratio", "se", "seeds", "paper"])
 
 
 def hyperparameter_table() -> pd.DataFrame:
@@ -489,9 +541,13 @@ def twist_summary(runset: RunSet) -> pd.DataFrame:
     return frame.groupby("method", sort=False).mean(numeric_only=True).drop(columns="seed").reset_index()
 
 
-def twist_verdict(summary: pd.DataFrame, profile: str) -> str:
-    """Markdown: did DEC merge / flatten the clusters and did R-DC keep them (per the paper)?"""
+def twist_verdict(summary: pd.DataFrame, profile: str, cite: Cite | None = None) -> str:
+    """Markdown: did DEC merge / flatten the clusters and did R-DC keep them (per the paper)?
+
+    Every number is cited through ``cite`` (names ``twist/<method>/...``)."""
+    cite = Cite() if cite is None else cite
     s = summary.set_index("method")
+    k_nn = cite("twist/k of the k-NN purity", 5)
     lines = [f"**Feature Twist toy, profile `{profile}`.**", ""]
     for m, name in (("dec", "DEC"), ("rdc", "R-DC phase 2")):
         if m not in s.index:
@@ -501,18 +557,23 @@ def twist_verdict(summary: pd.DataFrame, profile: str) -> str:
         d_flat = r["flatness (end)"] - r["flatness (pretrained)"]
         d_acc = r["ACC (end)"] - r["ACC (pretrained)"]
         merged = d_pur < -0.02
-        lines.append(f"- {name}: 5-NN purity {r['5-NN purity (pretrained)']:.3f} → {r['5-NN purity (end)']:.3f} "
+        k = f"twist/{m}"
+        lines.append(f"- {name}: {k_nn}-NN purity "
+                     f"{cite(f'{k}/purity pretrained', r['5-NN purity (pretrained)'], '.3f')}"
+                     f" → {cite(f'{k}/purity end', r['5-NN purity (end)'], '.3f')} "
                      f"({'clusters merge' if merged else 'no merging of clusters'}), flatness "
-                     f"{r['flatness (pretrained)']:.2f} → {r['flatness (end)']:.2f} "
+                     f"{cite(f'{k}/flatness pretrained', r['flatness (pretrained)'], '.2f')} → "
+                     f"{cite(f'{k}/flatness end', r['flatness (end)'], '.2f')} "
                      f"({'flattened' if d_flat < -0.05 else 'not flattened' if d_flat <= 0.05 else 'rounder'}), "
-                     f"k-means ACC {r['ACC (pretrained)']:.3f} → {r['ACC (end)']:.3f} ({d_acc:+.3f}).")
+                     f"k-means ACC {cite(f'{k}/ACC pretrained', r['ACC (pretrained)'], '.3f')} → "
+                     f"{cite(f'{k}/ACC end', r['ACC (end)'], '.3f')} ({cite(f'{k}/ACC change', d_acc, '+.3f')}).")
     if "dec" in s.index:
         r = s.loc["dec"]
         twist = (r["5-NN purity (end)"] - r["5-NN purity (pretrained)"] < -0.02) or \
                 (r["ACC (end)"] - r["ACC (pretrained)"] < -0.02)
         lines += ["", "The paper's claim that DEC makes the curved clusters merge "
-                  + ("**is reproduced** here." if twist else "**is not reproduced** here: the clusters stay apart "
-                     "under DEC (see the snapshots for the flattening).")]
+                  + ("**is seen** in these runs." if twist else "**is not seen** in these runs: the clusters stay "
+                     "apart under DEC (see the snapshots for the flattening).")]
     return "\n".join(lines)
 
 
@@ -565,16 +626,19 @@ def paradigm_summary(runset: RunSet) -> pd.DataFrame:
     return frame.groupby(["dataset", "pretext"], sort=False).mean(numeric_only=True).drop(columns="seed").reset_index()
 
 
-def paradigm_verdict(summary: pd.DataFrame, profile: str) -> str:
+def paradigm_verdict(summary: pd.DataFrame, profile: str, cite: Cite | None = None) -> str:
     """Markdown: does LID drop in the DEC phase, and is there an LID - ID gap after pretraining?"""
+    cite = Cite() if cite is None else cite
     lines = [f"**Profile `{profile}`.** The paper: LID drops sharply in the clustering phase; after pretraining "
              "LID exceeds ID (curved manifolds).", ""]
-    for r in summary.itertuples(index=False):
-        drop = r[summary.columns.get_loc("LID pretrained")] - r[summary.columns.get_loc("LID after DEC")]
-        gap = r[summary.columns.get_loc("LID pretrained")] - r[summary.columns.get_loc("ID pretrained")]
-        lines.append(f"- {r.dataset}, {r.pretext}: LID {r[summary.columns.get_loc('LID pretrained')]:.1f} → "
-                     f"{r[summary.columns.get_loc('LID after DEC')]:.1f} under DEC "
-                     f"({'drops' if drop >= 1 else 'does not drop'}); LID − ID after pretraining {gap:+.1f} "
+    for r in summary.to_dict("records"):
+        drop = r["LID pretrained"] - r["LID after DEC"]
+        gap = r["LID pretrained"] - r["ID pretrained"]
+        k = f"paradigm/{r['dataset']}/{r['pretext']}"
+        lines.append(f"- {r['dataset']}, {r['pretext']}: LID {cite(f'{k}/LID pretrained', r['LID pretrained'], '.1f')}"
+                     f" → {cite(f'{k}/LID after DEC', r['LID after DEC'], '.1f')} under DEC "
+                     f"({'drops' if drop >= 1 else 'does not drop'}); LID − ID after pretraining "
+                     f"{cite(f'{k}/LID - ID pretrained', gap, '+.1f')} "
                      f"({'curved' if gap > 0.5 else 'not curved by this measure'}).")
     return "\n".join(lines)
 
@@ -615,13 +679,16 @@ def gain_figure(runset: RunSet):
     return fig
 
 
-def gain_verdict(runset: RunSet, profile: str) -> str:
+def gain_verdict(runset: RunSet, profile: str, cite: Cite | None = None) -> str:
     """Markdown: the clustering phase's mean ACC gain per method (the paper: small)."""
+    cite = Cite() if cite is None else cite
     f = gain_frame(runset)
     lines = [f"**Profile `{profile}`: ACC gain of the clustering phase over pretraining (points).**", ""]
     for (d, m), g in f.groupby(["dataset", "variant"], sort=False):
         mean, se, n = outputs.mean_se(g["gain"])
-        lines.append(f"- {display_name(d)}, {METHOD_NAME[m]}: {mean:+.1f} ± {se:.1f} ({n} seeds)")
+        k = f"gain/{d}/{m}"
+        lines.append(f"- {display_name(d)}, {METHOD_NAME[m]}: {_num(cite, k, mean, '+.1f')} ± "
+                     f"{_num(cite, k + '/se', se, '.1f')} ({_seeds_words(cite, k + '/seeds', n)})")
     return "\n".join(lines)
 
 
@@ -688,23 +755,29 @@ def start_and_end(runset: RunSet) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def accuracy_verdict(runset: RunSet, profile: str, paper_start: float | None = None) -> str:
+def accuracy_verdict(runset: RunSet, profile: str, paper_start: float | None = None,
+                     cite: Cite | None = None) -> str:
     """Markdown: start / end ACC of each method's clustering phase and whether R-DC ends above DynAE."""
+    cite = Cite() if cite is None else cite
     s = start_and_end(runset)
-    lines = [f"**Profile `{profile}`.**" + (f" The paper: both start at {paper_start:.1f} %, R-DC rises steadily and "
-                                             "ends above DynAE." if paper_start is not None else ""), ""]
+    lines = [f"**Profile `{profile}`.**" + (f" The paper: both start at {cite('paper start ACC', paper_start, '.1f')}"
+                                             " %, R-DC rises steadily and ends above DynAE."
+                                             if paper_start is not None else ""), ""]
     ends = {}
     for (d, v), g in s.groupby(["dataset", "variant"], sort=False):
         a, sa, n = outputs.mean_se(g["acc_start"])
         b, sb, _ = outputs.mean_se(g["acc_end"])
         ends[(d, v)] = (b, sb, n)
         stops = ", ".join(sorted({str(x) for x in g["stopped"]}))
-        lines.append(f"- {display_name(d)}, {METHOD_NAME[v]}: ACC {a:.1f} → {b:.1f} ± {sb:.1f} % after "
-                     f"{g['iterations'].mean():.0f} iterations (stopped by: {stops}; {n} seeds)")
+        k = f"acc/{d}/{v}"
+        lines.append(f"- {display_name(d)}, {METHOD_NAME[v]}: ACC {_num(cite, k + '/start', a, '.1f')} → "
+                     f"{_num(cite, k + '/end', b, '.1f')} ± {_num(cite, k + '/end/se', sb, '.1f')} % after "
+                     f"{cite(k + '/iterations', g['iterations'].mean(), '.0f')} iterations (stopped by: {stops}; "
+                     f"{_seeds_words(cite, k + '/seeds', n)})")
     for d in s["dataset"].unique():
         if (d, "rdc") in ends and (d, "dynae") in ends:
             lines += ["", f"On {display_name(d)}, at the end of the clustering phase, R-DC compared with DynAE "
-                      f"{_beats(ends[(d, 'rdc')], ends[(d, 'dynae')])}."]
+                      f"{_beats(ends[(d, 'rdc')], ends[(d, 'dynae')], cite, f'acc/{d}/R-DC - DynAE at the end')}."]
     return "\n".join(lines)
 
 
@@ -735,17 +808,21 @@ def purity_figure(runset: RunSet, variants: Sequence[str] = ("rdc",)):
     return fig
 
 
-def purity_verdict(runset: RunSet, profile: str) -> str:
+def purity_verdict(runset: RunSet, profile: str, cite: Cite | None = None) -> str:
     """Markdown: is the share of true neighbours higher after filtering (the paper: yes)?"""
+    cite = Cite() if cite is None else cite
     h = phase_history(runset)
     lines = [f"**Profile `{profile}`.** The paper: after filtering, the share of true neighbours of core points "
              "is higher than before (and slowly declines as core points are added).", ""]
     for (d, v), g in h.groupby(["dataset", "variant"], sort=False):
         gap = 100 * (g["purity_filtered"] - g["purity_initial"])
         first, last = g.sort_values("phase_iteration").iloc[[0, -1]]["purity_filtered"] * 100
-        lines.append(f"- {display_name(d)}, {METHOD_NAME[v]}: filtered − initial = {gap.mean():+.2f} points on "
-                     f"average (min {gap.min():+.2f}, max {gap.max():+.2f}); true neighbours after filtering "
-                     f"{first:.1f} % → {last:.1f} %.")
+        k = f"purity/{d}/{v}"
+        lines.append(f"- {display_name(d)}, {METHOD_NAME[v]}: filtered − initial = "
+                     f"{cite(k + '/filtered - initial', gap.mean(), '+.2f')} points on average (min "
+                     f"{cite(k + '/filtered - initial/min', gap.min(), '+.2f')}, max "
+                     f"{cite(k + '/filtered - initial/max', gap.max(), '+.2f')}); true neighbours after filtering "
+                     f"{cite(k + '/filtered/first', first, '.1f')} % → {cite(k + '/filtered/last', last, '.1f')} %.")
     return "\n".join(lines)
 
 
@@ -773,8 +850,9 @@ def geometry_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc")):
     return fig
 
 
-def geometry_verdict(runset: RunSet, profile: str) -> str:
+def geometry_verdict(runset: RunSet, profile: str, cite: Cite | None = None) -> str:
     """Markdown: LID - ID at the end of pretraining and at the end, per method (the paper: DynAE's meet, R-DC's not)."""
+    cite = Cite() if cite is None else cite
     h = history(runset)
     lines = [f"**Profile `{profile}`.** The paper: DynAE's ID and LID jump at the phase change and converge; "
              "R-DC's change smoothly and stay apart.", ""]
@@ -790,18 +868,22 @@ def geometry_verdict(runset: RunSet, profile: str) -> str:
         gap0 = (last_p1["lid"] - last_p1["id"]).mean()
         gap1 = (end["lid"] - end["id"]).mean()
         jump = (first2["lid"].mean() - last_p1["lid"].mean())
-        lines.append(f"- {METHOD_NAME[v]}: LID − ID {gap0:+.2f} after phase 1 → {gap1:+.2f} at the end; LID changes "
-                     f"by {jump:+.1f} over the first logged epoch of phase 2; final ID {end['id'].mean():.2f}, "
-                     f"LID {end['lid'].mean():.1f}.")
+        k = f"geometry/{v}"
+        lines.append(f"- {METHOD_NAME[v]}: LID − ID {_num(cite, k + '/LID - ID after phase 1', gap0, '+.2f')} after "
+                     f"phase 1 → {_num(cite, k + '/LID - ID at the end', gap1, '+.2f')} at the end; LID changes by "
+                     f"{_num(cite, k + '/LID jump', jump, '+.1f')} over the first logged epoch of phase 2; final ID "
+                     f"{_num(cite, k + '/ID at the end', end['id'].mean(), '.2f')}, LID "
+                     f"{_num(cite, k + '/LID at the end', end['lid'].mean(), '.1f')}.")
     dims = {r.config.get("latent_dim") for r in runset} - {None}
     lid = h["lid"].dropna() if len(h) else h
     if len(dims) == 1 and len(lid):
         dim = int(dims.pop())
         at_ceiling = float((lid >= dim - 1e-6).mean())
-        lines += ["", f"LID (PCA components to 0.9999 of the variance) is at its ceiling, the code's {dim} "
-                      f"dimensions, at {100 * at_ceiling:.0f} % of the logged points: at this threshold the "
-                      f"estimator counts nearly every direction, so LID can only fall, and a gap LID − ID says "
-                      f"more about ID than about curvature."]
+        lines += ["", f"LID (PCA components to {cite('geometry/LID variance threshold', 0.9999)} of the variance) is "
+                      f"at its ceiling, the code's {cite('geometry/code dimensions', dim)} dimensions, at "
+                      f"{cite('geometry/share of logged points at the ceiling (%)', 100 * at_ceiling, '.0f')} % of "
+                      f"the logged points: at this threshold the estimator counts nearly every direction, so LID can "
+                      f"only fall, and a gap LID − ID says more about ID than about curvature."]
     return "\n".join(lines)
 
 
@@ -859,17 +941,23 @@ def algorithm_figure(runset: RunSet):
     return fig
 
 
-def algorithm_verdict(runset: RunSet, profile: str) -> str:
+def algorithm_verdict(runset: RunSet, profile: str, cite: Cite | None = None) -> str:
     """Markdown: how each traced run's phase 2 ended (iterations, stop reason, core ratio first → last)."""
+    cite = Cite() if cite is None else cite
     lines = [f"**Profile `{profile}`.**", ""]
     for r in runset:
         if r.config["method"] != "rdc":
             continue
         ratios = r.meta.get("core_ratios", [])
-        lines.append(f"- seed {r.config.seed}: phase 2 ran {r.final['iterations']:.0f} iterations, stopped by "
-                     f"'{r.meta.get('phase2_stopped')}'; core ratio {ratios[0]:.3f} → {ratios[-1]:.3f} "
-                     f"(max {max(ratios):.3f}); ACC {100 * r.final['acc_pretrained']:.1f} → "
-                     f"{100 * r.final['acc']:.1f} %.")
+        k = f"algo1/seed {r.config.seed}"
+        lines.append(f"- seed {cite(k + '/seed', r.config.seed)}: phase 2 ran "
+                     f"{cite(k + '/iterations', r.final['iterations'], '.0f')} iterations, stopped by "
+                     f"'{r.meta.get('phase2_stopped')}'; core ratio "
+                     f"{cite(k + '/core ratio first', ratios[0], '.3f')} → "
+                     f"{cite(k + '/core ratio last', ratios[-1], '.3f')}"
+                     f" (max {cite(k + '/core ratio max', max(ratios), '.3f')}"
+                     f"); ACC {cite(k + '/ACC after phase 1', 100 * r.final['acc_pretrained'], '.1f')} → "
+                     f"{cite(k + '/ACC final', 100 * r.final['acc'], '.1f')} %.")
     return "\n".join(lines)
 
 
@@ -904,16 +992,19 @@ def sensitivity_figure(runset: RunSet):
     return fig
 
 
-def sensitivity_verdict(runset: RunSet, profile: str) -> str:
+def sensitivity_verdict(runset: RunSet, profile: str, cite: Cite | None = None) -> str:
     """Markdown: the range of ACC over the grid (the paper: robust)."""
+    cite = Cite() if cite is None else cite
     g = sensitivity_frame(runset)
     f = finals(runset)
     lo, hi = g["acc"].min(), g["acc"].max()
     pre = 100 * f["acc_pretrained"].mean()
     best = g.loc[g["acc"].idxmax()]
-    return (f"**Profile `{profile}`:** ACC ranges from {lo:.1f} to {hi:.1f} % over the {len(g)} (β, γ) pairs "
-            f"(spread {hi - lo:.1f} points; k-means after phase 1: {pre:.1f} %). Best: β = {best['beta']:g}, "
-            f"γ = {best['gamma']:g}. The paper calls R-DC robust over its grid.")
+    return (f"**Profile `{profile}`:** ACC ranges from {cite('grid/ACC min', lo, '.1f')} to "
+            f"{cite('grid/ACC max', hi, '.1f')} % over the {cite('grid/pairs', len(g))} (β, γ) pairs "
+            f"(spread {cite('grid/ACC spread', hi - lo, '.1f')} points; k-means after phase 1: "
+            f"{cite('grid/ACC after phase 1', pre, '.1f')} %). Best: β = {cite('grid/best beta', best['beta'], 'g')}, "
+            f"γ = {cite('grid/best gamma', best['gamma'], 'g')}. The paper calls R-DC robust over its grid.")
 
 
 def pca_figure(runset: RunSet, variants: Sequence[str], seed: int | None = None, pretrained: bool = True):
@@ -991,21 +1082,27 @@ def noise_figure(runset: RunSet):
     return fig
 
 
-def noise_verdict(runset: RunSet, profile: str) -> str:
+def noise_verdict(runset: RunSet, profile: str, cite: Cite | None = None) -> str:
     """Markdown: ACC at each noise level and its spread (the paper: stable).
 
     Each noise level has its own ACAI pretraining on the noisy inputs, so a level differs from the clean
     data in phase 1 as well as in phase 2; the text gives ACC after phase 1 next to the final ACC.
+    "Stable" means a spread of the mean ACC over the levels within :data:`STABLE_SPREAD` points.
     """
+    cite = Cite() if cite is None else cite
     f = noise_frame(runset)
     lines = [f"**Profile `{profile}`.** The paper: R-DC's performance is stable under input noise.", ""]
+    bound = cite("stable spread (points)", STABLE_SPREAD, "g")
     for d, g in f.groupby("dataset"):
         stats = g.groupby("noise_std")[["acc", "acc_pretrained"]].mean()
         spread = stats["acc"].max() - stats["acc"].min()
-        lines.append(f"- {display_name(d)}: final ACC (after phase 1) at noise "
-                     + ", ".join(f"{k:g}: {v.acc:.1f} % ({v.acc_pretrained:.1f} %)" for k, v in stats.iterrows())
-                     + f"; spread over the levels {spread:.1f} points "
-                     + ("(stable within 2 points)." if spread <= 2 else
+        k = f"noise/{d}"
+        levels = ", ".join(f"{cite(f'{k}/{lv:g}/level', float(lv), 'g')}: {cite(f'{k}/{lv:g}/ACC', v.acc, '.1f')} % "
+                           f"({cite(f'{k}/{lv:g}/ACC after phase 1', v.acc_pretrained, '.1f')} %)"
+                           for lv, v in stats.iterrows())
+        lines.append(f"- {display_name(d)}: final ACC (after phase 1) at noise {levels}; spread over the levels "
+                     f"{cite(f'{k}/ACC spread', spread, '.1f')} points "
+                     + (f"(stable within {bound} points)." if spread <= STABLE_SPREAD else
                         "(not stable: " + ("ACC rises with noise" if stats["acc"].iloc[-1] > stats["acc"].iloc[0]
                                            else "ACC falls with noise") + ")."))
     return "\n".join(lines)
@@ -1034,15 +1131,16 @@ def save_table(table: pd.DataFrame, settings: Settings, runset: RunSet | None = 
                                                  notes=[*notes, *([missing] if missing else [])]), floatfmt=".1f")
 
 
-def ablation_verdict(table: pd.DataFrame, dataset: str, profile: str) -> str:
+def ablation_verdict(table: pd.DataFrame, dataset: str, profile: str, cite: Cite | None = None) -> str:
     """Markdown: is P1+P2 (R-DC) above P1, P1+P3 and P1+P2+P3 on ``dataset`` (the paper: yes)?"""
-    return verdict_methods(table, dataset, profile, main="P1+P2", others=("P1", "P1+P3", "P1+P2+P3"))
+    return verdict_methods(table, dataset, profile, main="P1+P2", others=("P1", "P1+P3", "P1+P2+P3"), cite=cite)
 
 
-def runtime_verdict(table: pd.DataFrame, profile: str) -> str:
-    """Markdown: R-DC's time relative to DEC and DynAE, ours vs the paper's."""
-    lines = [f"**Profile `{profile}`** (ours: 2 CPU cores, a subsample, possibly shared with other jobs; "
-             "compare ratios only).", ""]
+def runtime_verdict(table: pd.DataFrame, profile: str, cite: Cite | None = None) -> str:
+    """Markdown: R-DC's time relative to DEC and DynAE, ours vs the paper's (numbers cited through ``cite``)."""
+    cite = Cite() if cite is None else cite
+    lines = [f"**Profile `{profile}`** (ours: {cite('runtime/CPU cores', 2)} CPU cores, a subsample, possibly "
+             "shared with other jobs; compare ratios only).", ""]
     for d, g in table.groupby("Dataset", sort=False):
         g = g.set_index("Method")
         if not np.isfinite(g.loc["R-DC", "Ours (s)"]):
@@ -1050,9 +1148,12 @@ def runtime_verdict(table: pd.DataFrame, profile: str) -> str:
         for other in ("DEC", "DynAE", "AE + k-means"):
             ours = g.loc["R-DC", "Ours (s)"] / g.loc[other, "Ours (s)"]
             paper = g.loc["R-DC", "Paper (s)"] / g.loc[other, "Paper (s)"]
-            lines.append(f"- {d}: R-DC / {other} = {ours:.2f} here, {paper:.2f} in the paper.")
+            lines.append(f"- {d}: R-DC / {other} = {_num(cite, f'runtime/{d}/R-DC / {other}/of means', ours, '.2f')}"
+                         f" here, {_num(cite, f'runtime/{d}/R-DC / {other}/paper', paper, '.2f')} in the paper.")
         ms = g.loc["R-DC", "ms / clustering iteration"] / g.loc["DEC", "ms / clustering iteration"]
-        lines.append(f"- {d}: one R-DC phase-2 iteration costs {ms:.1f}× a DEC iteration (k-NN refreshes included).")
+        lines.append(f"- {d}: one R-DC phase-2 iteration costs "
+                     f"{_num(cite, f'runtime/{d}/iteration R-DC / DEC', ms, '.1f')}"
+                     f"× a DEC iteration (k-NN refreshes included).")
     return "\n".join(lines)
 
 
@@ -1067,11 +1168,12 @@ def figure_note(runset: RunSet, settings: Settings, substitute_for: str | None =
     return " — ".join(t for t in (data_note(runset, settings, substitute_for), missing_short(settings)) if t)
 
 
-def change_word(delta: float, tol: float) -> str:
+def change_word(delta: float, tol: float, cite: Cite | None = None, name: str = "change") -> str:
     """"more separated" / "less separated" / "about as separated" for a change of a separation score."""
+    cite = Cite() if cite is None else cite
     if abs(delta) < tol:
-        return f"about as separated: change {delta:+.3f}"
-    return f"{'more' if delta > 0 else 'less'} separated: change {delta:+.3f}"
+        return f"about as separated: change {cite(name, delta, '+.3f')}"
+    return f"{'more' if delta > 0 else 'less'} separated: change {cite(name, delta, '+.3f')}"
 
 
 # ----------------------------------------------------------------------------
@@ -1132,19 +1234,21 @@ def paired_claims(runset: RunSet, dataset: str, metric: str = "acc", *, ablation
     return out.drop(columns="_b")[cols] if len(out) else pd.DataFrame(columns=cols)
 
 
-def claims_text(claims: pd.DataFrame, dataset: str, profile: str) -> str:
-    """Markdown of :func:`paired_claims`, every number from it."""
+def claims_text(claims: pd.DataFrame, dataset: str, profile: str, cite: Cite | None = None) -> str:
+    """Markdown of :func:`paired_claims`, every number from it (cited through ``cite``, names ``paired/...``)."""
+    cite = Cite() if cite is None else cite
     if claims.empty:
         return f"No runs on {display_name(dataset)} at profile `{profile}`."
     lines = []
     for r in claims.itertuples():
-        se = f" ± {r.se:.1f}" if r.pairs >= 2 else ""
-        paper = f"paper {r.paper:+.1f}" if np.isfinite(r.paper) else "paper: —"
+        k = f"paired/{dataset}/{r.comparison}"
+        se = f" ± {_num(cite, k + '/se', r.se, '.1f')}" if r.pairs >= 2 else ""
+        paper = f"paper {cite(k + '/paper', r.paper, '+.1f')}" if np.isfinite(r.paper) else "paper: —"
         agrees = ("reproduces the paper's sign" if np.isfinite(r.paper) and (
             (r.verdict == "ahead" and r.paper > 0) or (r.verdict == "behind" and r.paper < 0)) else
             "does **not** reproduce" if np.isfinite(r.paper) and r.verdict != "inconclusive" else "inconclusive")
-        lines.append(f"- {r.comparison} on {display_name(dataset)}: {r.ours:+.1f}{se} points ACC over {r.pairs} "
-                     f"paired seeds, **{r.verdict}** ({paper}; {agrees}).")
+        lines.append(f"- {r.comparison} on {display_name(dataset)}: {_num(cite, k, r.ours, '+.1f')}{se} points ACC "
+                     f"over {cite(k + '/pairs', int(r.pairs))} paired seeds, **{r.verdict}** ({paper}; {agrees}).")
     return "\n".join(lines)
 
 
@@ -1174,15 +1278,19 @@ def stopping_table(runset: RunSet) -> pd.DataFrame:
             .reset_index())
 
 
-def checkpoint_text(stops: pd.DataFrame, method: str = "R-DC") -> str:
+def checkpoint_text(stops: pd.DataFrame, method: str = "R-DC", cite: Cite | None = None) -> str:
     """Markdown: how much keeping the best checkpoint chosen with the labels (the authors' code) would add."""
+    cite = Cite() if cite is None else cite
     if stops.empty or not (stops["method"] == method).any():
         return ""
     parts = []
     for r in stops[stops["method"] == method].itertuples():
-        parts.append(f"{display_name(r.dataset)}: final {r.acc_final:.1f} %, best during the run chosen with the "
-                     f"labels {r.acc_best_with_labels:.1f} % ({r.acc_best_with_labels - r.acc_final:+.1f} points; "
-                     f"{r.iterations:.0f} iterations, stopped: {r.stopped})")
+        k = f"checkpoint/{r.dataset}/{method}"
+        parts.append(f"{display_name(r.dataset)}: final {_num(cite, k + '/final', r.acc_final, '.1f')} %, best "
+                     f"during the run chosen with the labels "
+                     f"{_num(cite, k + '/best with labels', r.acc_best_with_labels, '.1f')} % "
+                     f"({_num(cite, k + '/best - final', r.acc_best_with_labels - r.acc_final, '+.1f')} points; "
+                     f"{_num(cite, k + '/iterations', r.iterations, '.0f')} iterations, stopped: {r.stopped})")
     return (f"{method} ends at its fixed budget; " + "; ".join(parts) + ". The authors' code keeps the checkpoint "
             "with the best ACC, chosen with the true labels, so the paper's number may include a gain of that kind; "
             "every table here reports the final ACC.")
@@ -1197,43 +1305,640 @@ LID_TEXT = {
 }
 
 
-def protocol_note(runset: RunSet) -> str:
-    """Markdown: the protocol the item's runs used, read from their configs (not from the settings)."""
+def protocol_note(runset: RunSet, cite: Cite | None = None) -> str:
+    """Markdown: the protocol the item's runs used, read from their configs (not from the settings).
+
+    Every number is cited through ``cite`` (names ``protocol/...``)."""
+    cite = Cite() if cite is None else cite
     if not len(runset):
         return "No runs at this profile."
     cfg = runset.results[0].config
     algo = cfg.algorithm
     seeds = runset.seeds()
-    head = f"**Protocol** ({len(seeds)} seed{'s' if len(seeds) != 1 else ''}, {len(runset)} runs): "
+    head = (f"**Protocol** ({_seeds_words(cite, 'protocol/seeds', len(seeds))}, "
+            f"{cite('protocol/runs', len(runset))} runs): ")
+    estimator = cfg.get("lid_estimator")
+    lid = cite("protocol/ID and LID estimator", LID_TEXT.get(estimator, estimator)) if estimator else ""
     if algo == "rdc.twist":
-        return head + (f"the curved-clusters toy, a two-layer autoencoder with hidden width {cfg['hidden']} and "
-                       f"activation {cfg['twist_activation'] or 'none (affine)'}, {cfg['pretrain_epochs']} "
-                       f"reconstruction epochs, then {cfg['cluster_epochs']} epochs of the method; R-DC with "
-                       f"construction weight {cfg['construction_weight']:g}, gamma "
-                       f"{_gamma_words(cfg)}.")
+        return head + (f"the curved-clusters toy, a two-layer autoencoder with hidden width "
+                       f"{cite('protocol/hidden width', cfg['hidden'])} and "
+                       f"activation {cfg['twist_activation'] or 'none (affine)'}, "
+                       f"{cite('protocol/pretraining epochs', cfg['pretrain_epochs'])} "
+                       f"reconstruction epochs, then {cite('protocol/clustering epochs', cfg['cluster_epochs'])} "
+                       f"epochs of the method; R-DC with construction weight "
+                       f"{cite('protocol/construction weight', cfg['construction_weight'], 'g')}, gamma "
+                       f"{_gamma_words(cfg, cite)}.")
     per_epoch = inputs_batches(cfg)
     if algo == "rdc.paradigm":
         pretexts = " or ".join(sorted({r.config["pretext"] for r in runset}, key=lambda t: t != "reconstruction"))
-        return head + (f"{pretexts} pretraining for {cfg['pretrain_epochs']} epochs ({per_epoch} steps each), "
-                       f"then DEC for {cfg['cluster_epochs']} epochs; ID / LID: "
-                       f"{LID_TEXT.get(cfg['lid_estimator'], cfg['lid_estimator'])}.")
+        return head + (f"{pretexts} pretraining for {cite('protocol/pretraining epochs', cfg['pretrain_epochs'])} "
+                       f"epochs ({cite('protocol/steps per epoch', per_epoch)} steps each), then DEC for "
+                       f"{cite('protocol/clustering epochs', cfg['cluster_epochs'])} epochs; ID / LID: {lid}.")
     n = cfg["subsample"]
-    gamma = (f"gamma set as the {cfg['gamma_quantile']:g} quantile of the neighbour-distance gaps (relative to the "
-             "latent scale)" if cfg["gamma_mode"] == "quantile" else "gamma absolute (Table 2, or the grid's value)")
-    return head + (f"{display_name(cfg.dataset)}, {f'{n:,} images' if n else 'every image'}; ACAI pretraining "
-                   f"{cfg['pretrain_epochs']} epochs = {cfg['pretrain_epochs'] * per_epoch:,} steps; then every "
-                   f"method the same budget of {cfg['cluster_epochs']} epochs = {cfg['cluster_epochs'] * per_epoch:,} "
+    gamma = (f"gamma set as the {_gamma_words(cfg, cite).removeprefix('as the ')} of the neighbour-distance gaps "
+             "(relative to the latent scale)" if cfg["gamma_mode"] == "quantile"
+             else "gamma absolute (Table 2, or the grid's value)")
+    images = f"{cite('protocol/images', n, ',')} images" if n else "every image"
+    return head + (f"{display_name(cfg.dataset)}, {images}; ACAI pretraining "
+                   f"{cite('protocol/pretraining epochs', cfg['pretrain_epochs'])} epochs = "
+                   f"{cite('protocol/pretraining steps', cfg['pretrain_epochs'] * per_epoch, ',')} steps; then every "
+                   f"method the same budget of {cite('protocol/clustering epochs', cfg['cluster_epochs'])} epochs = "
+                   f"{cite('protocol/clustering iterations', cfg['cluster_epochs'] * per_epoch, ',')} "
                    f"iterations (stop: {cfg['stop']}; the stopping rules are recorded, not obeyed, under 'budget'), "
-                   f"targets refreshed every {cfg['refresh_every']} iterations; R-DC: M = {cfg['n_neighbours']}"
+                   f"targets refreshed every {cite('protocol/refresh every (iterations)', cfg['refresh_every'])} "
+                   f"iterations; R-DC: M = {cite('protocol/M', cfg['n_neighbours'])}"
                    f"{' including the point itself' if cfg['neighbours_include_self'] else ''}, latent pull "
-                   f"{cfg['pull_weight']:g} : image {cfg['construction_weight']:g}, {gamma}; ID / LID: "
-                   f"{LID_TEXT.get(cfg['lid_estimator'], cfg['lid_estimator'])}; {cfg['precision']}.")
+                   f"{cite('protocol/pull weight', cfg['pull_weight'], 'g')} : image "
+                   f"{cite('protocol/construction weight', cfg['construction_weight'], 'g')}, {gamma}; ID / LID: "
+                   f"{lid}; {cfg['precision']}.")
 
 
-def _gamma_words(cfg) -> str:
-    return f"as the {cfg['gamma_quantile']:g} quantile" if cfg["gamma_mode"] == "quantile" else f"{cfg['gamma']:g}"
+def _gamma_words(cfg, cite: Cite | None = None) -> str:
+    cite = Cite() if cite is None else cite
+    if cfg["gamma_mode"] == "quantile":
+        return f"as the {cite('protocol/gamma quantile', cfg['gamma_quantile'], 'g')} quantile"
+    return cite("protocol/gamma", cfg["gamma"], "g")
 
 
 def inputs_batches(cfg) -> int:
     """Mini-batches per epoch of a run config (its subsample, else its data set's size)."""
     return inputs.batches_per_epoch(inputs.sample_count(cfg.dataset, cfg["subsample"]), cfg["batch_size"])
+
+
+# ----------------------------------------------------------------------------
+# Figures 18 and 19: the PCA texts
+
+
+def pca_per_seed(runset: RunSet) -> pd.DataFrame:
+    """Per run: dataset, variant (rdc.method name), seed and the silhouette of the true classes in the 2-D PCA
+    picture after phase 1 (``before``) and at the end (``after``)."""
+    rows = []
+    for r in runset:
+        y = r.arrays["pca_y"]
+        rows.append({"dataset": r.config.dataset, "variant": r.config["method"], "seed": r.config.seed,
+                     "before": metrics.silhouette(r.arrays["pca_pretrained"], y, metric="euclidean"),
+                     "after": metrics.silhouette(r.arrays["pca_final"], y, metric="euclidean")})
+    return pd.DataFrame(rows, columns=["dataset", "variant", "seed", "before", "after"])
+
+
+def pca_text(separation: pd.DataFrame, profile: str, cite: Cite | None = None) -> str:
+    """Markdown of :func:`pca_separation`: the silhouette after phase 1 → final, per (data set, variant)."""
+    cite = Cite() if cite is None else cite
+    lines = [f"**Profile `{profile}`:** silhouette of the true classes in the 2-D PCA picture, after phase 1 → "
+             "final (mean over seeds):"]
+    for r in separation.to_dict("records"):
+        before, after = r["silhouette 2-D (after phase 1)"], r["silhouette 2-D (final)"]
+        k = f"pca/{r['dataset']}/{r['variant']}"
+        lines.append(f"- {r['dataset']}, {r['variant']}: {cite(k + '/after phase 1', before, '.3f')} → "
+                     f"{cite(k + '/final', after, '.3f')} ({change_word(after - before, 0.01, cite, k + '/change')}).")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------
+# findings: each item's verdict on the paper's claim, with the numbers behind it
+#
+# Each ``*_findings`` function returns ``{"verdict", "reason", "values", "text"}`` for
+# :func:`dcutils.outputs.save_findings`; the text is the notebook's "What we see" and every number in it is
+# cited in ``values``. A claim is checked on per-seed differences (mean ± SE over seeds): it reproduces when the
+# mean lies beyond 2 SE on the paper's side, does not when beyond 2 SE on the other side, and is inconclusive
+# in between. With one seed there is no SE: the check is inconclusive ("one seed") unless the effect lies on
+# the other side of the claim by more than the check's stated wide margin.
+
+#: ACC spread (points, max − min of the mean over a grid or over noise levels) that counts as robust / stable.
+STABLE_SPREAD = 5.0
+#: With one seed, a spread beyond this many times :data:`STABLE_SPREAD` contradicts robustness by a wide margin.
+WIDE_FACTOR = 3
+#: A clustering phase that "adds little" gains less than this many points of ACC over k-means after pretraining.
+LITTLE_GAIN = 5.0
+
+
+def findings_provenance(settings: Settings, runset: RunSet | None = None,
+                        datasets: Sequence[str] | None = None) -> outputs.Provenance:
+    """Provenance of an item's findings: the data its runs used (or ``datasets``), their seeds and the data sets
+    its profile does not run (as :func:`save_table` stamps a table)."""
+    used = list(datasets) if datasets is not None else (run_datasets(runset, settings) if runset is not None else [])
+    missing = missing_text(settings)
+    seeds = sorted({r.config.seed for r in runset}) if runset is not None and len(runset) else []
+    return outputs.provenance(settings, datasets=used, seeds=seeds, notes=[missing] if missing else [])
+
+
+def reproduces(verdict: str, sign: float) -> str:
+    """A paired verdict (ahead / behind / inconclusive) against the paper's direction ``sign`` (+1 / -1)."""
+    if not sign or not np.isfinite(sign) or verdict == outputs.INCONCLUSIVE:
+        return findings.INCONCLUSIVE
+    return findings.REPRODUCES if (verdict == outputs.AHEAD) == (sign > 0) else findings.DOES_NOT_REPRODUCE
+
+
+def overall_verdict(checks: Sequence[str]) -> str:
+    """The item's verdict from its checks' :func:`reproduces`.
+
+    - "not testable here": no check could be made;
+    - "does not reproduce": more checks contradict the paper than reproduce it;
+    - "reproduces": more than half reproduce it and none contradicts it;
+    - "inconclusive": otherwise.
+    """
+    n = len(checks)
+    if n == 0:
+        return findings.NOT_TESTABLE
+    rep = sum(c == findings.REPRODUCES for c in checks)
+    contra = sum(c == findings.DOES_NOT_REPRODUCE for c in checks)
+    if contra > rep:
+        return findings.DOES_NOT_REPRODUCE
+    if rep > n / 2 and contra == 0:
+        return findings.REPRODUCES
+    return findings.INCONCLUSIVE
+
+
+def seed_check(diffs: Iterable[float], sign: int, margin: float) -> tuple[str, float, float, int]:
+    """(:func:`reproduces` verdict, mean, SE, seeds) of per-seed differences whose sign the paper claims is ``sign``.
+
+    Two seeds or more: the 2-SE rule. One seed: "does not reproduce" when ``sign * value < -margin`` (the opposite
+    of the claim by a wide margin), else "inconclusive"."""
+    mean, se, n = outputs.mean_se(list(diffs))
+    if n == 0:
+        return findings.INCONCLUSIVE, mean, se, 0
+    if n == 1:
+        return (findings.DOES_NOT_REPRODUCE if sign * mean < -margin else findings.INCONCLUSIVE), mean, se, 1
+    return reproduces(outputs.verdict(mean, se, n), sign), mean, se, n
+
+
+def _check_words(cite: Cite, key: str, mean: float, se: float, n: int, spec: str, unit: str = "") -> str:
+    """"-14.4 ± 4.0 points over 3 seeds" / "-0.3 points on one seed", cited."""
+    if n >= 2:
+        return (f"{_num(cite, key, mean, '+' + spec)} ± {_num(cite, key + '/se', se, spec)}{unit} over "
+                f"{cite(key + '/seeds', n)} seeds")
+    return f"{_num(cite, key, mean, '+' + spec)}{unit} on one seed"
+
+
+def _finding(verdict: str, reason: str, cite: Cite, parts: Sequence[str]) -> dict:
+    return {"verdict": verdict, "reason": reason, "values": dict(cite.values),
+            "text": "\n\n".join(p for p in parts if p)}
+
+
+def _one_seed_reason(checks: Sequence[str], n_seeds: int, what: str) -> str | None:
+    """The reason "one seed: ..." when every check rests on one seed and none contradicts the claim."""
+    if n_seeds == 1 and findings.DOES_NOT_REPRODUCE not in checks:
+        return f"one seed: {what}"
+    return None
+
+
+def table_findings(runset: RunSet, settings: Settings, datasets: Sequence[str], *, ablation: bool = False) -> dict:
+    """Tables 3-5 (``ablation=False``) and Table 8 (``ablation=True``), from :func:`paired_claims`.
+
+    The central comparison per data set with runs is the first row of :func:`paired_claims`: R-DC − the best rerun
+    baseline (Tables 3-5) or P1+P2 − P1 (Table 8). It reproduces when it is ahead beyond 2 SE like the paper,
+    does not when it is behind beyond 2 SE, and is inconclusive otherwise; the item's verdict is
+    :func:`overall_verdict` over the data sets. Without runs on any of ``datasets``: "not testable here".
+    """
+    cite = Cite()
+    table = ablation_table(runset, settings) if ablation else clustering_table(runset, settings)
+    parts, checks, reasons = [], [], []
+    for d in datasets:
+        claims = paired_claims(runset, d, ablation=ablation)
+        if claims.empty:
+            continue
+        parts.append(claims_text(claims, d, settings.profile, cite))
+        r = claims.iloc[0]
+        check = reproduces(r["verdict"], float(np.sign(r["paper"])) if np.isfinite(r["paper"]) else 0.0)
+        checks.append(check)
+        k = f"paired/{d}/{r['comparison']}"
+        se = f" ± {_num(cite, k + '/se', r['se'], '.1f')}" if r["pairs"] >= 2 else ""
+        reasons.append(f"{r['comparison']} on {display_name(d)}: {_num(cite, k, r['ours'], '+.1f')}{se} points ACC "
+                       f"over {cite(k + '/pairs', int(r['pairs']))} paired seeds, {r['verdict']} at "
+                       f"{cite('verdict threshold (SE)', 2)} SE (paper {_num(cite, k + '/paper', r['paper'], '+.1f')})")
+    missing = missing_text(settings)
+    if not checks:
+        names = ", ".join(display_name(d) for d in datasets)
+        reason = (f"{names} {'is' if len(datasets) == 1 else 'are'} not run at profile {settings.profile} (paper "
+                  "profile only), so every cell keeps the paper's value with reproduced '—'")
+        return _finding(findings.NOT_TESTABLE, reason, cite, [missing])
+    methods = [verdict_methods(table, d, settings.profile, cite=cite) if not ablation else
+               ablation_verdict(table, d, settings.profile, cite=cite) for d in datasets
+               if cell(table, d, "P1+P2" if ablation else "R-DC")[2]]
+    return _finding(overall_verdict(checks), "; ".join(reasons), cite,
+                    [*parts, *methods, checkpoint_text(stopping_table(runset), cite=cite), missing,
+                     protocol_note(runset, cite)])
+
+
+def accuracy_findings(runset: RunSet, settings: Settings, paper_start: float | None = None,
+                      against: str | None = "dynae") -> dict:
+    """Figures 12 and 13: R-DC's ACC rises during phase 2 (end − start per seed, paired) and, with ``against``,
+    ends above that method (R-DC − it at the end, paired over seeds; both start from the same pretrained
+    network). Each check at 2 SE; the verdict is :func:`overall_verdict` of the checks."""
+    cite = Cite()
+    s = start_and_end(runset)
+    checks, reasons = [], []
+    for d in sorted(s["dataset"].unique()):
+        sub = s[s["dataset"] == d]
+        rdc = sub[sub["variant"] == "rdc"].set_index("seed")
+        if rdc.empty:
+            continue
+        check, mean, se, n = seed_check(rdc["acc_end"] - rdc["acc_start"], +1, 0.0)
+        checks.append(check)
+        reasons.append(f"on {display_name(d)} R-DC's ACC changes by "
+                       f"{_check_words(cite, f'check/{d}/R-DC end - start', mean, se, n, '.1f', ' points')} "
+                       f"in phase 2 ({check})")
+        other = sub[sub["variant"] == against].set_index("seed") if against else pd.DataFrame()
+        if len(other):
+            both = pd.concat([rdc["acc_end"].rename("a"), other["acc_end"].rename("b")], axis=1, join="inner")
+            check, mean, se, n = seed_check(both["a"] - both["b"], +1, 0.0)
+            checks.append(check)
+            key = f"check/{d}/R-DC - {against} at the end"
+            reasons.append(f"R-DC − {METHOD_NAME[against]} at the end "
+                           f"{_check_words(cite, key, mean, se, n, '.1f', ' points')} ({check})")
+    if not checks:
+        return _finding(findings.NOT_TESTABLE, f"no R-DC runs at profile {settings.profile}", cite,
+                        [missing_text(settings)])
+    reason = "; ".join(reasons) + f", each judged at {cite('verdict threshold (SE)', 2)} SE"
+    return _finding(overall_verdict(checks), reason, cite,
+                    [accuracy_verdict(runset, settings.profile, paper_start, cite), missing_text(settings),
+                     protocol_note(runset, cite)])
+
+
+def purity_findings(runset: RunSet, settings: Settings) -> dict:
+    """Figure 14: filtering raises the share of true neighbours of core points. Per seed, the mean over phase 2's
+    logged iterations of filtered − initial (points); reproduces when above 0 beyond 2 SE over seeds."""
+    cite = Cite()
+    h = phase_history(runset)
+    checks, reasons = [], []
+    for (d, v), g in h.groupby(["dataset", "variant"], sort=True):
+        per_seed = (100 * (g["purity_filtered"] - g["purity_initial"])).groupby(g["seed"]).mean()
+        check, mean, se, n = seed_check(per_seed, +1, 0.0)
+        checks.append(check)
+        reasons.append(f"{display_name(d)}, {METHOD_NAME[v]}: filtered − initial share of true neighbours "
+                       f"{_check_words(cite, f'check/{d}/{v}/filtered - initial', mean, se, n, '.2f', ' points')}"
+                       f" ({check} at {cite('verdict threshold (SE)', 2)} SE)")
+    if not checks:
+        return _finding(findings.NOT_TESTABLE, f"no R-DC runs at profile {settings.profile}", cite,
+                        [missing_text(settings)])
+    return _finding(overall_verdict(checks), "; ".join(reasons), cite,
+                    [purity_verdict(runset, settings.profile, cite), missing_text(settings),
+                     protocol_note(runset, cite)])
+
+
+def geometry_gaps(runset: RunSet) -> pd.DataFrame:
+    """Per (variant, seed): LID − ID at the last logged point of phase 1 (``gap_p1``) and at the end of the
+    method's phase (``gap_end``)."""
+    h = history(runset)
+    rows = []
+    for (v, seed), g in h.groupby(["variant", "seed"]):
+        if v not in PHASE2:
+            continue
+        p1, ph = g[g["phase"] == "P1"], g[g["phase"] == PHASE2[v]]
+        if p1.empty or ph.empty:
+            continue
+        a = p1.loc[p1["global_iteration"].idxmax()]
+        b = ph.loc[ph["phase_iteration"].idxmax()]
+        rows.append({"variant": v, "seed": seed, "gap_p1": a["lid"] - a["id"], "gap_end": b["lid"] - b["id"]})
+    return pd.DataFrame(rows, columns=["variant", "seed", "gap_p1", "gap_end"])
+
+
+def geometry_findings(runset: RunSet, settings: Settings) -> dict:
+    """Figure 15: DynAE's LID and ID converge (its LID − ID at the end minus after phase 1 is below 0), R-DC's stay
+    apart (R-DC's LID − ID at the end minus DynAE's is above 0, paired over seeds). Each check at 2 SE."""
+    cite = Cite()
+    gaps = geometry_gaps(runset)
+    dyn = gaps[gaps["variant"] == "dynae"].set_index("seed")
+    rdc = gaps[gaps["variant"] == "rdc"].set_index("seed")
+    checks, reasons = [], []
+    if len(dyn):
+        check, mean, se, n = seed_check(dyn["gap_end"] - dyn["gap_p1"], -1, 0.0)
+        checks.append(check)
+        reasons.append(f"DynAE's LID − ID changes by "
+                       f"{_check_words(cite, 'check/DynAE gap end - after phase 1', mean, se, n, '.2f')}"
+                       f" over phase 2 (the paper: it shrinks; {check})")
+    if len(dyn) and len(rdc):
+        both = pd.concat([rdc["gap_end"].rename("a"), dyn["gap_end"].rename("b")], axis=1, join="inner")
+        check, mean, se, n = seed_check(both["a"] - both["b"], +1, 0.0)
+        checks.append(check)
+        reasons.append(f"R-DC's final LID − ID minus DynAE's is "
+                       f"{_check_words(cite, 'check/R-DC - DynAE gap at the end', mean, se, n, '.2f')}"
+                       f" (the paper: above zero; {check})")
+    if not checks:
+        return _finding(findings.NOT_TESTABLE, f"no DynAE or R-DC runs at profile {settings.profile}", cite, [])
+    reason = "; ".join(reasons) + f", each at {cite('verdict threshold (SE)', 2)} SE"
+    return _finding(overall_verdict(checks), reason, cite,
+                    [geometry_verdict(runset, settings.profile, cite), protocol_note(runset, cite)])
+
+
+def paradigm_per_seed(runset: RunSet) -> pd.DataFrame:
+    """Per run of ``rdc.paradigm``: dataset (display name), pretext, seed, LID drop under DEC (LID after
+    pretraining − LID after DEC) and the LID − ID gap after pretraining."""
+    rows = [{"dataset": display_name(r.config.dataset), "pretext": r.config["pretext"], "seed": r.config.seed,
+             "drop": r.final["lid_pretrained"] - r.final["lid"],
+             "gap": r.final["lid_pretrained"] - r.final["id_pretrained"]}
+            for r in runset]
+    return pd.DataFrame(rows, columns=["dataset", "pretext", "seed", "drop", "gap"])
+
+
+#: With one seed, a change of LID (or of LID − ID) of more than this many dimensions against the claim
+#: contradicts it by a wide margin (twice the one dimension the text calls a drop).
+LID_WIDE = 2.0
+
+
+def paradigm_findings(runset: RunSet, settings: Settings) -> dict:
+    """Figure 1, per (data set, pretext): LID drops under DEC (drop > 0) and LID exceeds ID after pretraining
+    (gap > 0), each over seeds at 2 SE; with one seed a check contradicts the claim only by more than
+    :data:`LID_WIDE` dimensions."""
+    cite = Cite()
+    f = paradigm_per_seed(runset)
+    checks, drops, gaps = [], [], []
+    for _, g in f.groupby(["dataset", "pretext"], sort=False):
+        for col, out in (("drop", drops), ("gap", gaps)):
+            check, mean, se, n = seed_check(g[col], +1, LID_WIDE)
+            checks.append(check)
+            out.append(mean)
+    if not checks:
+        return _finding(findings.NOT_TESTABLE, f"no runs at profile {settings.profile}", cite, [])
+    n_seeds = f["seed"].nunique()
+    margin = cite("one-seed wide margin (dimensions)", LID_WIDE, "g")
+    what = (f"under DEC LID changes by {cite('check/LID change under DEC min', -max(drops), '+.1f')} to "
+            f"{cite('check/LID change under DEC max', -min(drops), '+.1f')} "
+            f"dimensions (the paper: a sharp drop) and LID "
+            f"− ID after pretraining is {cite('check/LID - ID min', min(gaps), '+.1f')} to "
+            f"{cite('check/LID - ID max', max(gaps), '+.1f')} (the paper: above zero) over the "
+            f"{cite('check/cases', len(drops))} data set and pretext pairs; one seed contradicts the claim only by "
+            f"more than {margin} dimensions")
+    verdict = overall_verdict(checks)
+    reason = _one_seed_reason(checks, n_seeds, what) or (what + f"; checks at {cite('verdict threshold (SE)', 2)} SE")
+    summary = paradigm_summary(runset)
+    return _finding(verdict, reason, cite, [paradigm_verdict(summary, settings.profile, cite),
+                                            protocol_note(runset, cite)])
+
+
+def twist_findings(runset: RunSet, settings: Settings) -> dict:
+    """Figures 2 and 16 (Feature Twist toy): DEC merges the curved clusters (its 5-NN purity end − after
+    pretraining is below 0) and, where R-DC runs, R-DC keeps them better (R-DC's purity change − DEC's is above
+    0, paired over seeds). 2 SE over seeds; with one seed a check contradicts the claim only by more than
+    :data:`TWIST_WIDE` of purity."""
+    cite = Cite()
+    per = {m: pd.Series({r.config.seed: r.final["knn_purity"] - r.final["knn_purity_pretrained"]
+                         for r in runset if r.config["method"] == m}, dtype=float) for m in ("dec", "rdc")}
+    checks, reasons = [], []
+    margin = cite("one-seed wide margin (purity)", TWIST_WIDE, "g")
+    if len(per["dec"]):
+        check, mean, se, n = seed_check(per["dec"], -1, TWIST_WIDE)
+        checks.append(check)
+        reasons.append(f"DEC's 5-NN purity changes by "
+                       f"{_check_words(cite, 'check/DEC purity change', mean, se, n, '.3f')} "
+                       f"(the paper: the clusters merge, a drop)")
+    if len(per["dec"]) and len(per["rdc"]):
+        both = pd.concat([per["rdc"].rename("a"), per["dec"].rename("b")], axis=1, join="inner")
+        check, mean, se, n = seed_check(both["a"] - both["b"], +1, TWIST_WIDE)
+        checks.append(check)
+        reasons.append(f"R-DC's purity change minus DEC's is "
+                       f"{_check_words(cite, 'check/R-DC - DEC purity change', mean, se, n, '.3f')}"
+                       f" (the paper: R-DC keeps the clusters, above zero)")
+    if not checks:
+        return _finding(findings.NOT_TESTABLE, f"no runs at profile {settings.profile}", cite, [])
+    what = "; ".join(reasons) + f"; one seed contradicts the claim only by more than {margin} of purity"
+    n_seeds = len({r.config.seed for r in runset})
+    reason = _one_seed_reason(checks, n_seeds, what) or (
+        "; ".join(reasons) + f", at {cite('verdict threshold (SE)', 2)} SE")
+    return _finding(overall_verdict(checks), reason, cite,
+                    [twist_verdict(twist_summary(runset), settings.profile, cite), protocol_note(runset, cite)])
+
+
+#: With one seed, a 5-NN purity change this large against the claim contradicts it by a wide margin.
+TWIST_WIDE = 0.1
+
+
+def gain_findings(runset: RunSet, settings: Settings) -> dict:
+    """Figure 3: the clustering phase adds little. Per method, the ACC gain over k-means after pretraining (mean
+    ± SE over seeds): reproduces when every method's gain + 2 SE is below :data:`LITTLE_GAIN` points; does not
+    when some method's gain − 2 SE is above it; inconclusive otherwise."""
+    cite = Cite()
+    f = gain_frame(runset)
+    bound = cite("little gain (points)", LITTLE_GAIN, "g")
+    two = cite("verdict threshold (SE)", 2)
+    below, above, names = [], [], []
+    several = f["dataset"].nunique() > 1
+    for (d, m), g in f.groupby(["dataset", "variant"], sort=False):
+        mean, se, n = outputs.mean_se(g["gain"])
+        se = se if n >= 2 else math.inf
+        label = f"{METHOD_NAME[m]} ({display_name(d)})" if several else METHOD_NAME[m]
+        names.append(label)
+        if mean + 2 * se < LITTLE_GAIN:
+            below.append(label)
+        elif mean - 2 * se > LITTLE_GAIN:
+            above.append(label)
+    if not names:
+        return _finding(findings.NOT_TESTABLE, f"no runs at profile {settings.profile}", cite, [missing_text(settings)])
+    if above:
+        verdict, reason = findings.DOES_NOT_REPRODUCE, (f"the clustering phase of {', '.join(above)} gains more than "
+                                                        f"{bound} points of ACC beyond {two} SE")
+    elif len(below) == len(names):
+        verdict, reason = findings.REPRODUCES, (f"every method's gain (+ {two} SE) stays below {bound} points of ACC")
+    else:
+        rest = [n for n in names if n not in below]
+        verdict, reason = findings.INCONCLUSIVE, (f"{', '.join(below) or 'no method'} gain less than {bound} points "
+                                                  f"of ACC beyond {two} SE, but the interval of {', '.join(rest)} "
+                                                  f"reaches {bound} points")
+    return _finding(verdict, reason, cite, [gain_verdict(runset, settings.profile, cite), missing_text(settings),
+                                            protocol_note(runset, cite)])
+
+
+def _spread_verdict(cells: pd.DataFrame, cite: Cite, key: str, what: str) -> tuple[str, str]:
+    """(verdict, reason) of "robust / stable": ``cells`` has one row per grid cell or noise level with ``mean``,
+    ``se`` and ``n`` (seeds) of ACC in percent. The spread max − min of the means is compared with
+    :data:`STABLE_SPREAD`: with two seeds or more, beyond 2 SE (the SE of the two extreme cells combined); with
+    one seed, only a spread beyond :data:`WIDE_FACTOR` times the bound counts (against the claim)."""
+    hi, lo = cells.loc[cells["mean"].idxmax()], cells.loc[cells["mean"].idxmin()]
+    spread = hi["mean"] - lo["mean"]
+    bound = cite("stable spread (points)", STABLE_SPREAD, "g")
+    shown = f"the ACC spread over the {what} is {cite(key + '/ACC spread', spread, '.1f')} points"
+    if int(cells["n"].min()) < 2:
+        wide = cite("one-seed wide spread (points)", WIDE_FACTOR * STABLE_SPREAD, "g")
+        if spread > WIDE_FACTOR * STABLE_SPREAD:
+            return findings.DOES_NOT_REPRODUCE, (f"one seed, but {shown}, above {wide} points, "
+                                                 f"{cite('one-seed wide factor', WIDE_FACTOR)} times the {bound} "
+                                                 f"points counted as stable")
+        return findings.INCONCLUSIVE, (f"one seed: {shown} (stable means within {bound} points; one seed "
+                                       f"contradicts it only beyond {wide})")
+    noise = math.hypot(hi["se"], lo["se"])
+    two = cite("verdict threshold (SE)", 2)
+    shown += f" ± {cite(key + '/ACC spread/se', noise, '.1f')} points"
+    if spread + 2 * noise <= STABLE_SPREAD:
+        return findings.REPRODUCES, f"{shown}, within {bound} points beyond {two} SE"
+    if spread - 2 * noise > STABLE_SPREAD:
+        return findings.DOES_NOT_REPRODUCE, f"{shown}, above {bound} points beyond {two} SE"
+    return findings.INCONCLUSIVE, f"{shown}: within {two} SE of the {bound} points counted as stable"
+
+
+def _cells(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    return (frame.groupby(list(keys))["acc"].agg(mean="mean", n="count",
+                                                 se=lambda x: outputs.mean_se(x)[1]).reset_index())
+
+
+def sensitivity_findings(runset: RunSet, settings: Settings) -> dict:
+    """Figure 17: R-DC is robust over the β × γ grid; :func:`_spread_verdict` of the grid's mean ACC (percent)."""
+    cite = Cite()
+    f = noise_frame(runset)  # finals in percent
+    if f.empty:
+        return _finding(findings.NOT_TESTABLE, f"no grid runs at profile {settings.profile}", cite, [])
+    verdict, reason = _spread_verdict(_cells(f, ["beta", "gamma"]), cite, "grid", "(β, γ) grid")
+    return _finding(verdict, reason, cite, [sensitivity_verdict(runset, settings.profile, cite),
+                                            missing_text(settings), protocol_note(runset, cite)])
+
+
+def noise_findings(runset: RunSet, settings: Settings) -> dict:
+    """Figure 20: R-DC is stable under input noise; :func:`_spread_verdict` of the mean ACC over the noise levels,
+    per data set, combined with :func:`overall_verdict`."""
+    cite = Cite()
+    f = noise_frame(runset)
+    if f.empty:
+        return _finding(findings.NOT_TESTABLE, f"no noise runs at profile {settings.profile}", cite, [])
+    checks, reasons = [], []
+    for d, g in f.groupby("dataset"):  # noqa: B007 (d names the check)
+        v, r = _spread_verdict(_cells(g, ["noise_std"]), cite, f"noise/{d}", f"noise levels on {display_name(d)}")
+        checks.append(v)
+        reasons.append(r)
+    return _finding(overall_verdict(checks), "; ".join(reasons), cite,
+                    [noise_verdict(runset, settings.profile, cite), missing_text(settings),
+                     protocol_note(runset, cite)])
+
+
+def pca_findings(runset: RunSet, settings: Settings, reference: RunSet | None = None) -> dict:
+    """Figures 18 and 19, on the silhouette of the true classes in the 2-D PCA picture.
+
+    Without ``reference`` (Figure 18, R-DC's runs): R-DC's phase 2 keeps the classes apart in the picture, final −
+    after phase 1 per seed above 0. With ``reference`` (Figure 19: the runs are pseudo-supervised substitutes for
+    CC, the reference R-DC's runs of Figure 18): R-DC's final silhouette − each baseline's, paired over seeds,
+    above 0. Each check at 2 SE; the verdict is :func:`overall_verdict`.
+    """
+    cite = Cite()
+    sep = pca_per_seed(runset)
+    checks, reasons = [], []
+    if reference is None:
+        for (d, v), g in sep.groupby(["dataset", "variant"], sort=False):
+            check, mean, se, n = seed_check(g["after"] - g["before"], +1, 0.0)
+            checks.append(check)
+            key = f"check/{d}/{v}/final - after phase 1"
+            reasons.append(f"{METHOD_NAME[v]} on {display_name(d)}: silhouette final − after phase 1 "
+                           f"{_check_words(cite, key, mean, se, n, '.3f')} ({check})")
+    else:
+        ref = pca_per_seed(reference)
+        ref = ref[ref["variant"] == "rdc"]
+        for (d, v), g in sep.groupby(["dataset", "variant"], sort=False):
+            r = ref[ref["dataset"] == d].set_index("seed")["after"]
+            if r.empty:
+                continue
+            both = pd.concat([r.rename("a"), g.set_index("seed")["after"].rename("b")], axis=1, join="inner")
+            check, mean, se, n = seed_check(both["a"] - both["b"], +1, 0.0)
+            checks.append(check)
+            reasons.append(f"R-DC − {METHOD_NAME[v]} on {display_name(d)}, final silhouette "
+                           f"{_check_words(cite, f'check/{d}/R-DC - {v}/final', mean, se, n, '.3f')} ({check})")
+    if not checks:
+        return _finding(findings.NOT_TESTABLE, f"no runs to compare at profile {settings.profile}", cite,
+                        [missing_text(settings)])
+    reason = "; ".join(reasons) + f", each at {cite('verdict threshold (SE)', 2)} SE"
+    parts = [pca_text(pca_separation(runset), settings.profile, cite)]
+    if reference is not None:
+        parts.append("R-DC's runs (Figure 18), for the comparison:\n"
+                     + pca_text(pca_separation(reference), settings.profile, cite).split("\n", 1)[-1])
+    return _finding(overall_verdict(checks), reason, cite, [*parts, missing_text(settings),
+                                                            protocol_note(runset, cite)])
+
+
+def runtime_findings(runset: RunSet, settings: Settings) -> dict:
+    """Table 6, on ratios only (our CPU seconds are not comparable with the paper's GPU seconds): for each rerun
+    method, R-DC's time over its time per seed (mean ± SE over seeds) should lie on the paper's side of 1 (the
+    paper's own ratio, from its Table 6) beyond 2 SE; the verdict is :func:`overall_verdict`."""
+    cite = Cite()
+    ratios = runtime_ratios(runset, settings)
+    table = runtime_table(runset, settings)
+    checks, reasons = [], []
+    for r in ratios.to_dict("records"):
+        if not np.isfinite(r["paper"]):
+            continue
+        se = r["se"] if r["seeds"] >= 2 else math.nan
+        check = reproduces(outputs.verdict(r["ratio"] - 1, se, r["seeds"]), float(np.sign(r["paper"] - 1)))
+        checks.append(check)
+        k = f"check/{r['dataset']}/R-DC / {r['method']}"
+        reasons.append(f"R-DC / {r['method']} {_num(cite, k, r['ratio'], '.2f')}"
+                       + (f" ± {_num(cite, k + '/se', r['se'], '.2f')}" if r["seeds"] >= 2 else "")
+                       + f" (paper {cite(k + '/paper', r['paper'], '.2f')}; {check})")
+    if not checks:
+        return _finding(findings.NOT_TESTABLE, f"no R-DC runs with a rerun baseline at profile {settings.profile}",
+                        cite, [missing_text(settings)])
+    reason = (f"per-seed time ratios against the paper's side of {cite('ratio one', 1)} at "
+              f"{cite('verdict threshold (SE)', 2)} SE: " + "; ".join(reasons))
+    return _finding(overall_verdict(checks), reason, cite,
+                    [runtime_verdict(table, settings.profile, cite), missing_text(settings),
+                     protocol_note(runset, cite)])
+
+
+def algorithm_findings(runset: RunSet, settings: Settings) -> dict:
+    """Algorithm 1, on the claim its notebook traces: phase 2 grows the core-point ratio. Per R-DC run, the last
+    core ratio − the first; reproduces when above 0 beyond 2 SE over seeds, does not when below."""
+    cite = Cite()
+    diffs = [r.meta["core_ratios"][-1] - r.meta["core_ratios"][0] for r in runset
+             if r.config["method"] == "rdc" and r.meta.get("core_ratios")]
+    if not diffs:
+        return _finding(findings.NOT_TESTABLE, f"no R-DC run with a core-ratio trace at profile {settings.profile}",
+                        cite, [algorithm_verdict(runset, settings.profile, cite)])
+    check, mean, se, n = seed_check(diffs, +1, 0.0)
+    reason = (f"the core-point ratio changes by "
+              f"{_check_words(cite, 'check/core ratio last - first', mean, se, n, '.3f')}"
+              f" over phase 2 (the claim traced: it grows; {check} at {cite('verdict threshold (SE)', 2)} SE)")
+    return _finding(overall_verdict([check]), reason, cite, [algorithm_verdict(runset, settings.profile, cite),
+                                                             protocol_note(runset, cite)])
+
+
+def dataset_findings(table: pd.DataFrame, settings: Settings) -> dict:
+    """Table 1 describes the data, it claims nothing: not testable here. The text compares, row by row of
+    :func:`dataset_table`, the paper's samples and classes with the catalog's and says what the profile runs."""
+    cite = Cite()
+    lines = []
+    for r in table.to_dict("records"):
+        k = f"tab01/{r['Dataset']}"
+        lines.append(f"- **{r['Dataset']}** ({r['Status']}): "
+                     f"{_num(cite, k + '/samples paper', r['Samples (paper)'], ',.0f')}"
+                     f" samples and {_num(cite, k + '/classes paper', r['Classes (paper)'], '.0f')} classes in the "
+                     f"paper, {_num(cite, k + '/samples catalog', r['Samples (catalog)'], ',')} and "
+                     f"{_num(cite, k + '/classes', r['Classes'])} in the catalog; "
+                     f"{_num(cite, k + '/features', r['Features'], ',')} features"
+                     + (f"; runs use {_num(cite, k + '/samples used', r['Samples used (Tables 3-8 runs)'], ',.0f')}"
+                        if np.isfinite(r["Samples used (Tables 3-8 runs)"]) else "") + ".")
+    same = sum(1 for r in table.to_dict("records") if r["Samples (paper)"] == r["Samples (catalog)"]
+               and r["Classes (paper)"] == r["Classes"])
+    head = (f"{cite('tab01/rows agreeing', same)} of the {cite('tab01/rows', len(table))} data sets have the paper's "
+            f"sample and class counts in the catalog the loaders use; row by row:")
+    return _finding(findings.NOT_TESTABLE, "a description of the data sets, not a claim: the text compares the "
+                    "catalog's counts with the paper's", cite, [head + "\n" + "\n".join(lines), missing_text(settings)])
+
+
+def beta_gamma_findings(table: pd.DataFrame) -> dict:
+    """Table 2 gives settings, not a result: not testable here. The text gives the ranges of β and γ per data set,
+    read from ``dcutils.hparams.RDC.beta_gamma`` (columns dataset, beta, gamma)."""
+    cite = Cite()
+    parts = []
+    for col, name in (("beta", "β"), ("gamma", "γ")):
+        lo, hi = table.loc[table[col].idxmin()], table.loc[table[col].idxmax()]
+        parts.append(f"{name} ranges from {cite(f'tab02/{col} min', float(lo[col]), 'g')}"
+                     f" ({display_name(lo['dataset'])})"
+                     f" to {cite(f'tab02/{col} max', float(hi[col]), 'g')} ({display_name(hi['dataset'])})")
+    text = (f"The {cite('tab02/rows', len(table))} rows above are read from `dcutils.hparams.RDC.beta_gamma`, the "
+            f"object the R-DC runs take β and γ from: " + "; ".join(parts) + ".")
+    return _finding(findings.NOT_TESTABLE, "a table of settings (β and γ per data set), not a claim", cite, [text])
+
+
+def hyperparameter_findings(table: pd.DataFrame) -> dict:
+    """Table 7 counts hyperparameters, it makes no claim the runs can test: not testable here. The text compares,
+    row by row of :func:`hyperparameter_table`, the paper's count with the count of the methods as run here."""
+    cite = Cite()
+    lines, same, both = [], 0, 0
+    for r in table.to_dict("records"):
+        paper, ours = r["Hyperparameters (paper)"], r["Hyperparameters (ours)"]
+        k = f"tab07/{r['Method']}"
+        if np.isfinite(ours):
+            both += int(np.isfinite(paper))
+            same += int(paper == ours)
+            lines.append(f"- {r['Method']}: paper {_num(cite, k + '/paper', paper, '.0f')}, ours "
+                         f"{cite(k + '/ours', ours, '.0f')} ({r['Ours: which']}).")
+        else:
+            lines.append(f"- {r['Method']}: paper {_num(cite, k + '/paper', paper, '.0f')}; {r['Ours: which']}.")
+    head = (f"Of the {cite('tab07/methods compared', both)} methods run here, {cite('tab07/same count', same)} have "
+            f"the paper's count of hyperparameters; the complexity column was lost in the text extraction:")
+    return _finding(findings.NOT_TESTABLE, "a count of hyperparameters, not a claim the runs can test", cite,
+                    [head + "\n" + "\n".join(lines)])
