@@ -431,6 +431,37 @@ def plot_curves(runset: RunSet, metrics: Sequence[str], *, method: str, pretrain
     return fig
 
 
+def plot_silhouette_gap(runset: RunSet, *, method: str = "dcn", pretrain: bool = True,
+                        variants: Sequence[str] = ("none", "brb"), datasets: Sequence[str] | None = None):
+    """Figure 17 in one panel per data set: silhouette with the predicted clusters (solid) and with the true
+    classes (dashed) per variant, so their gap reads directly; dotted verticals mark the BRB steps."""
+    h = history(runset)
+    h = h[(h["method"] == method) & (h["pretrain"] == pretrain) & h["variant"].isin(variants)]
+    datasets = list(datasets or sorted(h["dataset"].unique()))
+    fig, axes = _new_figure(len(datasets), 1, width=4.4)
+    steps = brb_epochs(runset)
+    for i, d in enumerate(datasets):
+        ax = axes[i, 0]
+        for v in variants:
+            sub = h[(h["dataset"] == d) & (h["variant"] == v)]
+            if not len(sub):
+                continue
+            name = algorithm_label(method, v, pretrain)
+            plotting.line_band(ax, sub, "epoch", "silhouette_pred", label=f"{name}: predicted clusters",
+                               color_name=v)
+            plotting.line_band(ax, sub, "epoch", "silhouette", label=f"{name}: true classes", color_name=v,
+                               ls="--")
+        _mark_steps(ax, steps)
+        ax.set_title(f"{_display(d)}: silhouette, predicted clusters vs true classes")
+        ax.set_xlabel("clustering epoch")
+        ax.set_ylabel("silhouette")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.tight_layout()
+    if handles:
+        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    return fig
+
+
 def _paper_end_marks(ax, metric: str, method: str, pretrain: bool, dataset: str, variants: Sequence[str],
                      x_end: float, *, labelled: bool) -> bool:
     """The paper's final values of (``method``, ``pretrain``, ``dataset``, variant) as left-pointing triangles just
