@@ -99,6 +99,7 @@ figures: $(EXECUTED)
 	$(MAKE) index
 
 index: $(STAMP)
+	$(PY) -c 'from dcutils import paths, run_settings; (paths.FIGURES / "SETTINGS.md").write_text(run_settings.render("quick"))'
 	$(PY) -c 'from dcutils import catalog, paths; (paths.FIGURES / "README.md").write_text(catalog.render_index())'
 
 lint: $(TEST_STAMP)

@@ -172,6 +172,12 @@ EXTRAS: list[Item] = [
 _BY_KEY = {item.key: item for item in [*ITEMS, *EXTRAS]}
 
 
+def settings_anchor(key: str) -> str:
+    """The anchor of item ``key``'s section in ``figures/SETTINGS.md`` (:mod:`dcutils.run_settings`): GitHub's
+    rule for the heading ``brb/fig01`` gives ``brbfig01``."""
+    return key.replace("/", "").lower()
+
+
 def get_item(key: str) -> Item:
     """The item ``"<paper>/<id>"`` (e.g. ``"brb/fig01"``); raises KeyError with the valid ids."""
     try:
@@ -217,7 +223,8 @@ def render_index() -> str:
         "Generated from `dcutils/catalog.py` and the notebooks' findings (`<item>.values.json`) by",
         "`make index`; do not edit by hand.",
         "",
-        "Outputs here are from the `quick` profile unless their stamp says otherwise. Rows after a",
+        "Outputs here are from the `quick` profile unless their stamp says otherwise; what the quick runs",
+        "of each item used is in [`SETTINGS.md`](SETTINGS.md) (linked per item as \"settings\"). Rows after a",
         "paper's catalog items (brb `deviations`) are notebooks beyond the papers' figures and tables.",
         "",
         "**Status** says how much of the item this companion regenerates; **verdict** says what its runs",
@@ -227,6 +234,8 @@ def render_index() -> str:
         "- **no verdict yet**: the notebook does not state one (yet).",
         "",
     ]
+    settings_page = paths.FIGURES / "SETTINGS.md"
+    with_settings = settings_page.read_text() if settings_page.exists() else ""
     for paper in paths.PAPERS:
         lines += [f"## {paper}: {titles[paper]}", "",
                   "| id | figure | what | status | verdict | notebook | outputs |", "|---|---|---|---|---|---|---|"]
@@ -237,6 +246,8 @@ def render_index() -> str:
             thumb = f'<img src="{paper}/{png.name}" width="180">' if png.exists() else "—"
             outs = [p for p in [*item.outputs(), item.findings_file] if p.exists()]
             out_cell = ", ".join(f"[`{p.name}`]({paper}/{p.name})" for p in outs) or "—"
+            if f"\n## {item.key}\n" in with_settings:
+                out_cell += f", [settings](SETTINGS.md#{settings_anchor(item.key)})"
             lines.append(f"| {item.id} | {thumb} | {_cell(item.title)} | {_cell(item.status)} | "
                          f"{_verdict_cell(item)} | {nb_cell} | {out_cell} |")
         lines.append("")

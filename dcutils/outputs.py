@@ -60,7 +60,7 @@ class Provenance:
     notes: tuple[str, ...] = ()
 
     def line(self) -> str:
-        seeds = _compact(self.seeds) if self.seeds else "none"
+        seeds = compact_seeds(self.seeds) if self.seeds else "none"
         data = ", ".join(self.datasets) if self.datasets else "none"
         text = f"{self.item} · profile {self.profile} · seeds {seeds} · data {data} · commit {self.commit}"
         return text + "".join(f" · {n}" for n in self.notes)
@@ -69,15 +69,23 @@ class Provenance:
         return {
             "item": self.item,
             "profile": self.profile,
-            "seeds": _compact(self.seeds) if self.seeds else "none",
+            "seeds": compact_seeds(self.seeds) if self.seeds else "none",
             "datasets": ", ".join(self.datasets) or "none",
             "commit": self.commit,
             **({"notes": "; ".join(self.notes)} if self.notes else {}),
         }
 
 
-def _compact(seeds: Sequence[int]) -> str:
-    seeds = sorted(seeds)
+def settings_link(item: str, profile: str, base: str = "..") -> str:
+    """Markdown link to the settings ``item``'s runs used at ``profile`` (the page holds the quick profile's)."""
+    if profile != "quick":
+        return f"settings: profile `{profile}` (`python -m dcutils.run_settings --profile {profile}`)"
+    return f"[settings the runs used]({base}/SETTINGS.md#{catalog.settings_anchor(item)})"
+
+
+def compact_seeds(seeds: Iterable[int]) -> str:
+    """Seeds as short text: ``0-4`` for a run of three or more, else ``0,2``."""
+    seeds = sorted(int(s) for s in seeds)
     if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
         return f"{seeds[0]}-{seeds[-1]}"
     return ",".join(map(str, seeds))
@@ -147,7 +155,7 @@ def save_table(table: pd.DataFrame, prov: Provenance, *, floatfmt: str = ".2f",
         lead = f"{legend} " if legend else ""
         body = (f"{to_markdown(shown, floatfmt)}\n\n{lead}The paper's layout; the tidy table (one row per cell, "
                 f"{len(table)} rows, with every column) is [`{csv_path.name}`]({csv_path.name}).")
-    md = f"# {prov.item}: {title}\n\n{body}\n\n_{prov.line()}_\n"
+    md = f"# {prov.item}: {title}\n\n{body}\n\n_{prov.line()}_ · {settings_link(prov.item, prov.profile)}\n"
     md_path.write_text(md)
     return [csv_path, md_path]
 

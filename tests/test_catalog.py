@@ -81,6 +81,25 @@ def test_committed_index_is_current():
     assert index.read_text() == catalog.render_index(), "figures/README.md is stale: run `make index`"
 
 
+def test_committed_settings_page_is_current_and_linked():
+    from dcutils import run_settings
+
+    page = paths.FIGURES / "SETTINGS.md"
+    assert page.read_text() == run_settings.render("quick"), "figures/SETTINGS.md is stale: run `make index`"
+    index = catalog.render_index()
+    assert "[settings](SETTINGS.md#brbfig01)" in index and "\n## brb/fig01\n" in page.read_text()
+
+
+def test_settings_page_lists_what_the_runs_used_not_the_paper():
+    from dcutils import run_settings
+
+    shared, distinct = run_settings.summary("brb/fig01", "quick")
+    # fig01 at quick: USPS, IDEC without pretraining, T = 20 over 180 epochs, three paired seeds per variant
+    assert shared["dataset"] == "'usps'" and shared["cluster_epochs"] == "180" and shared["reset_interval"] == "20"
+    assert set(distinct["variant"]) == {"'none'", "'recluster'", "'brb'"}
+    assert set(distinct["seeds"]) == {"0-2"} and distinct["runs"].sum() == 9
+
+
 def test_get_item_error_names_the_item():
     with pytest.raises(KeyError, match="brb/fig42"):
         catalog.get_item("brb/fig42")
