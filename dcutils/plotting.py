@@ -80,6 +80,21 @@ def line_band(ax, frame: pd.DataFrame, x: str, y: str, *, label: str | None = No
     ax.set_ylabel(ylabel)
 
 
+def legend_outside(fig, fontsize: float = 7) -> None:
+    """One legend for the whole figure, right of its panels, off the data: every labelled artist of every axes,
+    each label once, in drawing order. Call after ``tight_layout`` (the figure is saved with
+    ``bbox_inches="tight"``, which takes the legend in)."""
+    handles, labels = [], []
+    for ax in fig.axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    if handles:
+        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=fontsize,
+                   frameon=False)
+
+
 def mark_substitute(fig, text: str | None) -> None:
     """State a substituted or reduced data set on the figure itself (top left, red)."""
     if text:

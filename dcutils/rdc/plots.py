@@ -523,8 +523,8 @@ def twist_figure(runset: RunSet, methods: Sequence[str] = ("dec",), seed: int | 
         ax.set_ylim(0, 1.05)
         ax.set_xlabel(f"{name} epoch")
         ax.set_title(name)
-        ax.legend(loc="lower left")
     fig.tight_layout(rect=(0, 0.03, 1, 0.96))
+    plotting.legend_outside(fig)
     return fig
 
 
@@ -606,8 +606,8 @@ def paradigm_figure(runset: RunSet):
         ax.set_title(f"{display_name(d)}: {pretext} + DEC")
         ax.set_xlabel("iteration")
     axes[0, 0].set_ylabel("dimension")
-    axes[0, 0].legend(loc="upper right")
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
+    plotting.legend_outside(fig)
     return fig
 
 
@@ -674,8 +674,8 @@ def gain_figure(runset: RunSet):
         ax.set_ylabel("ACC (%)")
         ax.set_title(display_name(d))
         ax.set_ylim(0, max(100, max(q[0] for q in post) + 8))
-    axes[0, 0].legend(loc="upper center", ncol=2)
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
+    plotting.legend_outside(fig)
     return fig
 
 
@@ -726,10 +726,11 @@ def accuracy_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc"),
         if paper_start is not None:
             ax.axhline(paper_start, color="0.5", ls=":", lw=0.8)
             ax.text(0, paper_start, f" paper's start {paper_start:.1f} %", va="bottom", fontsize=7, color="0.4")
+        _paper_end_marks(ax, d, [v for v in variants if (sub["variant"] == v).any()],
+                         float(sub["phase_iteration"].max()) if len(sub) else 0.0)
         ax.set_xlabel("iteration of the clustering phase")
         ax.set_ylabel("ACC (%)")
         ax.set_title(display_name(d))
-        ax.legend(loc="best")
         if with_core_ratio:
             ax = axes[1, j]
             for v in variants:
@@ -740,7 +741,22 @@ def accuracy_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc"),
             ax.set_xlabel("iteration of phase 2")
             ax.set_ylabel("core-point ratio")
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
+    plotting.legend_outside(fig)
     return fig
+
+
+def _paper_end_marks(ax, dataset: str, variants: Sequence[str], x_end: float) -> None:
+    """The paper's final ACC of each drawn method on ``dataset`` (Tables 3-5) as a left-pointing triangle in the
+    method's colour just right of ``x_end``; one legend entry for all."""
+    printed = paper_data.rdc_clustering()
+    printed = printed[printed["dataset"] == dataset].set_index("method")["acc"]
+    labelled = False
+    for v in variants:
+        value = printed.get(METHOD_NAME.get(v, v), math.nan)
+        if np.isfinite(value):
+            ax.scatter([x_end * 1.03 + 1], [value], marker="<", s=36, color=plotting.color(v), edgecolors="k",
+                       linewidths=0.6, zorder=4, label=None if labelled else "paper's final ACC (Tables 3-5)")
+            labelled = True
 
 
 def start_and_end(runset: RunSet) -> pd.DataFrame:
@@ -803,8 +819,8 @@ def purity_figure(runset: RunSet, variants: Sequence[str] = ("rdc",)):
             ax.set_title(f"{display_name(d)}: {kind} neighbours of core points")
             ax.set_xlabel("iteration of phase 2")
             ax.set_ylabel("%")
-        axes[i, 0].legend(loc="best", fontsize=6)
     fig.tight_layout(rect=(0, 0.04, 1, 0.94))
+    plotting.legend_outside(fig)
     return fig
 
 
@@ -845,8 +861,8 @@ def geometry_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc")):
         ax.set_title(f"{METHOD_NAME[v]} ({', '.join(display_name(d) for d in sorted(part['dataset'].unique()))})")
         ax.set_xlabel("iteration (phase 1 + phase 2)")
     axes[0, 0].set_ylabel("dimension")
-    axes[0, 0].legend(loc="upper right")
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
+    plotting.legend_outside(fig)
     return fig
 
 
@@ -1077,8 +1093,8 @@ def noise_figure(runset: RunSet):
             plotting.line_band(ax, sub, "noise_std", m, label=label, marker=marker, ms=3)
         ax.set(xlabel="noise standard deviation (share of the data's, after z-scoring)", ylabel="%",
                title=display_name(d), ylim=(0, 100))
-        ax.legend(loc="lower right")
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
+    plotting.legend_outside(fig)
     return fig
 
 
