@@ -27,6 +27,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
 from dcutils import findings, items, metrics, outputs, paper_data, plotting
 from dcutils.data import DATASETS, canonical_name
@@ -991,19 +992,22 @@ def sensitivity_frame(runset: RunSet) -> pd.DataFrame:
 
 
 def sensitivity_figure(runset: RunSet):
-    """R-DC Figure 17: ACC, F1 macro and F1 micro over the beta x gamma grid (heat maps)."""
+    """R-DC Figure 17: ACC and F1 macro over the β × γ grid, seaborn heat maps with the values written in.
+
+    The paper also maps F1 micro, which equals ACC after the Hungarian matching (one label and one cluster per
+    sample): the ACC panel says so instead of repeating it. Both panels share one colour scale.
+    """
     g = sensitivity_frame(runset)
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
-    for ax, (m, name) in zip(axes, METRICS.items()):
-        piv = g.pivot_table(index="beta", columns="gamma", values=m)
-        im = ax.imshow(piv.values, origin="lower", cmap="viridis", aspect="auto")
-        ax.set_xticks(range(piv.shape[1]), [f"{v:g}" for v in piv.columns])
-        ax.set_yticks(range(piv.shape[0]), [f"{v:g}" for v in piv.index])
-        for (i, j), v in np.ndenumerate(piv.values):
-            ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7,
-                    color="w" if v < np.nanmean(piv.values) else "k")
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.2))
+    lo, hi = float(g[["acc", "f1_macro"]].min().min()), float(g[["acc", "f1_macro"]].max().max())
+    for ax, (m, name) in zip(axes, (("acc", "ACC (= F1 micro)"), ("f1_macro", "F1 macro"))):
+        piv = g.pivot_table(index="beta", columns="gamma", values=m).sort_index(ascending=False)
+        sns.heatmap(piv, annot=True, fmt=".1f", cmap="viridis", vmin=lo, vmax=hi, ax=ax,
+                    annot_kws={"fontsize": 7}, cbar_kws={"shrink": 0.8, "label": "%"})
+        ax.set_xticklabels([f"{v:g}" for v in piv.columns])
+        ax.set_yticklabels([f"{v:g}" for v in piv.index], rotation=0)
         ax.set(xlabel="γ", ylabel="β", title=f"{name} (%)")
-        fig.colorbar(im, ax=ax, shrink=0.8)
+        ax.grid(False)
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
     return fig
 
