@@ -618,8 +618,8 @@ def plot_ratio_histogram(runset: RunSet, dataset: str, method: str = "dcn"):
     fig, axes = _new_figure(1, 1, width=4.5, height=3.0)
     ax = axes[0, 0]
     bins = np.linspace(0, 1, 41)
-    sns.histplot(x=before, bins=bins, element="step", alpha=0.4, color=plotting.color("none"), label="before BRB step", ax=ax)
-    sns.histplot(x=after, bins=bins, element="step", alpha=0.4, color=plotting.color("brb"), label="after BRB step", ax=ax)
+    for values, name, label in ((before, "none", "before BRB step"), (after, "brb", "after BRB step")):
+        sns.histplot(x=values, bins=bins, element="step", alpha=0.4, color=plotting.color(name), label=label, ax=ax)
     ax.set_xlabel("d1 / d2")
     ax.set_ylabel("samples")
     ax.set_title(f"{method.upper()}+BRB on {_display(dataset)}, step at epoch(s) {sorted(set(epochs))}")
