@@ -258,6 +258,9 @@ def cell_of(s: Settings) -> dict[RunConfig, dict]:
 
 _register()
 
-#: Table 4 times the main grid's runs (Table 13's cells): no run of its own.
-register_item("brb/tab04", {p: {**g, **GRID_ITEMS["brb/tab13"]} for p, g in GRID.items()})
+#: Table 4 times the main grid's runs (Table 13's cells): no run of its own. At smoke only the cheapest row
+#: (DEC with pretraining, plain and +BRB), so the notebook proves its code path in seconds.
+_TAB04_SMOKE = {"rows": {"usps": [["dec", True]]}, "extra_cells": {}}
+register_item("brb/tab04", {p: {**g, **GRID_ITEMS["brb/tab13"], **(_TAB04_SMOKE if p == "smoke" else {})}
+                            for p, g in GRID.items()})
 run_list("brb/tab04")(grid_configs)
