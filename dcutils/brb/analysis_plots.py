@@ -549,19 +549,33 @@ PAPER_RUNTIME_MIN = {"mnist": 240, "fmnist": 240, "kmnist": 240, "gtsrb5": 20, "
 
 
 def runtime_table(runset: RunSet) -> pd.DataFrame:
-    """Per data set run here: runs, clustering epochs, the mean ± SE wall-clock minutes of one run (the record's
-    own time, pretraining excluded when the network came from the cache) and the paper's minutes (Table 4)."""
+    """Per (data set, method, pretraining) run here: runs, clustering epochs, the mean ± SE wall-clock minutes of
+    one run (the record's own time: one thread, pretraining counted only where the run trained the shared
+    network), the machine (CPU or GPU, threads) and the paper's minutes per run for the data set (Table 4)."""
     rows = []
-    frame = pd.DataFrame([{"dataset": r.config.dataset, "epochs": r.config["cluster_epochs"],
-                           "minutes": r.meta.get("seconds", math.nan) / 60,
-                           "cpu": (r.environment or {}).get("cpu", (r.environment or {}).get("processor", ""))}
-                          for r in runset])
+    for r in runset:
+        env = r.environment or {}
+        rows.append({"dataset": r.config.dataset, "method": r.config["method"], "pretrain": bool(r.config["pretrain"]),
+                     "epochs": int(r.config["cluster_epochs"]), "minutes": r.meta.get("seconds", math.nan) / 60,
+                     "machine": f"{env.get('gpu') or env.get('cpu', '?')}, {env.get('threads', '?')} thread(s)"})
+    frame = pd.DataFrame(rows)
+    out = []
     for d in PAPER_RUNTIME_MIN:
         g = frame[frame["dataset"] == d] if len(frame) else frame
-        mean, se, n = outputs.mean_se(g["minutes"]) if len(g) else (math.nan, math.nan, 0)
-        rows.append({"dataset": _display(d), "runs": n, "clustering epochs": int(g["epochs"].max()) if n else None,
-                     "minutes per run (here)": mean, "se": se, "paper (A100, 400 epochs)": PAPER_RUNTIME_MIN[d]})
-    return pd.DataFrame(rows)
+        if g.empty:
+            out.append({"dataset": _display(d), "run": "not run at this profile", "runs": 0, "clustering epochs": None,
+                        "minutes per run (here)": math.nan, "se": math.nan, "machine": "",
+                        "paper (A100, 400 epochs)": PAPER_RUNTIME_MIN[d]})
+            continue
+        for (m, p), gm in g.groupby(["method", "pretrain"], sort=False):
+            mean, se, n = outputs.mean_se(gm["minutes"])
+            out.append({"dataset": _display(d), "run": f"{m.upper()}{' with' if p else ' without'} pretraining",
+                        "runs": n, "clustering epochs": int(gm["epochs"].max()), "minutes per run (here)": mean,
+                        "se": se, "machine": ", ".join(sorted(set(gm["machine"]))),
+                        "paper (A100, 400 epochs)": PAPER_RUNTIME_MIN[d]})
+    table = pd.DataFrame(out)
+    table["clustering epochs"] = table["clustering epochs"].astype("Int64")
+    return table
 
 
 def runtime_findings(table: pd.DataFrame, settings) -> dict:
@@ -571,12 +585,15 @@ def runtime_findings(table: pd.DataFrame, settings) -> dict:
     for r in table.to_dict("records"):
         if not r["runs"]:
             continue
-        k = f"runtime/{r['dataset']}"
-        lines.append(f"- {r['dataset']}: {_num(cite, k, r['minutes per run (here)'], '.1f')} ± "
-                     f"{_num(cite, k + '/se', r['se'], '.1f')} minutes per run over {cite(k + '/runs', r['runs'])} "
-                     f"runs of {cite(k + '/epochs', int(r['clustering epochs']))} clustering epochs; the paper "
-                     f"{cite(k + '/paper', r['paper (A100, 400 epochs)'])} minutes for "
-                     f"{cite('paper clustering epochs', 400)} epochs on an A100.")
+        k = f"runtime/{r['dataset']}/{r['run']}"
+        paper_k = f"runtime/{r['dataset']}/paper"
+        lines.append(f"- {r['dataset']}, {cite(k + '/run', r['run'])}: "
+                     f"{_num(cite, k, r['minutes per run (here)'], '.1f')} ± {_num(cite, k + '/se', r['se'], '.1f')} "
+                     f"minutes per run over {cite(k + '/runs', int(r['runs']))} runs of "
+                     f"{cite(k + '/epochs', int(r['clustering epochs']))} clustering epochs "
+                     f"({cite(k + '/machine', r['machine'])}); the paper "
+                     f"{cite(paper_k, r['paper (A100, 400 epochs)'])} "
+                     f"minutes for {cite('paper clustering epochs', 400)} epochs on an A100.")
     reason = (f"the paper's times are of an A100 GPU and {cite('paper clustering epochs', 400)} clustering epochs on "
               "the full data; these are one CPU thread per run at this profile's protocol, so only their order is "
               "comparable")
