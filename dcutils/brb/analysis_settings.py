@@ -37,17 +37,20 @@ fig09, fig08  OPTDIGITS DEC+pretrain: lr 5e-3, α 0.6 (lr 1e-3, α 0.8:    6    
               grid); T stays at the floor (T < 63 would break it)
 tab09, tab08  OPTDIGITS DEC+pretrain: reclustering subsample 180 (10 %)  3      465
               (100 %: grid)
-fig13, fig03  USPS classes 0-3 (4,575 images, 17 steps an epoch: T =    3      ~900 (incl.
+fig13, fig03  USPS classes 0-3 (4,575 images, 17 steps an epoch: T =    3      ~1,120 (incl.
               26, 234 epochs), DEC+pretrain, 2-D embedding, recorded                pretraining)
 tab04         the main grid's 27 records (no new run)                    0      0
 ============  =========================================================  =====  ===============
 
-**Estimated cost from an empty cache beyond the main grid: 42 runs, about 7,300 core-seconds (122
-core-minutes), i.e. about 61 minutes of wall time on two one-thread workers** — at the 60-minute budget of issue
-13, not under it with margin. The basis: the committed records' own times for DEC on OPTDIGITS (147-166 s a run
-with pretraining, 204-294 s without), measured while other jobs shared the cores; fig13's runs are estimated
-from their optimizer steps (4,500 pretraining + 3,978 clustering steps at the OPTDIGITS runs' per-step time) and
-are the least certain entry. Dropping the fig12 or fig11 cell saves about 8 minutes of one core each.
+**Estimated cost from an empty cache beyond the main grid: 42 runs, about 7,500 core-seconds (125
+core-minutes), i.e. about 62 minutes of wall time on two one-thread workers as the timings were taken**, just
+over the 60-minute budget of issue 13. The basis: the committed records' own times for DEC on OPTDIGITS (147-166
+s a run with pretraining, 204-294 s without) and, for fig13, short runs of its configuration measured on
+2026-11-30 (one thread, bf16: 0.85 s per clustering epoch with its evaluation, 0.67 s per pretraining epoch, so
+about 373 s a run). All of these were taken while other jobs shared the two cores; the README measured the
+same USPS run 1.45 times slower then than on quiet cores, which would put the 42 runs at about 43 minutes
+undisturbed (extrapolated, not measured end to end). Dropping fig09's alpha 0.6 cell, or the fig11 or fig12
+cell, saves about 8 minutes of one core each.
 
 smoke: the same cells on 300 images (fig13: 800, of which its four classes keep about 390), T = 2, 4 clustering
 epochs, 2 pretraining epochs, one seed: seconds per run; the numbers mean nothing.
