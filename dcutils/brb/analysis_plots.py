@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dcutils import findings, metrics, outputs, plotting
-from dcutils.brb.analysis_settings import FIG13_CLASSES, cell_of
+from dcutils.brb.analysis_settings import FIG13_CLASSES, PAPER_LRS, cell_of
 from dcutils.brb.plots import (
     METRIC_NAME,
     PERCENT_METRICS,
@@ -36,7 +36,8 @@ from dcutils.findings import Cite
 from dcutils.runs import RunSet
 
 __all__ = ["Comparison", "ITEM_COMPARISONS", "cell_finals", "cell_history", "cell_table", "comparisons",
-           "plot_cells", "plot_cell_curves", "ablation_findings", "analysis_provenance", "cells_note",
+           "plot_cells", "plot_cell_curves", "plot_sensitivity", "ablation_findings", "analysis_provenance",
+           "cells_note", "identical_ok", "comparison_table",
            "embedding_snapshots", "plot_embedding", "embedding_findings", "runtime_table", "runtime_findings",
            "component_table", "component_findings", "PAPER_RUNTIME_MIN"]
 
@@ -63,7 +64,8 @@ def cell_finals(runset: RunSet, settings) -> pd.DataFrame:
         h = r.history
         steps = h[h["brb"].astype(bool)]
         row = {"dataset": c["dataset"], "method": c["method"], "pretrain": bool(c["pretrain"]), "label": c["label"],
-               "seed": r.config.seed, **r.final, "seconds": float(r.meta.get("seconds", math.nan))}
+               "seed": r.config.seed, "lr": r.config["lr"], "T": r.config["reset_interval"], "alpha": r.config["alpha"],
+               **r.final, "seconds": float(r.meta.get("seconds", math.nan))}
         for t in ("t_reset", "t_embed", "t_cluster", "t_momentum", "brb_seconds"):
             row[t] = float(steps[t].mean()) if len(steps) else math.nan
         change = steps["cl_change"].dropna()
@@ -440,6 +442,47 @@ def plot_cell_curves(runset: RunSet, settings, metrics: Sequence[str]):
             ax.set_title(f"{_display(key[0])}: {METRIC_NAME.get(metric, metric)}", fontsize=8)
             ax.set_xlabel("clustering epoch")
     handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.tight_layout()
+    if handles:
+        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    return fig
+
+
+def plot_sensitivity(runset: RunSet, settings, metric: str = "acc"):
+    """Figures 8 / 9 as the paper draws them: per data set (rows) and reset interval T (columns), the final
+    ``metric`` per reset strength α (x) with one bar per learning rate, mean over seeds and methods (the paper
+    averages 5 seeds × DEC, IDEC, DCN), ± SE over those runs; only the (lr, T, α) cells that ran are drawn."""
+    runs = cell_finals(runset, settings)
+    plotting.style()
+    datasets = sorted(runs["dataset"].unique()) if len(runs) else []
+    intervals = sorted(runs["T"].unique()) if len(runs) else []
+    fig, axes = plt.subplots(max(1, len(datasets)), max(1, len(intervals)),
+                             figsize=(3.4 * max(1, len(intervals)), 2.7 * max(1, len(datasets)) + 0.4), squeeze=False)
+    lrs = sorted(runs["lr"].unique(), reverse=True) if len(runs) else []
+    width = 0.8 / max(1, len(lrs))
+    for i, d in enumerate(datasets):
+        for j, t in enumerate(intervals):
+            ax = axes[i, j]
+            here = runs[(runs["dataset"] == d) & (runs["T"] == t)]
+            alphas = sorted(here["alpha"].unique())
+            for k, lr in enumerate(lrs):
+                for x, a in enumerate(alphas):
+                    vals = here[(here["lr"] == lr) & (here["alpha"] == a)][metric].dropna() * _scale(metric)
+                    if vals.empty:
+                        continue
+                    mean, se, n = outputs.mean_se(vals)
+                    tone = f"C{PAPER_LRS.index(lr)}" if lr in PAPER_LRS else f"C{4 + k}"  # one colour per lr everywhere
+                    ax.bar(x + (k - (len(lrs) - 1) / 2) * width, mean, width=width * 0.95, color=tone,
+                           yerr=se if n >= 2 else None, capsize=2, label=f"lr {lr:g}")
+            ax.set_xticks(range(len(alphas)), [f"α {a:g}" for a in alphas])
+            ax.set_title(f"{_display(d)}, T = {t} epochs", fontsize=8)
+            ax.set_ylabel(NAMES.get(metric, metric) + (" (%)" if metric in PERCENT_METRICS else ""))
+    handles, labels = [], []
+    for ax in axes.ravel():
+        for h, lb in zip(*ax.get_legend_handles_labels()):
+            if lb not in labels:
+                handles.append(h)
+                labels.append(lb)
     fig.tight_layout()
     if handles:
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
