@@ -30,6 +30,8 @@ from dcutils.timing import Stopwatch
 __all__ = ["RESETS", "RECLUSTERS", "BRBStepInfo", "brb_step", "noise_step", "disentangled_step"]
 
 RESETS = ("soft", "perturb", "gaussian", None)
+#: EM reclustering's covariance regularisation (the authors' ``GaussianMixture(..., reg_covar=1e-5)``).
+EM_REG_COVAR = 1e-5
 RECLUSTERS = ("kmeans", "kmeans++", "kmedoids", "em", "own", None)
 
 
@@ -85,7 +87,12 @@ def _apply_reset(model: nn.Module, reset: str | None, alpha: float, reset_embedd
 
 def _recluster(z: Tensor, k: int, how: str, centroids: Tensor, n_init: int,
                generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-    """New centroids (K, D) and labels (M,) of the embedded subsample ``z``."""
+    """New centroids (K, D) and labels (M,) of the embedded subsample ``z``.
+
+    As the authors' ``run_clustering`` (``src/deep/_clustering_utils.py``): k-means with ``n_init`` restarts;
+    k-means++ seeds alone; k-medoids; EM = a full-covariance Gaussian mixture with ``n_init`` restarts and
+    ``reg_covar`` 1e-5, whose means become the centroids.
+    """
     if how == "kmeans":
         res = km.kmeans(z, k, n_init=n_init, generator=generator)
         return res.centroids, res.labels
@@ -96,7 +103,7 @@ def _recluster(z: Tensor, k: int, how: str, centroids: Tensor, n_init: int,
         res = km.kmedoids(z, k, generator=generator)
         return res.centroids, res.labels
     if how == "em":
-        res = km.gmm_em(z, k, generator=generator)
+        res = km.gmm_em(z, k, covariance_type="full", n_init=n_init, reg_covar=EM_REG_COVAR, generator=generator)
         return res.centroids, res.labels
     # "own": the method's own hard assignment to the current centroids
     # (nearest centroid = argmax of DEC's Student-t q), centroids = the means.
