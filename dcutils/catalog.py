@@ -25,6 +25,13 @@ from dcutils import findings, paths
 DONE = "done"
 NOT_STARTED = "not started"
 SCHEMATIC = "schematic, not regenerated"
+#: Status of an item whose notebook and run list exist but whose quick runs are not computed (and committed) yet.
+QUICK_PENDING = "partial: quick runs not computed yet"
+
+
+def awaits_quick_runs(status: str) -> bool:
+    """Whether an item with this status is allowed to miss quick records: not started, or :data:`QUICK_PENDING`."""
+    return status == NOT_STARTED or status.startswith(QUICK_PENDING)
 
 
 @dataclass(frozen=True)
@@ -78,45 +85,45 @@ BRB_OFFLINE = ("partial: quick runs 4 of the 36 (setting, method, data set) rows
 ITEMS: list[Item] = [
     *_items("brb", [
         ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem", DONE),
-        ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)"),
+        ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)", QUICK_PENDING + ": OPTDIGITS DEC with pretraining, as fig10"),
         ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch", "done (T = 20, 180 epochs, 3 seeds; the notebook gives the verdict)"),
         ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)", "partial: GTSRB is not run at quick (paper profile); OPTDIGITS +BRB is shown instead (quick runs no DCN +Recluster), named on the figure"),
-        ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding"),
+        ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding", QUICK_PENDING + ": redrawn from fig13's runs"),
         ("fig04", "pretrained-dcn", "data", "scenario 1 (pretraining): DCN, +Recluster, +Reset, +BRB per data set", BRB_OFFLINE),
         ("fig05", "no-pretraining-gain", "data", "scenario 2 (no pretraining): relative ACC gain of BRB for DEC and IDEC", BRB_OFFLINE),
         ("fig06", "dcn-analysis", "data", "analysis as fig02 on OPTDIGITS and MNIST", "partial: OPTDIGITS +BRB only; MNIST and DCN +Recluster are the paper profile's"),
         ("fig07", "centroid-distance-ratio", "data", "histogram of d1/d2 before and after a BRB step (DCN)", "partial: MNIST is not run at quick; OPTDIGITS shown, named on the figure"),
-        ("fig08", "sensitivity-mnist", "data", "sensitivity over lr x T x alpha on MNIST"),
-        ("fig09", "sensitivity-usps-optdigits", "data", "sensitivity grid on USPS and OPTDIGITS"),
-        ("fig10", "ablation-targets", "data", "BRB vs Disentangled vs embedding noise (OPTDIGITS)"),
-        ("fig11", "embedding-reset", "data", "BRB with vs without embedding-layer reset"),
-        ("fig12", "momentum-reset", "data", "BRB with vs without centroid momentum reset"),
-        ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB"),
+        ("fig08", "sensitivity-mnist", "data", "sensitivity over lr x T x alpha on MNIST", QUICK_PENDING + ": MNIST is the paper profile's; fig09's reduced OPTDIGITS grid shown"),
+        ("fig09", "sensitivity-usps-optdigits", "data", "sensitivity grid on USPS and OPTDIGITS", QUICK_PENDING + ": a reduced grid (lr 5e-3, alpha 0.6 against the main row) on OPTDIGITS; USPS and the full grid are the paper profile's"),
+        ("fig10", "ablation-targets", "data", "BRB vs Disentangled vs embedding noise (OPTDIGITS)", QUICK_PENDING + ": OPTDIGITS DEC with pretraining"),
+        ("fig11", "embedding-reset", "data", "BRB with vs without embedding-layer reset", QUICK_PENDING + ": OPTDIGITS DEC with pretraining; GTSRB, USPS, MNIST are the paper profile's"),
+        ("fig12", "momentum-reset", "data", "BRB with vs without centroid momentum reset", QUICK_PENDING + ": OPTDIGITS DEC with pretraining; IDEC and the other data sets are the paper profile's"),
+        ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB", QUICK_PENDING + ": USPS digits 0-3"),
         ("fig14", "pretrained-nmi-ari", "data", "NMI and ARI with pretraining, as fig04", BRB_OFFLINE),
         ("fig15", "no-pretraining-nmi-ari", "data", "NMI and ARI without pretraining, as fig05", BRB_OFFLINE),
         ("fig16", "silhouette-mnist", "data", "silhouette (ground truth) per epoch, DCN variants, MNIST", "partial: MNIST and DCN +Recluster are not run at quick; OPTDIGITS DCN and +BRB shown, named on the figure"),
         ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels", "partial: USPS and GTSRB run no DCN at quick (paper profile); OPTDIGITS shown, named on the figure"),
         ("fig18", "reconstruction-loss", "data", "reconstruction loss per epoch, DCN with vs without BRB", "done (OPTDIGITS: scikit-learn part)"),
-        ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise"),
+        ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise", QUICK_PENDING + ": OPTDIGITS DEC with pretraining stands in for the paper's DCN on USPS and OPTDIGITS"),
         ("tab01", "contrastive", "data", "contrastive (SimCLR, ResNet18) + self-labeling, CIFAR10 / CIFAR100-20"),
         ("tab02", "appendix-contents", "config", "contents of the appendix", "index only: a list of appendix sections, nothing to compute"),
         ("tab03", "datasets", "config", "data set statistics from the loaders", DONE),
-        ("tab04", "runtime", "data", "wall-clock time of one run per data set"),
+        ("tab04", "runtime", "data", "wall-clock time of one run per data set", "partial: the main grid's quick runs (OPTDIGITS, USPS) on a 2-core CPU; the other data sets are the paper profile's"),
         ("tab05", "hyperparameters-grayscale", "config", "hyperparameters, grayscale data sets", DONE),
         ("tab06", "hyperparameters-gtsrb", "config", "hyperparameters, GTSRB", DONE),
         ("tab07", "hyperparameters-contrastive", "config", "hyperparameters, contrastive experiments", DONE),
-        ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size"),
-        ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size"),
-        ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms"),
+        ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size", QUICK_PENDING + ": OPTDIGITS DEC, 10 % and 100 %, from tab09's runs"),
+        ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size", QUICK_PENDING + ": OPTDIGITS DEC with pretraining, 10 % and 100 %"),
+        ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms", QUICK_PENDING + ": from tab12's runs; k-medoids and MNIST are the paper profile's"),
         ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)"),
-        ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)"),
+        ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)", QUICK_PENDING + ": OPTDIGITS DEC with pretraining stands in; k-medoids is the paper profile's"),
         ("tab13", "acc-all-variants", "data", "ACC of all 24 variants on 6 data sets", BRB_OFFLINE),
         ("tab14", "nmi-all-variants", "data", "NMI of all 24 variants", BRB_OFFLINE),
         ("tab15", "ari-all-variants", "data", "ARI of all 24 variants", BRB_OFFLINE),
         ("tab16", "contrastive-self-labeling", "data", "contrastive with self-labeling, ACC"),
         ("tab17", "contrastive-no-self-labeling", "data", "contrastive without self-labeling, ACC"),
-        ("tab18", "own-assignments-no-pretraining", "data", "reclustering with own assignments vs k-means, no pretraining"),
-        ("tab19", "own-assignments-pretraining", "data", "the same with pretraining"),
+        ("tab18", "own-assignments-no-pretraining", "data", "reclustering with own assignments vs k-means, no pretraining", QUICK_PENDING + ": OPTDIGITS DEC"),
+        ("tab19", "own-assignments-pretraining", "data", "the same with pretraining", QUICK_PENDING + ": OPTDIGITS DEC"),
         ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead", "partial: counted over the 4 rows quick runs (see the notebook)"),
     ]),
     *_items("resl", [

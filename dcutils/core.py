@@ -198,12 +198,18 @@ class RunConfig:
         return RunConfig.make(**fields, **params)
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as stored in a record and hashed into its key.
+
+        Parameters the algorithm declared as ``added_later`` are left out while they hold their default, so
+        adding a parameter keeps every existing record's key and header; any other value is written.
+        """
+        later = get_algorithm(self.algorithm).added_later
         return {
             "algorithm": self.algorithm,
             "dataset": self.dataset,
             "seed": self.seed,
             "profile": self.profile,
-            "params": {k: v for k, v in self.params},
+            "params": {k: v for k, v in self.params if not (k in later and v == _freeze(later[k]))},
             "data_fingerprint": self.data_fingerprint,
         }
 
@@ -277,6 +283,9 @@ class Algorithm:
     module : the module defining ``fn``
     steps : optional ``steps(cfg) -> int``, the optimizer steps a run takes
         (for compute estimates)
+    added_later : parameters added after records existed, with their defaults
+        (also in ``defaults``): a config leaves them out of its stored form and
+        key while they hold that default (:meth:`RunConfig.to_dict`)
     """
 
     name: str
@@ -285,13 +294,14 @@ class Algorithm:
     version: int
     module: str
     steps: Callable[[RunConfig], int] | None = None
+    added_later: Mapping[str, Any] = field(default_factory=dict)
 
 
 ALGORITHMS: dict[str, Algorithm] = {}
 
 
 def algorithm(name: str, *, version: int, steps: Callable[[RunConfig], int] | None = None,
-              **defaults: Any) -> Callable:
+              added_later: Mapping[str, Any] | None = None, **defaults: Any) -> Callable:
     """Register ``fn(cfg, ctx) -> RunOutput`` as algorithm ``name``.
 
     Parameters
@@ -300,13 +310,22 @@ def algorithm(name: str, *, version: int, steps: Callable[[RunConfig], int] | No
     version : positive int; bump it whenever a change alters the numbers a run
         produces (the golden check enforces this)
     steps : optional estimate of a config's optimizer steps
+    added_later : parameters added once records of this version existed, each with the default that
+        computes what the records computed; they join ``defaults``, and a config holding that default
+        keeps the key it had before the parameter existed (no version bump, no recomputation). A
+        parameter whose default changes what a run computes cannot be added this way: bump the version.
     **defaults : every parameter with its default value
     """
     if not isinstance(version, int) or version < 1:
         raise ValueError(f"algorithm {name!r}: version must be a positive int, got {version!r}")
 
+    later = dict(added_later or {})
+    clash = sorted(set(later) & set(defaults))
+    if clash:
+        raise ValueError(f"algorithm {name!r}: {clash} given both as defaults and as added_later")
+
     def register(fn: Callable[[RunConfig, RunContext], RunOutput]) -> Callable:
-        ALGORITHMS[name] = Algorithm(name, fn, dict(defaults), version, fn.__module__, steps)
+        ALGORITHMS[name] = Algorithm(name, fn, {**defaults, **later}, version, fn.__module__, steps, later)
         return fn
 
     return register

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+import dcutils.brb.analysis_settings  # noqa: F401  (registration)
 import dcutils.brb.settings  # noqa: F401  (registration)
 import dcutils.rdc.settings  # noqa: F401
 import dcutils.resl.settings  # noqa: F401
@@ -27,7 +28,7 @@ from dcutils.profiles import BASE, Settings, SettingsError, active_profile, chec
 from dcutils.runs import RunSet, get_runs
 
 __all__ = ["notebook_settings", "configs_for", "runs_for", "items_with_runs", "configs_for_profile",
-           "registered_items", "data_report"]
+           "registered_items", "data_report", "items_awaiting_runs", "items_with_records"]
 
 
 def registered_items() -> list[str]:
@@ -100,6 +101,18 @@ def configs_for_profile(profile: str, selected: Iterable[str] | None = None) -> 
     for item in items_with_runs(selected):
         configs.extend(configs_for(notebook_settings(item, profile, {})))
     return list(dict.fromkeys(configs))
+
+
+def items_awaiting_runs() -> list[str]:
+    """Items with a run list whose catalog status says their quick runs are not computed yet
+    (:func:`dcutils.catalog.awaits_quick_runs`): their records may be missing."""
+    return [i for i in items.items_with_runs() if catalog.awaits_quick_runs(catalog.get_item(i).status)]
+
+
+def items_with_records() -> list[str]:
+    """Items with a run list whose quick records must all be committed (every other item with runs)."""
+    waiting = set(items_awaiting_runs())
+    return [i for i in items.items_with_runs() if i not in waiting]
 
 
 def data_report(names: Iterable[str], profile: str, subsample: int | None = None) -> pd.DataFrame:

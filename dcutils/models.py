@@ -206,7 +206,8 @@ class FeedForwardAutoencoder(nn.Module):
         return f"dims={self.dims}, batch_norm={self.batch_norm}, activation={self.activation!r}"
 
 
-def brb_autoencoder(input_dim: int, n_clusters: int, batch_norm: bool = False) -> FeedForwardAutoencoder:
+def brb_autoencoder(input_dim: int, n_clusters: int, batch_norm: bool = False,
+                    embedding_dim: int | None = None) -> FeedForwardAutoencoder:
     """BRB's autoencoder ``d-1024-512-256-K`` (Appendix E, Tables 5-6).
 
     Parameters
@@ -217,8 +218,11 @@ def brb_autoencoder(input_dim: int, n_clusters: int, batch_norm: bool = False) -
         K, the number of clusters, which is also the embedding size.
     batch_norm : bool, default False
         The paper's autoencoder experiments use no BatchNorm.
+    embedding_dim : int, optional
+        Embedding size when it is not K (Figure 13: 2 for a drawable embedding).
     """
-    return FeedForwardAutoencoder([input_dim, 1024, 512, 256, n_clusters], batch_norm=batch_norm)
+    dim = n_clusters if embedding_dim is None else int(embedding_dim)
+    return FeedForwardAutoencoder([input_dim, 1024, 512, 256, dim], batch_norm=batch_norm)
 
 
 def rdc_autoencoder(input_dim: int, latent_dim: int = 10) -> FeedForwardAutoencoder:

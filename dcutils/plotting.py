@@ -57,14 +57,15 @@ MAX_SEEDS_DRAWN = 3
 
 
 def line_band(ax, frame: pd.DataFrame, x: str, y: str, *, label: str | None = None, color_name: str | None = None,
-              units: str = "seed", **kwargs) -> None:
+              units: str = "seed", line_color: str | None = None, **kwargs) -> None:
     """Mean over seeds of ``y`` against ``x``, drawn with seaborn from the tidy ``frame``.
 
     With 2 to :data:`MAX_SEEDS_DRAWN` seeds (column ``units``) each seed is a thin line under the mean
     (``sns.lineplot(units=..., estimator=None)``), with more the mean gets a ± SE band
-    (``errorbar="se"``); one seed is its own mean (one line). Axis labels stay the caller's.
+    (``errorbar="se"``); one seed is its own mean (one line). Axis labels stay the caller's. ``line_color``: a
+    matplotlib colour instead of a named one (``color_name``).
     """
-    c = color(color_name) if color_name else None
+    c = line_color or (color(color_name) if color_name else None)
     cols = [x, y] + ([units] if units in frame else [])
     data = frame[cols].dropna(subset=[y])
     n_seeds = data[units].nunique() if units in data else 0

@@ -17,13 +17,20 @@ import pytest
 
 from dcutils import golden, paths, runs
 from dcutils.brb import settings as brb_settings
-from dcutils.experiments import configs_for_profile
+from dcutils.experiments import (
+    configs_for,
+    configs_for_profile,
+    items_awaiting_runs,
+    items_with_records,
+    notebook_settings,
+)
 
-QUICK_CONFIGS = configs_for_profile("quick")
+#: Every quick run of the items marked computed (a run shared with an item still awaiting its runs included).
+QUICK_CONFIGS = configs_for_profile("quick", items_with_records())
 
 LIST_MISSING = (
-    "from dcutils import runs; from dcutils.experiments import configs_for_profile; "
-    "cs = configs_for_profile('quick'); "
+    "from dcutils import runs; from dcutils.experiments import configs_for_profile, items_with_records; "
+    "cs = configs_for_profile('quick', items_with_records()); "
     "print(len(cs), sum(runs.load_cached(c) is None for c in cs))"
 )
 
@@ -31,6 +38,13 @@ LIST_MISSING = (
 def test_every_quick_run_has_its_committed_record():
     missing = [c.label() for c in QUICK_CONFIGS if runs.load_cached(c) is None]
     assert QUICK_CONFIGS and missing == []
+
+
+def test_an_item_marked_as_awaiting_its_quick_runs_does_miss_some():
+    """The status "partial: quick runs not computed yet" must go once the records are committed."""
+    for item in items_awaiting_runs():
+        cs = configs_for(notebook_settings(item, "quick"))
+        assert any(runs.load_cached(c) is None for c in cs), f"{item}: every quick record exists; update its status"
 
 
 def _edit_docstring(path: Path) -> None:

@@ -138,29 +138,38 @@ def pretrained_path(dataset_name: str, data: Dataset, seed: int, params: dict[st
     return paths.results_root() / "pretrained" / str(dataset_name).lower() / f"{key}.pt"
 
 
-def new_model(data: Dataset, seed: int, device: Any, batch_norm: bool = SETUP.batch_norm) -> FeedForwardAutoencoder:
+def new_model(data: Dataset, seed: int, device: Any, batch_norm: bool = SETUP.batch_norm,
+              embedding_dim: int | None = None) -> FeedForwardAutoencoder:
     """BRB's autoencoder with PyTorch's default init, seeded by ``seed`` (same init for all variants).
 
     ``batch_norm``: Table 5 says False; True inserts BatchNorm1d after every hidden layer.
+    ``embedding_dim``: None = K (the paper's); 2 gives Figure 13's drawable embedding.
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        model = brb_autoencoder(data.flat().shape[1], data.n_classes, batch_norm=bool(batch_norm))
+        model = brb_autoencoder(data.flat().shape[1], data.n_classes, batch_norm=bool(batch_norm),
+                                embedding_dim=embedding_dim)
     return model.to(device)
 
 
 def _pretrain_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The pretraining parameters with defaults filled in; ``batch_norm`` only when on (keeps old keys)."""
-    unknown = set(params) - {"epochs", "lr", "batch_size", "batch_norm", "precision", "fused_adam"}
+    """The pretraining parameters with defaults filled in; ``batch_norm`` only when on, ``embedding_dim`` and
+    ``classes`` only when set (keeps old keys)."""
+    unknown = set(params) - {"epochs", "lr", "batch_size", "batch_norm", "precision", "fused_adam", "embedding_dim",
+                             "classes"}
     if unknown:
         raise ValueError(f"unknown pretraining parameter(s) {sorted(unknown)}; "
-                         "use epochs, lr, batch_size, batch_norm, precision, fused_adam")
+                         "use epochs, lr, batch_size, batch_norm, precision, fused_adam, embedding_dim, classes")
     out = {"epochs": int(params.get("epochs", SETUP.pretrain_epochs)), "lr": float(params.get("lr", SETUP.lr)),
            "batch_size": int(params.get("batch_size", SETUP.batch_size)),
            "precision": check_precision(params.get("precision", "fp32")),
            "fused_adam": bool(params.get("fused_adam", True))}
     if bool(params.get("batch_norm", SETUP.batch_norm)):
         out["batch_norm"] = True
+    if params.get("embedding_dim") is not None:
+        out["embedding_dim"] = int(params["embedding_dim"])
+    if params.get("classes") is not None:
+        out["classes"] = [int(c) for c in params["classes"]]
     return out
 
 
@@ -194,7 +203,8 @@ def pretrained_autoencoder(dataset_name: str, data: Dataset, seed: int, params: 
 
 def _load_or_pretrain(path, data: Dataset, seed: int, params: dict[str, Any], device: Any,
                       ctx: RunContext | None) -> FeedForwardAutoencoder:
-    model = new_model(data, seed, device, batch_norm=params.get("batch_norm", False))
+    model = new_model(data, seed, device, batch_norm=params.get("batch_norm", False),
+                      embedding_dim=params.get("embedding_dim"))
     if path.exists():
         try:
             state = cache.load_tensors(path, map_location=device)

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import torch
 
 from dcutils import metrics
 from dcutils.brb.pretrain import new_model, pretrained_autoencoder
@@ -36,7 +37,7 @@ from dcutils.data import DATASETS, Dataset, canonical_name, load_dataset
 from dcutils.device import seed_everything
 from dcutils.hparams import BRB_GRAYSCALE as SETUP
 
-__all__ = ["run_dc", "estimate_steps"]
+__all__ = ["run_dc", "estimate_steps", "select_classes"]
 
 
 @lru_cache(maxsize=4)
@@ -95,6 +96,8 @@ def estimate_steps(cfg: RunConfig) -> int:
     batch_norm=SETUP.batch_norm,
     precision="fp32",
     fused_adam=True,
+    # Issue 13. Added once records existed: at these defaults a config keeps the key it had before.
+    added_later={"embedding_dim": None, "classes": None, "record_embedding": False},
 )
 def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     """DEC / IDEC / DCN with a BRB variant on one data set and seed (BRB Sections 5-6).
@@ -111,6 +114,11 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     "eq7"), drop_last, clip ("autoencoder" = authors' code | "all"),
     interpolation ("nearest" = authors' code | "bilinear"); batch_norm (False,
     Table 5); precision ("fp32" | "bf16" autocast); fused_adam (True; False = torch's single-tensor Adam).
+    Added in issue 13 (left out of a config's key at their defaults): embedding_dim (None = K; 2 for
+    Figure 13), classes (None = every class; a list keeps those classes, relabelled 0..k-1 in the
+    given order, K = k; Figure 13's 4 USPS classes), record_embedding (also keep every sample's
+    embedding and the centroids before and after the recorded step: arrays ``embedding_before``,
+    ``embedding_after``, ``centroids_before``, ``centroids_after`` and ``labels_true``).
 
     Returns history per epoch (:data:`HISTORY_COLUMNS`), final metrics (last
     row; ``brb_overhead`` = BRB seconds / training seconds, the paper's
@@ -121,16 +129,19 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     dev = ctx.device
     gen = seed_everything(cfg.seed)
     data = _load(cfg.dataset, cfg["split"], cfg["subsample"], str(dev))
+    if cfg["classes"] is not None:
+        data = select_classes(data, cfg["classes"])
     pretrain = bool(cfg["pretrain"]) and cfg["pretrain_epochs"] > 0
     if pretrain:
         model = pretrained_autoencoder(
             cfg.dataset, data, cfg.seed,
             {"epochs": cfg["pretrain_epochs"], "lr": cfg["pretrain_lr"], "batch_size": cfg["batch_size"],
-             "batch_norm": cfg["batch_norm"], "precision": cfg["precision"], "fused_adam": cfg["fused_adam"]},
+             "batch_norm": cfg["batch_norm"], "precision": cfg["precision"], "fused_adam": cfg["fused_adam"],
+             "embedding_dim": cfg["embedding_dim"], "classes": cfg["classes"]},
             dev, ctx)
         pre_info = {k: v for k, v in model.pretrain_info.items() if k != "path"}
     else:
-        model = new_model(data, cfg.seed, dev, batch_norm=cfg["batch_norm"])
+        model = new_model(data, cfg.seed, dev, batch_norm=cfg["batch_norm"], embedding_dim=cfg["embedding_dim"])
         pre_info = {"from_cache": False, "losses": []}
     result = train_clustering(
         model, data.x, data.y, method=cfg["method"], variant=cfg["variant"], cluster_epochs=cfg["cluster_epochs"],
@@ -141,7 +152,7 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         noise_scale=cfg["noise_scale"], n_init=cfg["kmeans_n_init"], metrics_subsample=cfg["metrics_subsample"],
         dcn_loss_mean=cfg["dcn_loss_mean"], dcn_centroids=cfg["dcn_centroids"], drop_last=cfg["drop_last"],
         clip=cfg["clip"], interpolation=cfg["interpolation"], precision=cfg["precision"],
-        fused_adam=cfg["fused_adam"], generator=gen, ctx=ctx)
+        fused_adam=cfg["fused_adam"], snapshot=bool(cfg["record_embedding"]), generator=gen, ctx=ctx)
     h = result.history
     last = h.iloc[-1]
     train_s, brb_s = float(h["epoch_seconds"].sum()), float(h["brb_seconds"].sum())
@@ -170,5 +181,26 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         meta["ratio_epoch"] = meta["brb_epochs"][result.ratio_step]
         meta["ratio_label_change"] = metrics.cluster_label_change(
             step.labels_before.cpu().numpy(), step.labels_after.cpu().numpy())
+    if result.snapshot is not None:
+        arrays.update(result.snapshot)
+        arrays["labels_true"] = data.y.cpu().numpy().astype(np.int16)
+    if cfg["classes"] is not None:
+        meta["classes"] = list(cfg["classes"])
     return RunOutput(history=h, final=final, arrays=arrays, meta=meta)
+
+
+def select_classes(data: Dataset, classes) -> Dataset:
+    """The samples of ``classes`` only, relabelled 0..k-1 in the given order (K = k); provenance kept."""
+    wanted = [int(c) for c in classes]
+    if len(set(wanted)) != len(wanted) or len(wanted) < 2:
+        raise ValueError(f"classes must name at least two distinct classes, got {list(classes)}")
+    present = set(data.y.unique().tolist())
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise ValueError(f"classes {missing} do not occur in {data.name} (it has {sorted(present)})")
+    lookup = torch.full((int(data.y.max()) + 1,), -1, dtype=torch.int64, device=data.y.device)
+    lookup[torch.tensor(wanted, device=data.y.device)] = torch.arange(len(wanted), device=data.y.device)
+    mask = lookup[data.y] >= 0
+    info = {**data.info, "n_classes": len(wanted), "classes": wanted}
+    return Dataset(data.x[mask], lookup[data.y[mask]], data.name, info)
 

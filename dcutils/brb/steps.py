@@ -30,6 +30,8 @@ from dcutils.timing import Stopwatch
 __all__ = ["RESETS", "RECLUSTERS", "BRBStepInfo", "brb_step", "noise_step", "disentangled_step"]
 
 RESETS = ("soft", "perturb", "gaussian", None)
+#: EM reclustering's covariance regularisation (the authors' ``GaussianMixture(..., reg_covar=1e-5)``).
+EM_REG_COVAR = 1e-5
 RECLUSTERS = ("kmeans", "kmeans++", "kmedoids", "em", "own", None)
 
 
@@ -85,7 +87,12 @@ def _apply_reset(model: nn.Module, reset: str | None, alpha: float, reset_embedd
 
 def _recluster(z: Tensor, k: int, how: str, centroids: Tensor, n_init: int,
                generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-    """New centroids (K, D) and labels (M,) of the embedded subsample ``z``."""
+    """New centroids (K, D) and labels (M,) of the embedded subsample ``z``.
+
+    As the authors' ``run_clustering`` (``src/deep/_clustering_utils.py``): k-means with ``n_init`` restarts;
+    k-means++ seeds alone; k-medoids; EM = a full-covariance Gaussian mixture with ``n_init`` restarts and
+    ``reg_covar`` 1e-5, whose means become the centroids.
+    """
     if how == "kmeans":
         res = km.kmeans(z, k, n_init=n_init, generator=generator)
         return res.centroids, res.labels
@@ -96,15 +103,12 @@ def _recluster(z: Tensor, k: int, how: str, centroids: Tensor, n_init: int,
         res = km.kmedoids(z, k, generator=generator)
         return res.centroids, res.labels
     if how == "em":
-        res = km.gmm_em(z, k, generator=generator)
+        res = km.gmm_em(z, k, covariance_type="full", n_init=n_init, reg_covar=EM_REG_COVAR, generator=generator)
         return res.centroids, res.labels
     # "own": the method's own hard assignment to the current centroids
     # (nearest centroid = argmax of DEC's Student-t q), centroids = the means.
     labels = km.assign(z, centroids.to(z.dtype))
-    sums = torch.zeros(k, z.shape[1], dtype=z.dtype, device=z.device).index_add_(0, labels, z)
-    counts = torch.bincount(labels, minlength=k).to(z.dtype).unsqueeze(1)
-    new = torch.where(counts > 0, sums / counts.clamp_min(1.0), centroids.to(z.dtype))
-    return new, labels
+    return _means(z, labels, centroids), labels
 
 
 def _set_centroids(centroids: Tensor, new: Tensor, counts: Tensor | None) -> None:
@@ -114,7 +118,7 @@ def _set_centroids(centroids: Tensor, new: Tensor, counts: Tensor | None) -> Non
             counts.fill_(1.0)
 
 
-def _check_step_args(method: str, centroids: Tensor, x_sub: Tensor, alpha: float) -> None:
+def _check_step_args(method: str, centroids: Tensor, x_sub: Tensor, alpha: float | None) -> None:
     check_choice("method", method, METHODS)
     if centroids.dim() != 2:
         raise ValueError(f"centroids must have shape (K, D), got {tuple(centroids.shape)}")
@@ -122,35 +126,62 @@ def _check_step_args(method: str, centroids: Tensor, x_sub: Tensor, alpha: float
         raise ValueError(
             f"the reclustering subsample has {x_sub.shape[0]} samples, fewer than K = {centroids.shape[0]} clusters"
         )
-    if not 0.0 <= float(alpha) <= 1.0:
+    if alpha is not None and not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1] (BRB uses 0.8), got {alpha}")
 
 
-def _diagnose_before(model, centroids, x_sub, info: BRBStepInfo, record: bool) -> None:
-    if not record:
-        return
-    z = embed(model, x_sub)
-    c = centroids.detach().to(z.dtype)
-    info.ratio_before = metrics.centroid_distance_ratio(z, c)
-    info.labels_before = km.assign(z, c)
-
-
-def _diagnose_after(model, centroids, x_sub, info: BRBStepInfo, record: bool, z: Tensor | None = None) -> None:
-    if not record:
-        return
+def _diagnose(model, centroids, x_sub, z: Tensor | None = None) -> tuple[np.ndarray, Tensor]:
+    """d1/d2 ratios and nearest-centroid labels of ``x_sub`` (embedded now unless ``z`` is given)."""
     z = embed(model, x_sub) if z is None else z
     c = centroids.detach().to(z.dtype)
-    info.ratio_after = metrics.centroid_distance_ratio(z, c)
-    info.labels_after = km.assign(z, c)
+    return metrics.centroid_distance_ratio(z, c), km.assign(z, c)
 
 
-def _begin(model, centroids, x_sub, method: str, alpha: float, record: bool) -> tuple[BRBStepInfo, Stopwatch]:
-    """What every step does first: check the arguments, record d1/d2 before it, start the clock."""
-    _check_step_args(method, centroids, x_sub, alpha)
-    info = BRBStepInfo(n_subsample=int(x_sub.shape[0]))
-    clock = Stopwatch(_model_device(model))
-    _diagnose_before(model, centroids, x_sub, info, record)
-    return info, clock
+class _Step:
+    """What every BRB step and ablation shares, around its own middle part.
+
+    ``_Step(...)`` checks the arguments, records d1/d2 and assignments before the step (when ``record``) and
+    starts the clock; :meth:`lap` times a component; :meth:`finish` installs the new centroids (resetting
+    DCN's Eq. 7 counts), zeroes the DEC/IDEC centroid moments (timed as ``t_momentum``) and records the state
+    after the step. Diagnostics are never counted in the timings.
+    """
+
+    def __init__(self, model, centroids, optimizer, x_sub, *, method: str, alpha: float | None, record: bool,
+                 counts: Tensor | None, reset_momentum: bool):
+        _check_step_args(method, centroids, x_sub, alpha)
+        self.model, self.centroids, self.optimizer, self.x_sub = model, centroids, optimizer, x_sub
+        self.method, self.record, self.counts, self.reset_momentum = method, record, counts, reset_momentum
+        self.info = BRBStepInfo(n_subsample=int(x_sub.shape[0]))
+        self.clock = Stopwatch(_model_device(model))
+        if record:
+            self.info.ratio_before, self.info.labels_before = _diagnose(model, centroids, x_sub)
+        self._t = self.clock.now()
+
+    def lap(self) -> float:
+        """Seconds since the step's clock started or since the last lap."""
+        now = self.clock.now()
+        took, self._t = now - self._t, now
+        return took
+
+    def finish(self, new: Tensor | None, z_after: Tensor | None = None) -> BRBStepInfo:
+        """Install ``new`` centroids (None: keep them, no momentum reset), then record the state after."""
+        if new is not None:
+            _set_centroids(self.centroids, new, self.counts)
+            self.info.t_cluster += self.lap()
+            _momentum_reset(self.method, self.optimizer, self.centroids, self.reset_momentum)
+            self.info.t_momentum = self.lap()
+        if self.record:
+            self.info.ratio_after, self.info.labels_after = _diagnose(self.model, self.centroids, self.x_sub,
+                                                                      z_after)
+        return self.info
+
+
+def _means(z: Tensor, labels: Tensor, old: Tensor) -> Tensor:
+    """Per-cluster means of ``z`` under ``labels``; an empty cluster keeps its ``old`` centroid."""
+    k = old.shape[0]
+    sums = torch.zeros(k, z.shape[1], dtype=z.dtype, device=z.device).index_add_(0, labels, z)
+    n = torch.bincount(labels, minlength=k).to(z.dtype).unsqueeze(1)
+    return torch.where(n > 0, sums / n.clamp_min(1.0), old.to(z.dtype))
 
 
 def _momentum_reset(method: str, optimizer, centroids: Tensor, reset_momentum: bool) -> None:
@@ -219,25 +250,16 @@ def brb_step(
     """
     check_choice("reset", reset, RESETS)
     check_choice("recluster", recluster, RECLUSTERS)
-    info, timer = _begin(model, centroids, x_sub, method, alpha, record)
-
-    t0 = timer.now()
+    step = _Step(model, centroids, optimizer, x_sub, method=method, alpha=alpha, record=record, counts=counts,
+                 reset_momentum=reset_momentum)
     _apply_reset(model, reset, alpha, reset_embedding, generator)
-    t1 = timer.now()
-    info.t_reset = t1 - t0
-    z = None
-    if recluster is not None:
-        z = embed(model, x_sub)
-        t2 = timer.now()
-        new, _ = _recluster(z, centroids.shape[0], recluster, centroids.detach(), n_init, generator)
-        _set_centroids(centroids, new, counts)
-        t3 = timer.now()
-        info.t_embed, info.t_cluster = t2 - t1, t3 - t2
-        t4 = timer.now()
-        _momentum_reset(method, optimizer, centroids, reset_momentum)
-        info.t_momentum = timer.now() - t4
-    _diagnose_after(model, centroids, x_sub, info, record, z)
-    return info
+    step.info.t_reset = step.lap()
+    if recluster is None:
+        return step.finish(None)
+    z = embed(model, x_sub)
+    step.info.t_embed = step.lap()
+    new, _ = _recluster(z, centroids.shape[0], recluster, centroids.detach(), n_init, generator)
+    return step.finish(new, z)
 
 
 def noise_step(
@@ -260,19 +282,13 @@ def noise_step(
     k-means on it; the centroids become the new ones; the network is not
     changed. Other arguments as :func:`brb_step`.
     """
-    info, timer = _begin(model, centroids, x_sub, method, 0.5, record)
-    t0 = timer.now()
+    step = _Step(model, centroids, optimizer, x_sub, method=method, alpha=None, record=record, counts=counts,
+                 reset_momentum=reset_momentum)
     z_clean = embed(model, x_sub)
     z = resets.embedding_noise(z_clean, scale, generator)
-    t1 = timer.now()
+    step.info.t_embed = step.lap()
     new, _ = _recluster(z, centroids.shape[0], "kmeans", centroids.detach(), n_init, generator)
-    _set_centroids(centroids, new, counts)
-    t2 = timer.now()
-    _momentum_reset(method, optimizer, centroids, reset_momentum)
-    t3 = timer.now()
-    info.t_embed, info.t_cluster, info.t_momentum = t1 - t0, t2 - t1, t3 - t2
-    _diagnose_after(model, centroids, x_sub, info, record, z_clean)
-    return info
+    return step.finish(new, z_clean)
 
 
 def disentangled_step(
@@ -297,25 +313,13 @@ def disentangled_step(
     *unchanged* model's embeddings under those labels (an empty cluster keeps
     its centroid). The model itself is not modified. Arguments as :func:`brb_step`.
     """
-    info, timer = _begin(model, centroids, x_sub, method, alpha, record)
-    t0 = timer.now()
+    step = _Step(model, centroids, optimizer, x_sub, method=method, alpha=alpha, record=record, counts=counts,
+                 reset_momentum=reset_momentum)
     twin = copy.deepcopy(model)
     _apply_reset(twin, "soft", alpha, reset_embedding, generator)
-    t1 = timer.now()
+    step.info.t_reset = step.lap()
     z_twin = embed(twin, x_sub)
     z = embed(model, x_sub)
-    t2 = timer.now()
+    step.info.t_embed = step.lap()
     _, labels = _recluster(z_twin, centroids.shape[0], "kmeans", centroids.detach(), n_init, generator)
-    k = centroids.shape[0]
-    sums = torch.zeros(k, z.shape[1], dtype=z.dtype, device=z.device).index_add_(0, labels, z)
-    n = torch.bincount(labels, minlength=k).to(z.dtype).unsqueeze(1)
-    new = torch.where(n > 0, sums / n.clamp_min(1.0), centroids.detach().to(z.dtype))
-    _set_centroids(centroids, new, counts)
-    t3 = timer.now()
-    _momentum_reset(method, optimizer, centroids, reset_momentum)
-    t4 = timer.now()
-    info.t_reset, info.t_embed, info.t_cluster, info.t_momentum = t1 - t0, t2 - t1, t3 - t2, t4 - t3
-    _diagnose_after(model, centroids, x_sub, info, record, z)
-    return info
-
-
+    return step.finish(_means(z, labels, centroids.detach()), z)

@@ -144,6 +144,10 @@ class ClusteringResult:
     labels : np.ndarray (N,) final assignments
     steps : BRBStepInfo of every BRB step, in order
     ratio_step : index into ``steps`` whose d1/d2 were recorded (or None)
+    snapshot : with ``snapshot=True``, the embedding of every sample and the
+        centroids just before and just after that step (float32 arrays
+        ``embedding_before`` / ``embedding_after`` (N, D), ``centroids_before``
+        / ``centroids_after`` (K, D)); else None
     """
 
     history: pd.DataFrame
@@ -151,6 +155,7 @@ class ClusteringResult:
     labels: np.ndarray
     steps: list[BRBStepInfo]
     ratio_step: int | None
+    snapshot: dict[str, np.ndarray] | None = None
 
 
 def _silhouette(a: np.ndarray, b: np.ndarray) -> float:
@@ -230,6 +235,7 @@ def train_clustering(
     interpolation: str = "nearest",
     precision: str = "fp32",
     fused_adam: bool = True,
+    snapshot: bool = False,
     generator: torch.Generator | None = None,
     ctx: RunContext | None = None,
 ) -> ClusteringResult:
@@ -279,6 +285,9 @@ def train_clustering(
         the evaluation stay fp32).
     fused_adam : torch's fused Adam (the same update up to float rounding,
         3x faster on a CPU) or, False, torch's default single-tensor Adam
+    snapshot : also keep every sample's embedding and the centroids just
+        before and after the recorded step (``ratio_step``; Figures 3 and 13).
+        Outside the step's timings; changes no random draw.
     generator : CPU torch.Generator driving every random draw of the loop
     ctx : RunContext for progress bars and NaN checks
 
@@ -347,6 +356,7 @@ def train_clustering(
     rows = [{"epoch": 0, **row, "recon_loss": math.nan, "cluster_loss": math.nan, "brb": False,
              **empty_times, "epoch_seconds": 0.0}]
     steps: list[BRBStepInfo] = []
+    shot: dict[str, np.ndarray] | None = None
 
     epochs_iter = range(cluster_epochs)
     if ctx is not None:
@@ -355,6 +365,9 @@ def train_clustering(
         times = empty_times
         if epoch in steps_at:
             idx = km.subsample_indices(n, recluster_subsample, generator, device=device)
+            keep = snapshot and len(steps) == ratio_step
+            if keep:
+                shot = _state(model, x, centroids, "before")
             info = step_for_variant(
                 variant, model=model, centroids=centroids, optimizer=optimizer, x_sub=x[idx], method=method,
                 alpha=alpha, recluster=recluster, reset_embedding=reset_embedding, reset_momentum=reset_momentum,
@@ -362,6 +375,8 @@ def train_clustering(
                 generator=generator)
             steps.append(info)
             times = info.times()
+            if keep:
+                shot.update(_state(model, x, centroids, "after"))
         model.train()
         t0 = timer.now()
         perm = torch.randperm(n, generator=generator).to(device)
@@ -397,6 +412,14 @@ def train_clustering(
                      "cluster_loss": cl, "brb": epoch in steps_at, **times, "epoch_seconds": epoch_seconds})
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     return ClusteringResult(history, centroids.detach().clone(), labels, steps,
-                            ratio_step if steps and ratio_step is not None and ratio_step < len(steps) else None)
+                            ratio_step if steps and ratio_step is not None and ratio_step < len(steps) else None,
+                            shot)
+
+
+def _state(model: nn.Module, x: Tensor, centroids: Tensor, when: str) -> dict[str, np.ndarray]:
+    """Every sample's embedding and the centroids now, as float32 arrays named ``*_<when>``."""
+    z = embed(model, x)
+    return {f"embedding_{when}": z.float().cpu().numpy(),
+            f"centroids_{when}": centroids.detach().float().cpu().numpy().copy()}
 
 
