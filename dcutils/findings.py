@@ -45,7 +45,7 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,26 @@ VERDICT_MEANING = {
 #: The file's keys, in the order they are written.
 FIELDS = ("item", "profile", "commit", "verdict", "reason", "values", "text")
 SUFFIX = ".values.json"
+
+
+def overall_verdict(checks: Sequence[str]) -> str:
+    """An item's verdict from the verdicts of its checks (each a paired comparison with the paper's claim).
+
+    - "not testable here": no check could be made;
+    - "does not reproduce": more checks contradict the paper than reproduce it;
+    - "reproduces": more than half reproduce it and none contradicts it;
+    - "inconclusive": otherwise (most stay within 2 SE, or they disagree among themselves).
+    """
+    n = len(checks)
+    if n == 0:
+        return NOT_TESTABLE
+    rep = sum(c == REPRODUCES for c in checks)
+    contra = sum(c == DOES_NOT_REPRODUCE for c in checks)
+    if contra > rep:
+        return DOES_NOT_REPRODUCE
+    if rep > n / 2 and contra == 0:
+        return REPRODUCES
+    return INCONCLUSIVE
 
 
 class FindingsError(ValueError):

@@ -30,7 +30,7 @@ from dcutils.brb.settings import BATCH_SIZE, DEVIATIONS, PAPER_DATASETS, cell_ru
 from dcutils.brb.train import reset_epochs
 from dcutils.core import get_algorithm
 from dcutils.data import DATASETS, canonical_name
-from dcutils.findings import Cite
+from dcutils.findings import Cite, overall_verdict  # noqa: F401  (re-exported: item verdicts of this paper)
 from dcutils.paper_data import brb_variants
 from dcutils.profiles import data_spec
 from dcutils.runs import RunSet
@@ -1039,26 +1039,6 @@ def claim_comparisons(runs: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFra
                          "se": stat["se"], "pairs": stat["n"], "verdict": stat["verdict"], "paper_diff": paper_diff,
                          "sign": sign, "reproduces": _reproduces(stat["verdict"], float(sign))})
     return pd.DataFrame(rows, columns=cols)
-
-
-def overall_verdict(reproduces: Sequence[str]) -> str:
-    """The item's verdict from its comparisons' ``reproduces`` (:func:`claim_comparisons`).
-
-    - "not testable here": no comparison could be made;
-    - "does not reproduce": more comparisons contradict the paper's sign than reproduce it;
-    - "reproduces": more than half reproduce it and none contradicts it;
-    - "inconclusive": otherwise (most stay within 2 SE, or they disagree among themselves).
-    """
-    n = len(reproduces)
-    if n == 0:
-        return findings.NOT_TESTABLE
-    rep = sum(r == findings.REPRODUCES for r in reproduces)
-    contra = sum(r == findings.DOES_NOT_REPRODUCE for r in reproduces)
-    if contra > rep:
-        return findings.DOES_NOT_REPRODUCE
-    if rep > n / 2 and contra == 0:
-        return findings.REPRODUCES
-    return findings.INCONCLUSIVE
 
 
 def _where(r) -> str:

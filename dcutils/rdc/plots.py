@@ -31,7 +31,7 @@ import seaborn as sns
 
 from dcutils import findings, items, metrics, outputs, paper_data, plotting
 from dcutils.data import DATASETS, canonical_name
-from dcutils.findings import Cite
+from dcutils.findings import Cite, overall_verdict  # noqa: F401  (re-exported: item verdicts of this paper)
 from dcutils.profiles import Settings
 from dcutils.rdc import inputs
 from dcutils.rdc import settings as exp
@@ -1470,26 +1470,6 @@ def reproduces(verdict: str, sign: float) -> str:
     if not sign or not np.isfinite(sign) or verdict == outputs.INCONCLUSIVE:
         return findings.INCONCLUSIVE
     return findings.REPRODUCES if (verdict == outputs.AHEAD) == (sign > 0) else findings.DOES_NOT_REPRODUCE
-
-
-def overall_verdict(checks: Sequence[str]) -> str:
-    """The item's verdict from its checks' :func:`reproduces`.
-
-    - "not testable here": no check could be made;
-    - "does not reproduce": more checks contradict the paper than reproduce it;
-    - "reproduces": more than half reproduce it and none contradicts it;
-    - "inconclusive": otherwise.
-    """
-    n = len(checks)
-    if n == 0:
-        return findings.NOT_TESTABLE
-    rep = sum(c == findings.REPRODUCES for c in checks)
-    contra = sum(c == findings.DOES_NOT_REPRODUCE for c in checks)
-    if contra > rep:
-        return findings.DOES_NOT_REPRODUCE
-    if rep > n / 2 and contra == 0:
-        return findings.REPRODUCES
-    return findings.INCONCLUSIVE
 
 
 def seed_check(diffs: Iterable[float], sign: int, margin: float) -> tuple[str, float, float, int]:
