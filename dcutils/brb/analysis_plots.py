@@ -441,10 +441,8 @@ def plot_cell_curves(runset: RunSet, settings, metrics: Sequence[str]):
                 _mark_steps(ax, sorted({int(e) - 1 for e in first["epoch"]}))
             ax.set_title(f"{_display(key[0])}: {METRIC_NAME.get(metric, metric)}", fontsize=8)
             ax.set_xlabel("clustering epoch")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.tight_layout()
-    if handles:
-        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    plotting.legend_outside(fig)  # right of the panels, off the data
     return fig
 
 
@@ -477,15 +475,8 @@ def plot_sensitivity(runset: RunSet, settings, metric: str = "acc"):
             ax.set_xticks(range(len(alphas)), [f"α {a:g}" for a in alphas])
             ax.set_title(f"{_display(d)}, T = {t} epochs", fontsize=8)
             ax.set_ylabel(NAMES.get(metric, metric) + (" (%)" if metric in PERCENT_METRICS else ""))
-    handles, labels = [], []
-    for ax in axes.ravel():
-        for h, lb in zip(*ax.get_legend_handles_labels()):
-            if lb not in labels:
-                handles.append(h)
-                labels.append(lb)
     fig.tight_layout()
-    if handles:
-        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    plotting.legend_outside(fig)
     return fig
 
 

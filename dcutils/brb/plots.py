@@ -425,10 +425,8 @@ def plot_curves(runset: RunSet, metrics: Sequence[str], *, method: str, pretrain
             _mark_steps(ax, steps)
             ax.set_title(f"{_display(d)}: {METRIC_NAME.get(metric, metric)}")
             ax.set_xlabel("clustering epoch")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.tight_layout()
-    if handles:  # right of the panels, off the data (saved with bbox_inches="tight")
-        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    plotting.legend_outside(fig)  # right of the panels, off the data
     return fig
 
 
@@ -456,10 +454,8 @@ def plot_silhouette_gap(runset: RunSet, *, method: str = "dcn", pretrain: bool =
         ax.set_title(f"{_display(d)}: silhouette, predicted clusters vs true classes")
         ax.set_xlabel("clustering epoch")
         ax.set_ylabel("silhouette")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.tight_layout()
-    if handles:
-        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    plotting.legend_outside(fig)  # right of the panels, off the data
     return fig
 
 
@@ -509,9 +505,8 @@ def plot_variant_bars(runset: RunSet, metrics: Sequence[str], *, method: str, pr
         _dataset_ticks(ax, datasets, set(runs["dataset"]))
         ax.set_ylabel(f"{METRIC_NAME[metric]} (%)")
         ax.set_title(f"{METRIC_NAME[metric]}, {method.upper()} {'with' if pretrain else 'without'} pretraining")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.tight_layout()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    plotting.legend_outside(fig)
     return fig
 
 
@@ -592,9 +587,8 @@ def plot_relative_gain(runset: RunSet, metrics: Sequence[str], *, methods: Seque
         ax.set_ylabel(f"relative {METRIC_NAME[metric]} gain (%)")
         ax.set_title(f"{METRIC_NAME[metric]}, {'with' if pretrain else 'without'} pretraining "
                      "(numbers: plain → +BRB, %)")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.tight_layout()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    plotting.legend_outside(fig)
     return fig
 
 
