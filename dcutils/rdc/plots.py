@@ -277,6 +277,21 @@ def wide(table: pd.DataFrame, metric: str = "ACC") -> pd.DataFrame:
     return pd.DataFrame.from_dict(cells, orient="index").rename_axis("Method (paper / ours)").reset_index()
 
 
+#: How to read a cell of :func:`wide_all`.
+WIDE_LEGEND = ("Each cell: the paper's value / ours (mean ± SE over seeds); \"—\" where a side has none (a method "
+               "the paper ran and we do not rerun, or a data set this profile does not run).")
+
+
+def wide_all(table: pd.DataFrame) -> pd.DataFrame:
+    """Every metric of a comparison table in the paper's layout: one row per method, one column per (data set,
+    metric), "paper / ours ± SE" per cell (:data:`WIDE_LEGEND`)."""
+    parts = []
+    for metric in dict.fromkeys(table["Metric"]):
+        w = wide(table, metric).set_index("Method (paper / ours)")
+        parts.append(w.rename(columns=lambda d, m=metric: f"{d} {m}"))
+    return pd.concat(parts, axis=1).reset_index() if parts else pd.DataFrame()
+
+
 def cell(table: pd.DataFrame, dataset: str, method: str, metric: str = "ACC") -> tuple[float, float, int]:
     """Reproduced mean, SE and seeds of one cell of a comparison table (NaN, NaN, 0 when absent)."""
     r = table[(table["Dataset"] == display_name(dataset)) & (table["Method"] == method) & (table["Metric"] == metric)]
@@ -1166,12 +1181,16 @@ def data_note(runset: RunSet, settings: Settings, substitute_for: str | None = N
 
 def save_table(table: pd.DataFrame, settings: Settings, runset: RunSet | None = None,
                datasets: Sequence[str] | None = None, notes: Sequence[str] = ()) -> None:
-    """Save a table with provenance naming the data used and those missing here."""
+    """Save a table with provenance naming the data used and those missing here; a comparison table (Tables 3-5,
+    8) goes to Markdown in the paper's wide layout (:func:`wide_all`), the tidy rows to the CSV."""
     used = list(datasets) if datasets is not None else (run_datasets(runset, settings) if runset is not None else [])
     missing = missing_text(settings)
     seeds = sorted({r.config.seed for r in runset}) if runset is not None and len(runset) else []
+    comparison = {"Method", "Dataset", "Metric", "Paper", "Reproduced"} <= set(table.columns)
     outputs.save_table(table, outputs.provenance(settings, datasets=used, seeds=seeds,
-                                                 notes=[*notes, *([missing] if missing else [])]), floatfmt=".1f")
+                                                 notes=[*notes, *([missing] if missing else [])]), floatfmt=".1f",
+                       wide=wide_all(table) if comparison and len(table) else None,
+                       legend=WIDE_LEGEND if comparison else "")
 
 
 def ablation_verdict(table: pd.DataFrame, dataset: str, profile: str, cite: Cite | None = None) -> str:
