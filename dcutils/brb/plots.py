@@ -478,31 +478,37 @@ def _paper_end_marks(ax, metric: str, method: str, pretrain: bool, dataset: str,
 
 def plot_variant_bars(runset: RunSet, metrics: Sequence[str], *, method: str, pretrain: bool,
                       datasets: Sequence[str]):
-    """Bars of final ``metrics`` per data set for plain / +Recluster / +Reset / +BRB, the paper's value as a tick."""
+    """Bars of final ``metrics`` per data set for plain / +Recluster / +Reset / +BRB, the paper's value as a tick.
+
+    Drawn with ``sns.barplot`` from the tidy finals (mean, error bar ± SE over seeds); every (data set,
+    variant) keeps its slot, so the paper's tick sits over its bar whether or not the profile ran it.
+    """
     runs = finals(runset)
     runs = runs[(runs["method"] == method) & (runs["pretrain"] == pretrain)]
     variants = ["none", "recluster", "reset", "brb"]
+    ran = set(runs["variant"])
+    labels = {v: algorithm_label(method, v) + ("" if v in ran else " (not run at this profile: paper's value only)")
+              for v in variants}
+    palette = {labels[v]: plotting.color(v) for v in variants}
     fig, axes = _new_figure(1, len(metrics), width=max(3.2, 1.3 * len(datasets)), height=2.8)
     for j, metric in enumerate(metrics):
         ax = axes[0, j]
+        tidy = runs[runs["dataset"].isin(datasets)].assign(value=100 * runs[metric],
+                                                           label=runs["variant"].map(labels))
+        sns.barplot(data=tidy, x="dataset", y="value", hue="label", order=list(datasets),
+                    hue_order=[labels[v] for v in variants], palette=palette, errorbar="se", capsize=0.1,
+                    err_kws={"linewidth": 1}, legend=True, ax=ax)
+        if ax.get_legend() is not None:  # one legend for the figure (hue_order gives every variant an entry)
+            ax.get_legend().remove()
         paper = paper_cells(metric)
         paper = paper[(paper["method"] == method) & (paper["pretrain"] == pretrain)]
         width = 0.8 / len(variants)
         for k, v in enumerate(variants):
-            xs, ms, ses, ps = [], [], [], []
-            for i, d in enumerate(datasets):
-                vals = runs[(runs["dataset"] == d) & (runs["variant"] == v)][metric] * 100
-                m, se, _ = outputs.mean_se(vals)
-                pv = paper[(paper["dataset"] == d) & (paper["variant"] == v)]["paper"]
-                xs.append(i + (k - 1.5) * width)
-                ms.append(m)
-                ses.append(se)
-                ps.append(float(pv.iloc[0]) if len(pv) else math.nan)
-            ran = any(np.isfinite(m) for m in ms)
-            label = algorithm_label(method, v) + ("" if ran else " (not run at this profile: paper's value only)")
-            ax.bar(xs, ms, width, yerr=ses, color=plotting.color(v), label=label, capsize=2)
-            _paper_marks(ax, xs, ps, labelled=k == 0)
+            xs = [i + (k - (len(variants) - 1) / 2) * width for i in range(len(datasets))]
+            ps = [paper[(paper["dataset"] == d) & (paper["variant"] == v)]["paper"] for d in datasets]
+            _paper_marks(ax, xs, [float(pv.iloc[0]) if len(pv) else math.nan for pv in ps], labelled=k == 0)
         _dataset_ticks(ax, datasets, set(runs["dataset"]))
+        ax.set_xlabel("")
         ax.set_ylabel(f"{METRIC_NAME[metric]} (%)")
         ax.set_title(f"{METRIC_NAME[metric]}, {method.upper()} {'with' if pretrain else 'without'} pretraining")
     fig.tight_layout()
