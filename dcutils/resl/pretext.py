@@ -241,11 +241,11 @@ def base_network(cfg: RunConfig, s: Splits, device, progress: Callable = lambda 
                 stored = cache.load_tensors(path)
             except cache.CorruptCacheError as err:
                 cache.quarantine(path, str(err))
-        model = ClusteringModel(resnet18(channels, cfg["width"]), s.n_classes).to(device)
         if stored is not None:
+            model = ClusteringModel(resnet18(channels, cfg["width"]), s.n_classes).to(device)
             model.load_state_dict(stored["state"])
             return model, list(stored["rows"]), {**stored["info"], "key": key, "from_cache": True}
-        generator = seed_everything(cfg["base_seed"])
+        generator = seed_everything(cfg["base_seed"])  # before any draw: the network is the same in any process
         cut = cutout_length(s.x_train.shape[-1], cfg["cutout"])
         contrastive, rows = train_simclr(
             s, width=cfg["width"], epochs=cfg["simclr_epochs"], batch_size=cfg["simclr_batch"], lr=cfg["simclr_lr"],
@@ -254,6 +254,7 @@ def base_network(cfg: RunConfig, s: Splits, device, progress: Callable = lambda 
         features = embed(contrastive, s.x_train, s.mean, s.std)
         neighbours = mine_neighbours(features, min(cfg["n_neighbours"], s.x_train.shape[0] - 1))
         nb_acc = neighbour_accuracy(neighbours, s.y_train.cpu())
+        model = ClusteringModel(resnet18(channels, cfg["width"]), s.n_classes).to(device)  # fresh head
         model.backbone.load_state_dict(contrastive.backbone.state_dict())
         rows += train_scan(model, s, neighbours, epochs=cfg["scan_epochs"], batch_size=cfg["scan_batch"],
                            lr=cfg["scan_lr"], weight_decay=cfg["weight_decay"], entropy_weight=cfg["entropy_weight"],
