@@ -156,6 +156,15 @@ def test_base_network_is_trained_once_and_loaded_from_the_cache(results):
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
     assert [r["stage"] for r in rows1] == ["simclr", "scan"] and rows1 == rows2
     assert 0 <= info1["neighbour_accuracy"] <= 1
+    # another SCAN stage reuses the cached SimCLR network, and trains the same as with SimCLR trained now
+    longer = cfg.replace(scan_epochs=2)
+    m3, rows3, info3 = base_network(longer, s, "cpu")
+    assert not info3["from_cache"] and info3["key"] != info1["key"] and rows3[0] == rows1[0]
+    assert len(list((results / "pretrained" / "fmnist").glob("simclr-*.pt"))) == 1
+    for f in (results / "pretrained" / "fmnist").glob("resl-*.pt"):
+        f.unlink()
+    m4, _, _ = base_network(cfg, s, "cpu")
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m4.state_dict().values()))
 
 
 # ------------------------------------------------------------ settings

@@ -16,9 +16,11 @@ ReSL (Section 5.1) self-labels from SCAN's pretrained models; offline we train o
 
 :func:`base_network` returns the SimCLR + SCAN network of a config, trained once per (data set,
 its fingerprint, training subset, width and every stage-1/2 parameter, :data:`BASE_PARAMS`) and
-cached under ``results/pretrained/<dataset>/<key>.pt`` like rdc's autoencoders, so every
-self-labeling run of every seed and strategy starts from the same network. The stages are seeded
-by ``base_seed`` (not the run's seed): the paper starts all its runs from SCAN's released models.
+cached under ``results/pretrained/<dataset>/resl-<key>.pt`` like rdc's autoencoders, so every
+self-labeling run of every seed and strategy starts from the same network; the SimCLR stage alone is
+cached too (``simclr-<key>.pt``, :func:`pretrained_simclr`), so SCAN settings can change without it.
+The stages are seeded by ``base_seed`` (SimCLR) and ``base_seed + 1`` (SCAN), not by the run's seed:
+the paper starts all its runs from SCAN's released models.
 
 :func:`load_splits`: the training subset (balanced: the same number of images per class, drawn with
 ``data_seed``) and the evaluation subset (balanced likewise from the test split), in [0, 1], with
@@ -47,10 +49,14 @@ from dcutils.resl.network import ClusteringModel, ContrastiveModel, resnet18
 from dcutils.timing import Stopwatch
 
 __all__ = ["BASE_VERSION", "BASE_PARAMS", "TRAIN_SIZES", "Splits", "load_splits", "batches", "train_simclr",
-           "train_scan", "embed", "predict", "base_network", "cutout_length"]
+           "train_scan", "embed", "predict", "pretrained_simclr", "base_network", "cutout_length", "SIMCLR_PARAMS"]
 
 #: Version of the cached base networks; bump it when stage 1 or 2 changes its numbers.
 BASE_VERSION = 1
+
+#: ``resl.selflabel`` parameters that determine the SimCLR network (its cache key).
+SIMCLR_PARAMS = ("split", "n_train", "n_test", "data_seed", "width", "base_seed", "simclr_epochs", "simclr_batch",
+                 "simclr_lr", "simclr_temperature", "weight_decay", "precision")
 
 #: ``resl.selflabel`` parameters that determine the base network (its cache key).
 BASE_PARAMS = ("split", "n_train", "n_test", "data_seed", "width", "base_seed", "simclr_epochs", "simclr_batch",
@@ -216,14 +222,55 @@ def train_scan(model: ClusteringModel, s: Splits, neighbours: Tensor, *, epochs:
     return rows
 
 
-def _net_path(dataset: str, key_obj: dict[str, Any]) -> tuple[Path, str]:
+def _net_path(dataset: str, key_obj: dict[str, Any], prefix: str = "resl") -> tuple[Path, str]:
     key = sha256_text(canonical_json(key_obj))[:16]
-    return paths.results_root() / "pretrained" / dataset / f"resl-{key}.pt", key
+    return paths.results_root() / "pretrained" / dataset / f"{prefix}-{key}.pt", key
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        return cache.load_tensors(path)
+    except cache.CorruptCacheError as err:
+        cache.quarantine(path, str(err))
+        return None
+
+
+def pretrained_simclr(cfg: RunConfig, s: Splits, device, progress: Callable = lambda it: it
+                      ) -> tuple[ContrastiveModel, list[dict[str, Any]], dict[str, Any]]:
+    """Stage 1 of ``cfg`` (SimCLR), loaded from or saved to ``results/pretrained/<dataset>/simclr-<key>.pt``.
+
+    Keyed by the data, subset, width, ``base_seed`` and the SimCLR parameters (:data:`SIMCLR_PARAMS`), so
+    a change of the SCAN stage reuses it. Seeded by ``base_seed`` before any draw.
+    """
+    key_obj = {"kind": "resl-simclr", "version": BASE_VERSION, "dataset": cfg.dataset,
+               "data_fingerprint": cfg.data_fingerprint or s.info.get("fingerprint") or "",
+               "params": {k: cfg[k] for k in SIMCLR_PARAMS}}
+    path, key = _net_path(cfg.dataset, key_obj, "simclr")
+    channels = s.x_train.shape[1]
+    with cache.file_lock(path):
+        stored = _load(path)
+        if stored is not None:
+            model = ContrastiveModel(resnet18(channels, cfg["width"])).to(device)
+            model.load_state_dict(stored["state"])
+            return model, list(stored["rows"]), {"key": key, "from_cache": True}
+        generator = seed_everything(cfg["base_seed"])
+        model, rows = train_simclr(
+            s, width=cfg["width"], epochs=cfg["simclr_epochs"], batch_size=cfg["simclr_batch"], lr=cfg["simclr_lr"],
+            temperature=cfg["simclr_temperature"], weight_decay=cfg["weight_decay"], generator=generator,
+            prec=cfg["precision"], progress=progress)
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        cache.save_tensors(path, {"state": state, "rows": rows, "key": key_obj})
+        return model, rows, {"key": key, "from_cache": False}
 
 
 def base_network(cfg: RunConfig, s: Splits, device, progress: Callable = lambda it: it
                  ) -> tuple[ClusteringModel, list[dict[str, Any]], dict[str, Any]]:
     """The SimCLR + SCAN network of ``cfg`` (loaded from the cache, or trained and cached).
+
+    SimCLR comes from :func:`pretrained_simclr`; the SCAN stage is seeded by ``base_seed + 1`` before its
+    head is drawn, so the network is the same whether SimCLR was trained now or loaded.
 
     Returns the clustering model (on ``device``), the stages' history rows and info: ``key``,
     ``from_cache``, ``neighbour_accuracy`` (share of mined neighbours of the same class),
@@ -235,31 +282,23 @@ def base_network(cfg: RunConfig, s: Splits, device, progress: Callable = lambda 
     path, key = _net_path(cfg.dataset, key_obj)
     channels = s.x_train.shape[1]
     with cache.file_lock(path):
-        stored = None
-        if path.exists():
-            try:
-                stored = cache.load_tensors(path)
-            except cache.CorruptCacheError as err:
-                cache.quarantine(path, str(err))
+        stored = _load(path)
         if stored is not None:
             model = ClusteringModel(resnet18(channels, cfg["width"]), s.n_classes).to(device)
             model.load_state_dict(stored["state"])
             return model, list(stored["rows"]), {**stored["info"], "key": key, "from_cache": True}
-        generator = seed_everything(cfg["base_seed"])  # before any draw: the network is the same in any process
-        cut = cutout_length(s.x_train.shape[-1], cfg["cutout"])
-        contrastive, rows = train_simclr(
-            s, width=cfg["width"], epochs=cfg["simclr_epochs"], batch_size=cfg["simclr_batch"], lr=cfg["simclr_lr"],
-            temperature=cfg["simclr_temperature"], weight_decay=cfg["weight_decay"], generator=generator,
-            prec=cfg["precision"], progress=progress)
+        contrastive, rows, _ = pretrained_simclr(cfg, s, device, progress)
         features = embed(contrastive, s.x_train, s.mean, s.std)
         neighbours = mine_neighbours(features, min(cfg["n_neighbours"], s.x_train.shape[0] - 1))
         nb_acc = neighbour_accuracy(neighbours, s.y_train.cpu())
+        generator = seed_everything(cfg["base_seed"] + 1)  # before the head is drawn
         model = ClusteringModel(resnet18(channels, cfg["width"]), s.n_classes).to(device)  # fresh head
         model.backbone.load_state_dict(contrastive.backbone.state_dict())
-        rows += train_scan(model, s, neighbours, epochs=cfg["scan_epochs"], batch_size=cfg["scan_batch"],
-                           lr=cfg["scan_lr"], weight_decay=cfg["weight_decay"], entropy_weight=cfg["entropy_weight"],
-                           n_ops=cfg["n_ops"], cutout=cut, generator=generator, prec=cfg["precision"],
-                           fused=cfg["fused_adam"], progress=progress)
+        cut = cutout_length(s.x_train.shape[-1], cfg["cutout"])
+        rows = list(rows) + train_scan(
+            model, s, neighbours, epochs=cfg["scan_epochs"], batch_size=cfg["scan_batch"], lr=cfg["scan_lr"],
+            weight_decay=cfg["weight_decay"], entropy_weight=cfg["entropy_weight"], n_ops=cfg["n_ops"], cutout=cut,
+            generator=generator, prec=cfg["precision"], fused=cfg["fused_adam"], progress=progress)
         info = {"neighbour_accuracy": float(nb_acc),
                 "seconds_simclr": float(max([r["train_seconds"] for r in rows if r["stage"] == "simclr"], default=0.0)),
                 "seconds_scan": float(max([r["train_seconds"] for r in rows if r["stage"] == "scan"], default=0.0))}
