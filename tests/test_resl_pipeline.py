@@ -103,8 +103,8 @@ def test_ht_metrics_come_from_the_tortoise():
     model, rows, labels = _run(ht, epochs=2, s=s)
     scores, tortoise_labels = evaluate(ht.tortoise, s, 0.0, None)
     assert rows[-1]["acc"] == scores["acc"] and np.array_equal(labels, tortoise_labels)
-    hare_scores, hare_labels = evaluate(model, s, 0.0, None)
-    assert not np.array_equal(hare_labels, tortoise_labels) or hare_scores["nmi"] != scores["nmi"] or True
+    # the hare differs from the tortoise (no reset yet), so the rows are not the hare's
+    assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), ht.tortoise.parameters()))
 
 
 def test_a_batch_without_confident_sample_is_skipped_and_counted():
