@@ -276,6 +276,12 @@ def missing_text(settings: Settings) -> str:
             "offline and a ResNet18 on them needs a GPU (paper profile); their cells show the paper's values.")
 
 
+def _substitute_note(settings: Settings) -> str | None:
+    pairs = zip(rs.run_datasets(settings), dataset_labels(settings))
+    subs = [label for d, label in pairs if d not in rs.PAPER_DATASETS]
+    return f"data: {', '.join(subs)}, substituting for the paper's data sets" if subs else None
+
+
 def curve_figure(hist: pd.DataFrame, panels: list[tuple[str, str]], variants: list[str], *, settings: Settings,
                  title: str, vlines: list[int] | None = None, cells: dict[str, str] | None = None):
     """Per-epoch curves: one panel per (column, label), one line per variant (seeds drawn thin under the mean)."""
@@ -298,8 +304,7 @@ def curve_figure(hist: pd.DataFrame, panels: list[tuple[str, str]], variants: li
     axes[0][0].legend()
     fig.suptitle(title)
     plotting.mark_profile(fig, settings.profile, f"{len(hist['seed'].unique()) if len(hist) else 0} seed(s)")
-    data = ", ".join(rs.run_datasets(settings))
-    plotting.mark_substitute(fig, f"data: {data}, not the paper's" if data and data != "cifar10" else None)
+    plotting.mark_substitute(fig, _substitute_note(settings))
     fig.tight_layout()
     return fig
 
@@ -323,8 +328,7 @@ def heatmap_figure(grid: pd.DataFrame, scan: float, *, settings: Settings, title
     fig.colorbar(im, ax=ax, label="ACC (%)")
     ax.set_title(title + f"\n(SCAN+SL {scan:.1f}; in brackets: cell minus SCAN+SL)")
     plotting.mark_profile(fig, settings.profile)
-    data_names = ", ".join(rs.run_datasets(settings))
-    plotting.mark_substitute(fig, f"data: {data_names}, not the paper's" if data_names else None)
+    plotting.mark_substitute(fig, _substitute_note(settings))
     fig.tight_layout()
     return fig
 
@@ -417,7 +421,9 @@ def fig01_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
     pre = precondition(hist, names[0])
     verdict = verdict_of(pre["confident"], +1)
     text = (f"{precondition_text(pre, cite)} The paper's Figure 1 shows the fraction rising on every data set; "
-            f"here on {_data_name(settings)} the paired change is {pre['confident']['verdict']} at 2 SE.")
+            f"here on {_data_name(settings)} it "
+            + {outputs.AHEAD: "rises beyond 2 SE.", outputs.BEHIND: "falls beyond 2 SE."}.get(
+                pre["confident"]["verdict"], "changes by less than 2 SE."))
     reason = None if verdict not in findings.NEED_REASON else "the paired change over seeds is within 2 SE of zero"
     return verdict, reason, cite.values, text
 
