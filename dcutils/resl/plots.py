@@ -321,7 +321,9 @@ def heatmap_figure(grid: pd.DataFrame, scan: float, *, settings: Settings, title
         for j in range(grid.shape[1]):
             v = data[i, j]
             if np.isfinite(v):
-                ax.text(j, i, f"{v:.1f}\n({v - scan:+.1f})", ha="center", va="center", fontsize=7, color="w")
+                dark = v < np.nanmin(data) + 0.5 * (np.nanmax(data) - np.nanmin(data))
+                ax.text(j, i, f"{v:.1f}\n({v - scan:+.1f})", ha="center", va="center", fontsize=7,
+                        color="w" if dark else "k")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(False)
