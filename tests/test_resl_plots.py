@@ -111,8 +111,10 @@ def test_fig03_is_not_testable_when_nmi_match_does_not_fall():
 def test_table_findings_cite_every_number(metric):
     s = _settings()
     fin = rp.label_runs(_finals(_runs(s, {"HT": 0.05, "SP": 0.01})), s)
-    verdict, reason, values, text = rp.results_findings(rp.results_table(fin, s, metric), metric, s)
+    fin = fin.assign(**{f"{metric}_scan": fin[metric] - 0.01, "steps": 240.0, "skipped_batches": 0.0})
+    verdict, reason, values, text = rp.results_findings(rp.results_table(fin, s, metric), metric, s, fin)
     assert findings.unchecked_numbers(text + " " + (reason or ""), values) == []
+    assert "Self-labeling itself" in text and "ahead" in text
     assert verdict in findings.VERDICTS
 
 

@@ -540,8 +540,31 @@ def ht_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
     return verdict, reason, cite.values, text
 
 
-def results_findings(table: pd.DataFrame, metric: str, settings: Settings) -> Finding:
-    """Claim (Tables 1, 4-6): HT beats SCAN+SL (its best cell, paired over seeds); SP and SP* reported alongside."""
+def _context(fin: pd.DataFrame, metric: str, cite: findings.Cite) -> str:
+    """What self-labeling itself does (SCAN+SL minus the SCAN network) and how many batches each variant skipped."""
+    scan = fin[fin["variant"] == "SCAN+SL"]
+    if scan.empty or f"{metric}_scan" not in scan:
+        return ""
+    pr = outputs.paired(scan.set_index("seed")[metric], scan.set_index("seed")[f"{metric}_scan"])
+    cells = chosen_cells(fin)
+    skipped = []
+    for v in VARIANTS:
+        sub = fin[fin["variant"] == v]
+        if cells.get(v):
+            sub = sub[sub["cell"] == cells[v]]
+        if len(sub):
+            skipped.append(f"{v} {num(cite, f'skipped/{v}', float(sub['skipped_batches'].mean()), '.0f')}")
+    steps = int(scan["steps"].max() + scan["skipped_batches"].max())
+    return (f" Self-labeling itself, SCAN+SL minus the SCAN network it starts from: {pm(cite, 'sl_minus_scan', pr)} "
+            f"({pr['verdict']}; in the paper self-labeling adds to SCAN). Batches skipped for want of a confident "
+            f"sample, of {cite('batches_per_run', steps)} per run (mean over seeds): " + ", ".join(skipped) + ".")
+
+
+def results_findings(table: pd.DataFrame, metric: str, settings: Settings, fin: pd.DataFrame | None = None) -> Finding:
+    """Claim (Tables 1, 4-6): HT beats SCAN+SL (its best cell, paired over seeds); SP and SP* reported alongside.
+
+    With ``fin``, the text adds what self-labeling does to the SCAN network and how many batches each skipped.
+    """
     ours = table[np.isfinite(table["vs_scan"])]
     if ours.empty:
         return _no_runs(settings)
@@ -558,6 +581,7 @@ def results_findings(table: pd.DataFrame, metric: str, settings: Settings) -> Fi
     text = (f"{label}, paired over seeds: " + "; ".join(parts) + ". The SP and HT cells are each strategy's best "
             "by mean ACC over the same seeds, as the paper chooses them, which favours the resets a little. The "
             "paper has HT ahead of SCAN+SL on every data set.")
+    text += _context(fin, metric, cite) if fin is not None else ""
     verdict = verdict_of(pr, +1)
     reason = None if verdict not in findings.NEED_REASON else "HT minus SCAN+SL is within 2 SE of zero"
     return verdict, reason, cite.values, text
