@@ -463,7 +463,9 @@ def fig04_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
     acc = outputs.paired(_series(hist, "HT", "acc", cell), _series(hist, "SCAN+SL", "acc"))
     nm = outputs.paired(_series(hist, "HT", "nmi_match", cell), _series(hist, "SCAN+SL", "nmi_match"))
     text = (f"HT minus SCAN+SL, paired over seeds: mean CL change over the epochs "
-            f"{pm(cite, 'ht_minus_scan/cl_change', cl)} ({cl['verdict']}; the paper: HT lower); final ACC "
+            f"{pm(cite, 'ht_minus_scan/cl_change', cl)} ("
+            + {outputs.AHEAD: "HT higher", outputs.BEHIND: "HT lower"}.get(cl["verdict"], "no clear difference")
+            + f"; the paper: HT lower); final ACC "
             f"{pm(cite, 'ht_minus_scan/acc', acc)} ({acc['verdict']}); final NMI match "
             f"{pm(cite, 'ht_minus_scan/nmi_match', nm)} ({nm['verdict']}).")
     verdict = verdict_of(cl, -1)
