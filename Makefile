@@ -120,7 +120,7 @@ test: $(TEST_STAMP)
 	$(MAKE) --no-print-directory nbval
 
 bench: $(STAMP)
-	$(PY) -m dcutils.bench
+	$(PY) -m dcutils.bench --resl
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

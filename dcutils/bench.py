@@ -24,6 +24,12 @@ Prints, for the machine it runs on (CPU or GPU, whatever :func:`dcutils.device.d
    and decoder Linear layers (rows = 512 for the IDEC step: the batch and its augmented view), and
    backward twice that, so a step is ``6 · rows · Σ in·out`` (8.97 GFLOP for the IDEC step).
 
+4. ReSL's pipeline (``--resl`` adds it; ``--only-resl`` runs it alone): seconds per epoch of SimCLR
+   (batch 512), SCAN (batch 128) and self-labeling (batch 250, every sample confident so every batch
+   trains; evaluation timed apart) on Fashion-MNIST images for ResNet18 widths 1/16, 1/8 and 1/4,
+   bf16 autocast and fused Adam (quick's choices), timed on a few batches and scaled to 3,000
+   training and 2,000 evaluation images (quick's sizes). This is how quick's width was chosen.
+
 Timings are wall-clock seconds; on CUDA every timed region synchronises first. The results are also written
 to ``bench/out/bench-<device>.json`` (git-ignored). This is a benchmark, not a test: nothing is asserted.
 """
@@ -46,6 +52,7 @@ from dcutils.data import load_dataset
 from dcutils.device import default_device, seed_everything
 from dcutils.hparams import BRB_GRAYSCALE
 from dcutils.models import brb_autoencoder
+from dcutils.resl import network, pretext, selflabel, strategies
 
 PAPER_SHARE = 1.1
 PAPER_EPOCHS, PAPER_T = 400, 20
@@ -354,11 +361,62 @@ def print_precision(pr: dict, pk1: dict | None) -> None:
         print(f"  fused Adam unavailable: {pr['fused_adam_unsupported_reason']}")
 
 
+RESL_WIDTHS = (0.0625, 0.125, 0.25)
+
+
+def bench_resl(device: torch.device, widths: tuple[float, ...] = RESL_WIDTHS, n_train: int = 3000,
+               n_test: int = 2000, prec: str = "bf16") -> dict:
+    """Seconds per SimCLR / SCAN / self-labeling epoch and per evaluation at each width (section 4)."""
+    full = pretext.load_splits("fmnist", n_train=n_train, n_test=n_test, device=device)
+    out: dict[str, dict] = {}
+    for width in widths:
+        gen = seed_everything(0)
+        row: dict[str, float] = {}
+        sub = pretext.Splits(full.x_train[:1024], full.y_train[:1024], full.x_test, full.y_test, full.mean, full.std,
+                             full.n_classes, {})
+        t0 = time.perf_counter()
+        contrastive, _ = pretext.train_simclr(sub, width=width, epochs=1, batch_size=512, lr=0.4, temperature=0.1,
+                                              weight_decay=1e-4, generator=gen, prec=prec)
+        row["simclr_epoch_s"] = (time.perf_counter() - t0) / 2 * (n_train // 512)
+        model = network.ClusteringModel(network.resnet18(1, width), full.n_classes).to(device)
+        model.backbone.load_state_dict(contrastive.backbone.state_dict())
+        sub256 = pretext.Splits(full.x_train[:256], full.y_train[:256], full.x_test[:10], full.y_test[:10],
+                                full.mean, full.std, full.n_classes, {})
+        nb = torch.randint(0, 256, (256, 20), generator=gen)
+        t0 = time.perf_counter()
+        pretext.train_scan(model, sub256, nb, epochs=1, batch_size=128, lr=1e-4, weight_decay=1e-4,
+                           entropy_weight=5.0, n_ops=4, cutout=14, generator=gen, prec=prec)
+        row["scan_epoch_s"] = (time.perf_counter() - t0) / 2 * -(-n_train // 128)
+        sub500 = pretext.Splits(full.x_train[:500], full.y_train[:500], full.x_test[:10], full.y_test[:10],
+                                full.mean, full.std, full.n_classes, {})
+        rows, _ = selflabel.self_label(model, strategies.NoReset(), sub500, epochs=1, batch_size=250, lr=1e-4,
+                                       weight_decay=1e-4, threshold=0.0, balance=True, n_ops=4, cutout=14,
+                                       generator=gen, prec=prec)
+        row["selflabel_epoch_s"] = rows[-1]["train_seconds"] / 2 * -(-n_train // 250)
+        t0 = time.perf_counter()
+        selflabel.evaluate(model, full, 0.99, None)
+        row["evaluation_s"] = time.perf_counter() - t0
+        out[f"{width:g}"] = row
+    return {"n_train": n_train, "n_test": n_test, "precision": prec, "widths": out}
+
+
+def print_resl(r: dict) -> None:
+    print(f"\nReSL pipeline on FMNIST ({r['n_train']:,} training, {r['n_test']:,} evaluation images; "
+          f"{r['precision']} autocast, fused Adam), seconds per epoch")
+    print(f"  {'width':>8s} {'SimCLR':>8s} {'SCAN':>8s} {'self-label':>11s} {'evaluation':>11s}")
+    for w, row in r["widths"].items():
+        print(f"  {w:>8s} {row['simclr_epoch_s']:8.2f} {row['scan_epoch_s']:8.2f} {row['selflabel_epoch_s']:11.2f} "
+              f"{row['evaluation_s']:11.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=4, help="clustering epochs of the USPS benchmark (>= 2)")
     parser.add_argument("--only-precision", action="store_true",
                         help="run section 3 only (precision and optimizer); results/bench.json is left as it is")
+    parser.add_argument("--resl", action="store_true", help="add section 4 (ReSL's pipeline at three widths)")
+    parser.add_argument("--only-resl", action="store_true",
+                        help="run section 4 only (ReSL's pipeline); results/bench.json is left as it is")
     args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first epoch has no BRB step)")
@@ -371,6 +429,11 @@ def main(argv: list[str] | None = None) -> int:
            "threads": torch.get_num_threads(), "cpu": cpu}
     if args.only_precision:
         _precision_section(device, res)
+        _write(device, res)
+        return 0
+    if args.only_resl:
+        res["resl"] = bench_resl(device)
+        print_resl(res["resl"])
         _write(device, res)
         return 0
     both = {p: bench_brb_usps(device, args.epochs, p) for p in ("fp32", "bf16")}
@@ -397,6 +460,9 @@ def main(argv: list[str] | None = None) -> int:
     if "sklearn_s" in km:
         print(f"  scikit-learn KMeans (CPU) : {km['sklearn_s']:.3f} s (inertia {km['sklearn_inertia']:.1f})")
     _precision_section(device, res)
+    if args.resl:
+        res["resl"] = bench_resl(device)
+        print_resl(res["resl"])
     _write(device, res)
     # the step time `make status` multiplies by the optimizer steps still to run
     step = {"seconds_per_step": b["seconds_per_step"], "device": f"{device} ({name})",

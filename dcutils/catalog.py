@@ -82,6 +82,13 @@ BRB_OFFLINE = ("partial: quick runs 4 of the 36 (setting, method, data set) rows
                "(OPTDIGITS: DEC with and without pretraining, DCN with; USPS: IDEC without); the others are "
                "the paper profile's, shown with the paper's value")
 
+#: ReSL at quick: Fashion-MNIST (3,000 / 2,000 balanced train / test images, a ResNet18 of width 1/8) for the
+#: paper's four natural-image data sets, which need a GPU and are not offline (paper profile).
+RESL_SUB = "partial: FMNIST substitutes for STL10 and CIFAR10/20/100 (paper profile)"
+RESL_GRID = "partial: FMNIST only (paper profile for the four paper data sets); a 2 x 2 grid of our values"
+RESL_TABLE = ("partial: an FMNIST row is added; the STL10 and CIFAR cells show the paper's values (paper profile, "
+              "not run offline)")
+
 ITEMS: list[Item] = [
     *_items("brb", [
         ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem", DONE),
@@ -127,20 +134,23 @@ ITEMS: list[Item] = [
         ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead", "partial: counted over the 4 rows quick runs (see the notebook)"),
     ]),
     *_items("resl", [
-        ("algo1", "resl-loop", "data", "the ReSL loop with a pluggable reset strategy"),
-        ("fig01", "confident-fraction", "data", "fraction of confident samples per self-labeling epoch"),
-        ("fig02", "plasticity-injection", "data", "plasticity injection vs none, ACC per epoch (CIFAR10)"),
-        ("fig03", "nmi-match", "data", "NMI match of confident pseudo-labels, HT vs SCAN+SL (STL10)"),
-        ("fig04", "ht-vs-scan", "data", "HT vs SCAN+SL: ACC, NMI match, CL change"),
-        ("fig05", "sp-heatmaps", "data", "ACC heatmaps for SP: reset frequency x alpha"),
-        ("fig06", "ht-heatmaps", "data", "ACC heatmaps for HT: momentum x reset frequency"),
-        ("fig07", "plasticity-injection-others", "data", "plasticity injection on the other data sets"),
-        ("tab01", "acc", "data", "ACC avg/max: SP, SP*, HT, SCAN+SL"),
-        ("tab02", "nmi-match", "data", "NMI match at epochs 100 and 200"),
+        ("algo1", "resl-loop", "data", "the ReSL loop with a pluggable reset strategy", DONE),
+        ("fig01", "confident-fraction", "data", "fraction of confident samples per self-labeling epoch", RESL_SUB),
+        ("fig02", "plasticity-injection", "data", "plasticity injection vs none, ACC per epoch (CIFAR10)",
+         "partial: FMNIST substitutes for CIFAR10 (paper profile); one injection seed at quick"),
+        ("fig03", "nmi-match", "data", "NMI match of confident pseudo-labels, HT vs SCAN+SL (STL10)",
+         "partial: FMNIST substitutes for STL10 (paper profile)"),
+        ("fig04", "ht-vs-scan", "data", "HT vs SCAN+SL: ACC, NMI match, CL change", RESL_SUB),
+        ("fig05", "sp-heatmaps", "data", "ACC heatmaps for SP: reset frequency x alpha", RESL_GRID),
+        ("fig06", "ht-heatmaps", "data", "ACC heatmaps for HT: momentum x reset frequency", RESL_GRID),
+        ("fig07", "plasticity-injection-others", "data", "plasticity injection on the other data sets",
+         "partial: FMNIST substitutes for STL10, CIFAR20 and CIFAR100 (the runs of fig02); one injection seed"),
+        ("tab01", "acc", "data", "ACC avg/max: SP, SP*, HT, SCAN+SL", RESL_TABLE),
+        ("tab02", "nmi-match", "data", "NMI match at epochs 100 and 200", RESL_TABLE),
         ("tab03", "hyperparameters", "config", "SCAN self-labeling hyperparameters", DONE),
-        ("tab04", "acc-appendix", "data", "= tab01 (appendix copy)"),
-        ("tab05", "ari", "data", "ARI avg/max"),
-        ("tab06", "nmi", "data", "NMI avg/max"),
+        ("tab04", "acc-appendix", "data", "= tab01 (appendix copy)", RESL_TABLE),
+        ("tab05", "ari", "data", "ARI avg/max", RESL_TABLE),
+        ("tab06", "nmi", "data", "NMI avg/max", RESL_TABLE),
     ]),
     *_items("rdc", [
         ("algo1", "rdc-algorithm", "data", "the R-DC two-phase algorithm", DONE),

@@ -49,6 +49,8 @@ _RDC = dict(subsample=200, pretrain_epochs=2, cluster_epochs=2, beta=0.6, gamma=
             kmeans_n_init=2, preprocess="raw")
 _PARADIGM = dict(subsample=200, pretrain_epochs=2, cluster_epochs=2, geometry_sample=100, kmeans_n_init=2,
                  preprocess="raw", split="test")
+_RESL = dict(n_train=60, n_test=30, width=1 / 32, simclr_epochs=1, simclr_batch=32, scan_epochs=1, scan_batch=32,
+             n_neighbours=5, sl_epochs=2, sl_batch=30, threshold=0.0, every=1, alpha=0.5, momentum=0.5)
 
 #: Per algorithm: probe name -> (data set, parameters). Seed 0, profile smoke.
 PROBES: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
@@ -58,6 +60,7 @@ PROBES: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
     "rdc.twist": {m: ("curved4", {"method": m, "n_per_cluster": 30, "pretrain_epochs": 3, "cluster_epochs": 2})
                   for m in ("dec", "rdc")},
     "rdc.paradigm": {p: ("optdigits", {**_PARADIGM, "pretext": p}) for p in ("reconstruction", "contrastive")},
+    "resl.selflabel": {s: ("fmnist", {**_RESL, "strategy": s}) for s in ("none", "sp", "ht")},
 }
 
 #: Columns (and final keys) compared: continuous quantities, matched by substring.

@@ -22,6 +22,7 @@ COLORS = {
     "perturb_only": "#dd8452", "gaussian": "#937860", "noise": "#da8bc3", "disentangled": "#8c8c8c",
     "rdc": "#c44e52", "dynae": "#4c72b0", "dec": "#55a868", "idec": "#8172b2", "ae_kmeans": "#8c8c8c",
     "p1p2p3": "#dd8452",
+    "scan+sl": "#4c72b0", "sp": "#55a868", "sp*": "#8172b2", "ht": "#c44e52", "pi": "#dd8452",
 }
 
 

@@ -41,6 +41,7 @@ import pandas as pd
 # The training packages register their algorithms on import.
 import dcutils.brb  # noqa: F401
 import dcutils.rdc  # noqa: F401
+import dcutils.resl  # noqa: F401
 from dcutils import cache, environment, paths
 from dcutils.core import (  # noqa: F401  (re-exported: the names notebooks and tests use)
     ALGORITHMS,

@@ -23,6 +23,10 @@ read-only, ``.copy()`` before changing it). Values are in percent as printed.
     R-DC Table 1 (Section 4.1): samples and classes per data set.
 ``rdc_figures.csv``
     Single numbers of R-DC's figures (Figure 12's start ACC), by key.
+``resl_tables.csv``
+    ReSL Tables 1/4 (ACC), 5 (ARI), 6 (NMI): average and maximum over five
+    seeds of SP, SP*, HT and SCAN+SL on four data sets; Table 2: NMI match at
+    epochs 100 and 200 of HT and SCAN+SL.
 
 Data set names are the catalog's keys (:data:`dcutils.data.DATASETS`:
 ``cifar10``, ``fmnist``, ``vesselmnist3d``, ...); method names as the paper
@@ -118,3 +122,14 @@ def rdc_figure_value(key: str) -> float:
     if key not in values.index:
         raise KeyError(f"no R-DC figure number {key!r}; known: {', '.join(values.index)}")
     return float(values[key])
+
+
+@cache
+def resl_tables() -> pd.DataFrame:
+    """ReSL Tables 1, 2, 4-6 as rows (metric, strategy, dataset, stat, value).
+
+    ``metric`` in {acc, ari, nmi, nmi_match}; ``strategy`` in {sp, sp*, ht, none}
+    (none = SCAN+SL); ``dataset`` in {stl10, cifar10, cifar100-20, cifar100};
+    ``stat`` avg / max over five seeds, or e100 / e200 for nmi_match; percent.
+    """
+    return _read("resl_tables.csv")

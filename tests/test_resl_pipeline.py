@@ -1,0 +1,197 @@
+"""ReSL's pipeline: strong augmentation, the self-labeling loop with strategies, the cached base network, settings."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dcutils.resl import augment as ra
+from dcutils.resl.network import ClusteringModel, resnet18
+from dcutils.resl.pretext import Splits, base_network, load_splits
+from dcutils.resl.selflabel import HISTORY_COLUMNS, evaluate, self_label
+from dcutils.resl.strategies import HareTortoise, NoReset, PlasticityInjection, ShrinkPerturb
+
+
+def _splits(n_train: int = 24, n_test: int = 12, seed: int = 0) -> Splits:
+    g = torch.Generator().manual_seed(seed)
+    x_train, x_test = torch.rand(n_train, 1, 8, 8, generator=g), torch.rand(n_test, 1, 8, 8, generator=g)
+    y_train, y_test = torch.arange(n_train) % 3, torch.arange(n_test) % 3
+    return Splits(x_train, y_train, x_test, y_test, torch.tensor([0.5]), torch.tensor([0.25]), 3, {})
+
+
+def _model(seed: int = 0) -> ClusteringModel:
+    torch.manual_seed(seed)
+    return ClusteringModel(resnet18(1, 1 / 32), 3)
+
+
+def _run(strategy, *, epochs: int = 3, threshold: float = 0.0, seed: int = 0, s: Splits | None = None):
+    s = s or _splits()
+    model = _model(seed)
+    rows, labels = self_label(model, strategy, s, epochs=epochs, batch_size=8, lr=1e-2, weight_decay=1e-4,
+                              threshold=threshold, balance=True, n_ops=2, cutout=3,
+                              generator=torch.Generator().manual_seed(seed), prec="fp32", fused=False)
+    return model, rows, labels
+
+
+# ------------------------------------------------------------ augmentation
+def test_strong_augment_is_batched_seeded_and_normalised():
+    x = torch.rand(16, 1, 12, 12)
+    mean, std = torch.tensor([0.3]), torch.tensor([0.2])
+    a = ra.strong_augment(x, mean, std, cutout_length=4, generator=torch.Generator().manual_seed(1))
+    b = ra.strong_augment(x, mean, std, cutout_length=4, generator=torch.Generator().manual_seed(1))
+    assert a.shape == x.shape and torch.equal(a, b)
+    assert torch.isfinite(a).all()
+    # before normalisation every op keeps [0, 1]; after it, values lie in [(0 - m)/s, (1 - m)/s]
+    assert float(a.min()) >= (0 - 0.3) / 0.2 - 1e-5 and float(a.max()) <= (1 - 0.3) / 0.2 + 1e-5
+    # every image has a zeroed hole (cutout after normalisation: 0 is the mean)
+    assert ((a == 0).flatten(1).sum(1) > 0).all()
+
+
+@pytest.mark.parametrize("op", ra.OPS)
+def test_each_operation_keeps_shape_and_range(op):
+    x = torch.rand(5, 3, 10, 10)
+    rng = ra.RANGES[op]
+    m = torch.rand(5) if rng is None else rng[0] + (rng[1] - rng[0]) * torch.rand(5)
+    out = ra.apply_op(op, x, m)
+    assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1 + 1e-6
+
+
+def test_operations_by_hand():
+    x = torch.rand(2, 1, 6, 6) * 0.5 + 0.25
+    assert torch.equal(ra.apply_op("identity", x, torch.zeros(2)), x)
+    torch.testing.assert_close(ra.apply_op("brightness", x, torch.tensor([0.5, 1.0])),
+                               torch.stack([0.5 * x[0], x[1]]))
+    out = ra.apply_op("solarize", x, torch.tensor([0.0, 2.0]))
+    torch.testing.assert_close(out, torch.stack([1 - x[0], x[1]]))
+    ac = ra.apply_op("autocontrast", x, torch.zeros(2))
+    assert torch.allclose(ac.amin(dim=(1, 2, 3)), torch.zeros(2)) and torch.allclose(ac.amax(dim=(1, 2, 3)),
+                                                                                       torch.ones(2))
+
+
+def test_simclr_views_differ_and_keep_shape():
+    x = torch.rand(6, 1, 12, 12)
+    g = torch.Generator().manual_seed(0)
+    v1 = ra.simclr_augment(x, torch.tensor([0.5]), torch.tensor([0.25]), generator=g)
+    v2 = ra.simclr_augment(x, torch.tensor([0.5]), torch.tensor([0.25]), generator=g)
+    assert v1.shape == x.shape and not torch.equal(v1, v2)
+
+
+# ------------------------------------------------------------ self-labeling loop
+def test_history_columns_and_epoch_zero_row():
+    _, rows, _ = _run(NoReset(), epochs=2)
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    assert all(set(HISTORY_COLUMNS) <= set(r) for r in rows)
+    assert rows[-1]["steps"] == 2 * 3 and rows[0]["steps"] == 0
+    assert math.isnan(rows[0]["cl_change"]) and rows[1]["cl_change"] >= 0
+
+
+def test_sp_alpha_one_and_ht_momentum_zero_reproduce_the_no_reset_history_exactly():
+    _, reference, _ = _run(NoReset())
+    for strategy in (ShrinkPerturb(1.0, every=1, epochs=3), HareTortoise(0.0, every=1, epochs=3)):
+        _, rows, _ = _run(strategy)
+        assert sum(r["reset"] for r in rows) == 2  # after epochs 1 and 2, none after the last
+        for a, b in zip(reference, rows):
+            for col in ("acc", "nmi", "ari", "confident_fraction", "cl_change", "loss", "steps"):
+                assert a[col] == b[col] or (math.isnan(a[col]) and math.isnan(b[col])), (type(strategy), col)
+
+
+def test_ht_metrics_come_from_the_tortoise():
+    s = _splits()
+    ht = HareTortoise(0.9, every=10, epochs=2)
+    model, rows, labels = _run(ht, epochs=2, s=s)
+    scores, tortoise_labels = evaluate(ht.tortoise, s, 0.0, None)
+    assert rows[-1]["acc"] == scores["acc"] and np.array_equal(labels, tortoise_labels)
+    # the hare differs from the tortoise (no reset yet), so the rows are not the hare's
+    assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), ht.tortoise.parameters()))
+
+
+def test_a_batch_without_confident_sample_is_skipped_and_counted():
+    model, rows, _ = _run(NoReset(), epochs=2, threshold=1.0)  # strictly above 1: never confident
+    assert all(r["skipped_batches"] == 3 for r in rows[1:]) and rows[-1]["steps"] == 0
+    reference = _model()
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), reference.parameters()))
+
+
+def test_sp_star_alpha_in_the_history_reaches_one():
+    _, rows, _ = _run(ShrinkPerturb(0.5, every=1, schedule="linear", epochs=4), epochs=4)
+    alphas = [r["alpha"] for r in rows if r["reset"]]
+    assert alphas == pytest.approx([0.625, 0.75, 0.875])
+    assert ShrinkPerturb(0.5, 1, "linear", 4).alpha_at(3) == 1.0
+
+
+def test_plasticity_injection_in_the_loop_keeps_the_evaluation_at_injection():
+    pi = PlasticityInjection([1], seed=0)
+    s = _splits()
+    model = _model()
+    rows, _ = self_label(model, pi, s, epochs=1, batch_size=8, lr=1e-2, weight_decay=0.0, threshold=0.0,
+                         balance=True, n_ops=2, cutout=3, generator=torch.Generator().manual_seed(0), fused=False)
+    assert rows[-1]["reset"] is True
+    ref = _model()
+    rows_ref, _ = self_label(ref, NoReset(), s, epochs=1, batch_size=8, lr=1e-2, weight_decay=0.0, threshold=0.0,
+                             balance=True, n_ops=2, cutout=3, generator=torch.Generator().manual_seed(0), fused=False)
+    assert rows[-1]["acc"] == rows_ref[-1]["acc"] and rows[-1]["nmi"] == rows_ref[-1]["nmi"]
+
+
+# ------------------------------------------------------------ data and the cached base network
+def test_load_splits_is_balanced_and_disjoint():
+    s = load_splits("fmnist", n_train=100, n_test=50)
+    assert s.x_train.shape == (100, 1, 28, 28) and s.x_test.shape == (50, 1, 28, 28)
+    assert torch.bincount(s.y_train).tolist() == [10] * 10 and torch.bincount(s.y_test).tolist() == [5] * 10
+    assert s.info["train_of"] == 60_000 and s.info["fingerprint"] == "58b658b428c6afa7"
+    assert float(s.x_train.min()) >= 0 and float(s.x_train.max()) <= 1
+
+
+def test_base_network_is_trained_once_and_loaded_from_the_cache(results):
+    import dcutils.runs  # noqa: F401  (registers resl.selflabel)
+    from dcutils import items
+
+    cfg = items.config("resl.selflabel", "fmnist", 0, "smoke", n_train=40, n_test=20, width=1 / 32,
+                       simclr_epochs=1, simclr_batch=16, scan_epochs=1, scan_batch=16, n_neighbours=3)
+    s = load_splits("fmnist", n_train=40, n_test=20)
+    m1, rows1, info1 = base_network(cfg, s, "cpu")
+    m2, rows2, info2 = base_network(cfg.replace(seed=3, strategy="ht"), s, "cpu")
+    assert not info1["from_cache"] and info2["from_cache"] and info1["key"] == info2["key"]
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+    assert [r["stage"] for r in rows1] == ["simclr", "scan"] and rows1 == rows2
+    assert 0 <= info1["neighbour_accuracy"] <= 1
+    # another SCAN stage reuses the cached SimCLR network, and trains the same as with SimCLR trained now
+    longer = cfg.replace(scan_epochs=2)
+    m3, rows3, info3 = base_network(longer, s, "cpu")
+    assert not info3["from_cache"] and info3["key"] != info1["key"] and rows3[0] == rows1[0]
+    assert len(list((results / "pretrained" / "fmnist").glob("simclr-*.pt"))) == 1
+    for f in (results / "pretrained" / "fmnist").glob("resl-*.pt"):
+        f.unlink()
+    m4, _, _ = base_network(cfg, s, "cpu")
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m4.state_dict().values()))
+
+
+# ------------------------------------------------------------ settings
+def test_scaled_schedule_keeps_the_papers_mechanics():
+    from dcutils.resl import settings as rs
+
+    run = rs.RUNS["quick"]["run"]
+    steps = rs.steps_per_run(run)
+    mu = rs.scaled_momentum(0.995, run)
+    assert mu ** steps == pytest.approx(0.995 ** rs.PAPER_STEPS, rel=1e-9)
+    assert rs.scaled_every(20, run) == round(20 / 200 * run["sl_epochs"])
+    paper = rs.RUNS["paper"]["run"]
+    assert rs.scaled_momentum(0.995, paper) == 0.995 and rs.scaled_every(20, paper) == 20
+    assert rs.injection_epochs([100, 200, 250], 300, {**run, "sl_epochs": 30}) == [10, 20, 25]
+
+
+def test_every_resl_data_item_has_runs_and_they_share_the_base():
+    from dcutils import catalog, experiments
+
+    keys = set()
+    for item in catalog.items("resl"):
+        if item.kind != "data":
+            continue
+        s = experiments.notebook_settings(item.key, "smoke", {})
+        configs = experiments.configs_for(s)
+        assert configs, item.key
+        from dcutils.resl.pretext import BASE_PARAMS
+
+        keys |= {tuple(c[k] for k in BASE_PARAMS) for c in configs}
+    assert len(keys) == 1

@@ -1,0 +1,139 @@
+"""resl plots: labels in the paper's units, best cells, paired verdicts, findings whose numbers are all cited."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dcutils import findings
+from dcutils.experiments import notebook_settings
+from dcutils.resl import plots as rp
+from dcutils.resl import settings as rs
+
+
+def _settings(item: str = "resl/tab01"):
+    return notebook_settings(item, "quick", {})
+
+
+def _runs(settings, effect: dict[str, float], epochs: int = 20) -> pd.DataFrame:
+    """A history frame like RunSet.history() for every config of the settings: ACC = base + effect + seed noise."""
+    from dcutils import experiments
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for cfg in experiments.configs_for(settings):
+        p = dict(cfg.params)
+        variant = rp._LABEL[p["strategy"]]
+        shift = effect.get(variant, 0.0) + (0.01 if p["strategy"] == "sp" and p["alpha"] == 0.95 else 0.0)
+        noise = rng.normal(0, 0.001)
+        for e in range(epochs + 1):
+            rows.append({**p, "dataset": cfg.dataset, "seed": cfg.seed, "epoch": e,
+                         "acc": 0.5 + 0.1 * e / epochs + cfg.seed * 0.01 + shift * e / epochs + noise,
+                         "nmi": 0.4 + shift, "ari": 0.3 + shift, "confident_fraction": 0.1 + 0.5 * e / epochs,
+                         "nmi_match": math.nan if e == 0 else 0.8 - 0.2 * e / epochs + shift,
+                         "cl_change": math.nan if e == 0 else 5.0 - 100 * shift,
+                         "reset": p["strategy"] in ("sp", "ht", "sp*") and 0 < e < epochs and e % p["every"] == 0})
+    return pd.DataFrame(rows)
+
+
+def _finals(hist: pd.DataFrame) -> pd.DataFrame:
+    return hist[hist["epoch"] == hist["epoch"].max()].reset_index(drop=True)
+
+
+def test_labels_are_in_the_papers_units():
+    s = _settings()
+    fin = rp.label_runs(_finals(_runs(s, {})), s)
+    ht = fin[fin["variant"] == "HT"]
+    assert set(ht["cell"]) == {"mu=0.99, R=10", "mu=0.99, R=20", "mu=0.995, R=10", "mu=0.995, R=20"}
+    assert set(fin.loc[fin["variant"] == "SP", "cell"]) == {f"alpha={a}, R={r}" for a in (0.8, 0.95) for r in (10, 20)}
+    assert set(fin.loc[fin["variant"] == "SP*", "cell"]) == {"alpha=0.8, R=20"}
+    assert rp.ht_best_cell(s) == "mu=0.995, R=20"
+
+
+def test_best_cell_and_paired_difference_to_scan():
+    s = _settings()
+    fin = rp.label_runs(_finals(_runs(s, {"HT": 0.05})), s)
+    assert rp.best_cell(fin, "SP").startswith("alpha=0.95")
+    pr = rp.paired_vs_scan(fin, "HT", "mu=0.995, R=20", "acc", "fmnist")
+    assert pr["n"] == 3 and pr["mean"] == pytest.approx(5.0, abs=0.5) and pr["verdict"] == "ahead"
+    table = rp.results_table(fin, s, "acc")
+    row = table[(table["dataset"] == "fmnist") & (table["variant"] == "HT")].iloc[0]
+    assert row["verdict"] == "ahead" and row["seeds"] == 3
+    cifar = table[(table["dataset"] == "cifar10") & (table["variant"] == "HT")].iloc[0]
+    assert cifar["paper_avg"] == 88.21 and math.isnan(cifar["ours_avg"]) and "paper profile" in cifar["note"]
+    assert list(rp.wide_table(table).index) == rp.VARIANTS
+
+
+@pytest.mark.parametrize(("pr", "sign", "expected"), [
+    ({"mean": 1.0, "se": 0.1, "n": 3, "verdict": "ahead"}, +1, findings.REPRODUCES),
+    ({"mean": 1.0, "se": 0.1, "n": 3, "verdict": "ahead"}, -1, findings.DOES_NOT_REPRODUCE),
+    ({"mean": 0.1, "se": 0.1, "n": 3, "verdict": "inconclusive"}, +1, findings.INCONCLUSIVE),
+    ({"mean": 1.0, "se": 0.0, "n": 1, "verdict": "inconclusive"}, +1, findings.INCONCLUSIVE),
+])
+def test_verdict_of(pr, sign, expected):
+    assert rp.verdict_of(pr, sign) == expected
+
+
+def test_precondition_reads_rise_and_fall():
+    s = _settings("resl/fig03")
+    hist = rp.label_runs(_runs(s, {"HT": 0.02}), s)
+    pre = rp.precondition(hist, "fmnist")
+    assert pre["confident"]["verdict"] == "ahead" and pre["nmi_match"]["verdict"] == "behind"
+
+
+@pytest.mark.parametrize("item", ["resl/fig01", "resl/fig03", "resl/fig04", "resl/algo1", "resl/tab02"])
+def test_history_findings_cite_every_number(item):
+    s = _settings(item)
+    hist = rp.label_runs(_runs(s, {"HT": 0.02}), s)
+    fn = {"resl/fig01": rp.fig01_findings, "resl/fig03": rp.fig03_findings, "resl/fig04": rp.fig04_findings,
+          "resl/algo1": rp.algo1_findings}.get(item)
+    if item == "resl/tab02":
+        verdict, reason, values, text = rp.nmi_match_findings(rp.nmi_match_table(hist, s), hist, s)
+    else:
+        verdict, reason, values, text = fn(hist, s)
+    assert verdict in findings.VERDICTS
+    assert findings.unchecked_numbers(text + " " + (reason or ""), values) == []
+    if item in ("resl/fig01", "resl/fig03", "resl/algo1", "resl/tab02"):
+        assert verdict == findings.REPRODUCES, text
+
+
+def test_fig03_is_not_testable_when_nmi_match_does_not_fall():
+    s = _settings("resl/fig03")
+    hist = rp.label_runs(_runs(s, {"HT": 0.02}), s)
+    hist.loc[hist["variant"] == "SCAN+SL", "nmi_match"] = 0.7
+    verdict, reason, values, text = rp.fig03_findings(hist, s)
+    assert verdict == findings.NOT_TESTABLE and "premise" in reason
+
+
+@pytest.mark.parametrize("metric", ["acc", "nmi", "ari"])
+def test_table_findings_cite_every_number(metric):
+    s = _settings()
+    fin = rp.label_runs(_finals(_runs(s, {"HT": 0.05, "SP": 0.01})), s)
+    fin = fin.assign(**{f"{metric}_scan": fin[metric] - 0.01, "steps": 240.0, "skipped_batches": 0.0})
+    verdict, reason, values, text = rp.results_findings(rp.results_table(fin, s, metric), metric, s, fin)
+    assert findings.unchecked_numbers(text + " " + (reason or ""), values) == []
+    assert "Self-labeling itself" in text and "ahead" in text
+    assert verdict in findings.VERDICTS
+
+
+def test_grid_and_injection_findings():
+    for item, fn in (("resl/fig05", rp.sp_grid_findings), ("resl/fig06", rp.ht_grid_findings)):
+        s = _settings(item)
+        fin = rp.label_runs(_finals(_runs(s, {"HT": 0.05})), s)
+        verdict, reason, values, text = fn(fin, s)
+        assert findings.unchecked_numbers(text + " " + (reason or ""), values) == [], item
+    assert rp.sp_grid_findings(rp.label_runs(_finals(_runs(_settings("resl/fig05"), {})), _settings("resl/fig05")),
+                               _settings("resl/fig05"))[0] == findings.REPRODUCES
+    s = _settings("resl/fig02")
+    hist = rp.label_runs(_runs(s, {}), s)
+    verdict, reason, values, text = rp.injection_findings(hist, _finals(hist), s)
+    assert verdict == findings.REPRODUCES and findings.unchecked_numbers(text, values) == []
+
+
+def test_scaled_settings_round_trip():
+    s = _settings()
+    run = s["run"]
+    for c in rs.grid_cells(s, "ht"):
+        assert rp._paper_momentum(c["params"]["momentum"], rs.steps_per_run(run)) == pytest.approx(c["momentum_paper"])
