@@ -63,6 +63,7 @@ from typing import Any
 
 import torch
 
+from dcutils import paths
 from dcutils.core import canonical_json, sha256_text  # noqa: F401  (re-exported: records and keys hash alike)
 
 FORMAT_VERSION = 2
@@ -310,3 +311,23 @@ def load_tensors(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
     if not isinstance(state, dict):
         raise CorruptCacheError(f"{path}: holds a {type(state).__name__}, not a dict of tensors")
     return state
+
+
+def network_path(dataset: str, key_obj: dict[str, Any], prefix: str = "") -> tuple[Path, str]:
+    """Where a pretrained network identified by ``key_obj`` is cached: ``results/pretrained/<dataset>/
+    [<prefix>-]<key>.pt``, and its 16-digit key (the SHA-256 of the canonical JSON of ``key_obj``)."""
+    key = sha256_text(canonical_json(key_obj))[:16]
+    name = f"{prefix}-{key}.pt" if prefix else f"{key}.pt"
+    return paths.results_root() / "pretrained" / dataset / name, key
+
+
+def load_network(path: Path) -> dict[str, Any] | None:
+    """The stored network at ``path``, or None when there is none; a corrupt file is moved aside
+    (:func:`quarantine`) and None returned, so the caller trains it again."""
+    if not path.exists():
+        return None
+    try:
+        return load_tensors(path)
+    except CorruptCacheError as err:
+        quarantine(path, str(err))
+        return None

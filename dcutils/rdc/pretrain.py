@@ -43,8 +43,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from dcutils import cache, models, paths
-from dcutils.core import NonFiniteLossError, RunConfig, RunContext, canonical_json, sha256_text
+from dcutils import cache, models
+from dcutils.core import NonFiniteLossError, RunConfig, RunContext
 from dcutils.device import seed_everything
 from dcutils.rdc import acai, inputs
 from dcutils.rdc.evaluation import PHASE_PRETRAIN, geometry, kmeans_fit, scores
@@ -170,20 +170,12 @@ def pretrain_acai(
 
 
 def net_path(dataset: str, key_obj: dict[str, Any]) -> tuple[Path, str]:
-    """Where the network identified by ``key_obj`` is cached, and its 16-digit key."""
-    key = sha256_text(canonical_json(key_obj))[:16]
-    return paths.results_root() / "pretrained" / dataset / f"{key}.pt", key
+    """Where the network identified by ``key_obj`` is cached, and its 16-digit key (:func:`cache.network_path`)."""
+    return cache.network_path(dataset, key_obj)
 
 
-def load_net(path: Path) -> dict[str, Any] | None:
-    """The stored network at ``path``, or None (a corrupt file is moved aside)."""
-    if not path.exists():
-        return None
-    try:
-        return cache.load_tensors(path)
-    except cache.CorruptCacheError as err:
-        cache.quarantine(path, str(err))
-        return None
+#: The stored network at a path, or None (a corrupt file is moved aside): :func:`dcutils.cache.load_network`.
+load_net = cache.load_network
 
 
 def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, list]:

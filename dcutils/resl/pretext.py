@@ -38,8 +38,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dcutils import cache, metrics, paths, precision
-from dcutils.core import NonFiniteLossError, RunConfig, canonical_json, sha256_text
+from dcutils import cache, metrics, precision
+from dcutils.core import NonFiniteLossError, RunConfig
 from dcutils.data import load_dataset
 from dcutils.device import seed_everything
 from dcutils.resl.augment import normalize, simclr_augment, strong_augment
@@ -223,18 +223,10 @@ def train_scan(model: ClusteringModel, s: Splits, neighbours: Tensor, *, epochs:
 
 
 def _net_path(dataset: str, key_obj: dict[str, Any], prefix: str = "resl") -> tuple[Path, str]:
-    key = sha256_text(canonical_json(key_obj))[:16]
-    return paths.results_root() / "pretrained" / dataset / f"{prefix}-{key}.pt", key
+    return cache.network_path(dataset, key_obj, prefix)
 
 
-def _load(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        return cache.load_tensors(path)
-    except cache.CorruptCacheError as err:
-        cache.quarantine(path, str(err))
-        return None
+_load = cache.load_network
 
 
 def pretrained_simclr(cfg: RunConfig, s: Splits, device, progress: Callable = lambda it: it
