@@ -92,10 +92,10 @@ RESL_TABLE = ("partial: an FMNIST row is added; the STL10 and CIFAR cells show t
 ITEMS: list[Item] = [
     *_items("brb", [
         ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem", DONE),
-        ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)", QUICK_PENDING + ": OPTDIGITS DEC with pretraining, as fig10"),
+        ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)", "done (OPTDIGITS DEC with pretraining, as fig10; 3 seeds)"),
         ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch", "done (T = 20, 180 epochs, 3 seeds; the notebook gives the verdict)"),
         ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)", "partial: GTSRB is not run at quick (paper profile); OPTDIGITS +BRB is shown instead (quick runs no DCN +Recluster), named on the figure"),
-        ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding", QUICK_PENDING + ": redrawn from fig13's runs"),
+        ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding", "done (redrawn from fig13's runs)"),
         ("fig04", "pretrained-dcn", "data", "scenario 1 (pretraining): DCN, +Recluster, +Reset, +BRB per data set", BRB_OFFLINE),
         ("fig05", "no-pretraining-gain", "data", "scenario 2 (no pretraining): relative ACC gain of BRB for DEC and IDEC", BRB_OFFLINE),
         ("fig06", "dcn-analysis", "data", "analysis as fig02 on OPTDIGITS and MNIST", "partial: OPTDIGITS +BRB only; MNIST and DCN +Recluster are the paper profile's"),
@@ -105,7 +105,7 @@ ITEMS: list[Item] = [
         ("fig10", "ablation-targets", "data", "BRB vs Disentangled vs embedding noise (OPTDIGITS)", QUICK_PENDING + ": OPTDIGITS DEC with pretraining"),
         ("fig11", "embedding-reset", "data", "BRB with vs without embedding-layer reset", QUICK_PENDING + ": OPTDIGITS DEC with pretraining; GTSRB, USPS, MNIST are the paper profile's"),
         ("fig12", "momentum-reset", "data", "BRB with vs without centroid momentum reset", QUICK_PENDING + ": OPTDIGITS DEC with pretraining; IDEC and the other data sets are the paper profile's"),
-        ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB", QUICK_PENDING + ": USPS digits 0-3"),
+        ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB", "done (USPS digits 0-3, 2-D embedding, 3 seeds)"),
         ("fig14", "pretrained-nmi-ari", "data", "NMI and ARI with pretraining, as fig04", BRB_OFFLINE),
         ("fig15", "no-pretraining-nmi-ari", "data", "NMI and ARI without pretraining, as fig05", BRB_OFFLINE),
         ("fig16", "silhouette-mnist", "data", "silhouette (ground truth) per epoch, DCN variants, MNIST", "partial: MNIST and DCN +Recluster are not run at quick; OPTDIGITS DCN and +BRB shown, named on the figure"),
