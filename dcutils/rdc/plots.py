@@ -1491,6 +1491,12 @@ def reproduces(verdict: str, sign: float) -> str:
     return findings.REPRODUCES if (verdict == outputs.AHEAD) == (sign > 0) else findings.DOES_NOT_REPRODUCE
 
 
+def paired_difference(a: pd.Series, b: pd.Series) -> pd.Series:
+    """``a − b`` over the seeds (index) both have: the per-seed differences a paired check averages."""
+    both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner")
+    return both["a"] - both["b"]
+
+
 def seed_check(diffs: Iterable[float], sign: int, margin: float) -> tuple[str, float, float, int]:
     """(:func:`reproduces` verdict, mean, SE, seeds) of per-seed differences whose sign the paper claims is ``sign``.
 
@@ -1582,8 +1588,7 @@ def accuracy_findings(runset: RunSet, settings: Settings, paper_start: float | N
                        f"in phase 2 ({check})")
         other = sub[sub["variant"] == against].set_index("seed") if against else pd.DataFrame()
         if len(other):
-            both = pd.concat([rdc["acc_end"].rename("a"), other["acc_end"].rename("b")], axis=1, join="inner")
-            check, mean, se, n = seed_check(both["a"] - both["b"], +1, 0.0)
+            check, mean, se, n = seed_check(paired_difference(rdc["acc_end"], other["acc_end"]), +1, 0.0)
             checks.append(check)
             key = f"check/{d}/R-DC - {against} at the end"
             reasons.append(f"R-DC − {METHOD_NAME[against]} at the end "
@@ -1650,8 +1655,7 @@ def geometry_findings(runset: RunSet, settings: Settings) -> dict:
                        f"{_check_words(cite, 'check/DynAE gap end - after phase 1', mean, se, n, '.2f')}"
                        f" over phase 2 (the paper: it shrinks; {check})")
     if len(dyn) and len(rdc):
-        both = pd.concat([rdc["gap_end"].rename("a"), dyn["gap_end"].rename("b")], axis=1, join="inner")
-        check, mean, se, n = seed_check(both["a"] - both["b"], +1, 0.0)
+        check, mean, se, n = seed_check(paired_difference(rdc["gap_end"], dyn["gap_end"]), +1, 0.0)
         checks.append(check)
         reasons.append(f"R-DC's final LID − ID minus DynAE's is "
                        f"{_check_words(cite, 'check/R-DC - DynAE gap at the end', mean, se, n, '.2f')}"
@@ -1725,8 +1729,7 @@ def twist_findings(runset: RunSet, settings: Settings) -> dict:
                        f"{_check_words(cite, 'check/DEC purity change', mean, se, n, '.3f')} "
                        f"(the paper: the clusters merge, a drop)")
     if len(per["dec"]) and len(per["rdc"]):
-        both = pd.concat([per["rdc"].rename("a"), per["dec"].rename("b")], axis=1, join="inner")
-        check, mean, se, n = seed_check(both["a"] - both["b"], +1, TWIST_WIDE)
+        check, mean, se, n = seed_check(paired_difference(per["rdc"], per["dec"]), +1, TWIST_WIDE)
         checks.append(check)
         reasons.append(f"R-DC's purity change minus DEC's is "
                        f"{_check_words(cite, 'check/R-DC - DEC purity change', mean, se, n, '.3f')}"
@@ -1865,8 +1868,7 @@ def pca_findings(runset: RunSet, settings: Settings, reference: RunSet | None = 
             r = ref[ref["dataset"] == d].set_index("seed")["after"]
             if r.empty:
                 continue
-            both = pd.concat([r.rename("a"), g.set_index("seed")["after"].rename("b")], axis=1, join="inner")
-            check, mean, se, n = seed_check(both["a"] - both["b"], +1, 0.0)
+            check, mean, se, n = seed_check(paired_difference(r, g.set_index("seed")["after"]), +1, 0.0)
             checks.append(check)
             reasons.append(f"R-DC − {METHOD_NAME[v]} on {display_name(d)}, final silhouette "
                            f"{_check_words(cite, f'check/{d}/R-DC - {v}/final', mean, se, n, '.3f')} ({check})")
