@@ -83,6 +83,13 @@ def settings_link(item: str, profile: str, base: str = "..") -> str:
     return f"[settings the runs used]({base}/SETTINGS.md#{catalog.settings_anchor(item)})"
 
 
+def settings_reference(item: str, profile: str) -> str:
+    """Plain-text pointer (a figure's footer) to the settings ``item``'s runs used at ``profile``."""
+    if profile != "quick":
+        return f"python -m dcutils.run_settings --profile {profile}"
+    return f"figures/SETTINGS.md#{catalog.settings_anchor(item)}"
+
+
 def compact_seeds(seeds: Iterable[int]) -> str:
     """Seeds as short text: ``0-4`` for a run of three or more, else ``0,2``."""
     seeds = sorted(int(s) for s in seeds)
@@ -121,9 +128,12 @@ def save_figure(fig, prov: Provenance, *, identical_ok: str | None = None) -> li
     if hidden and not (identical_ok and identical_ok.strip()):
         raise HiddenSeriesError(f"{prov.item}: the figure hides a series under another: " + "; ".join(hidden)
                                 + ". Fix the plot, or pass save_figure(..., identical_ok='<why they are the same>')")
-    footer = prov.line() + (f" · identical series on purpose: {identical_ok.strip()}" if hidden else "")
+    footer = (prov.line() + (f" · identical series on purpose: {identical_ok.strip()}" if hidden else "")
+              + f" · settings: {settings_reference(prov.item, prov.profile)}")
     width_chars = max(60, int(fig.get_figwidth() * 20))  # about 20 characters of 6-pt text per inch
-    fig.text(0.005, 0.003, textwrap.fill(footer, width_chars), fontsize=6, color="0.4", ha="left", va="top")
+    link = (f"../SETTINGS.md#{catalog.settings_anchor(prov.item)}" if prov.profile == "quick" else None)
+    fig.text(0.005, 0.003, textwrap.fill(footer, width_chars), fontsize=6, color="0.4", ha="left", va="top",
+             url=link)  # the PDF's footer links to the settings page
     stem = _stem(prov)
     out = []
     for ext, meta in ((".png", {"Description": prov.line()}), (".pdf", {"Subject": prov.line()})):

@@ -82,6 +82,34 @@ def line_band(ax, frame: pd.DataFrame, x: str, y: str, *, label: str | None = No
     ax.set_ylabel(ylabel)
 
 
+def bars(ax, data: pd.DataFrame, x: str, y: str, *, hue: str | None = None, order: Sequence | None = None,
+         hue_order: Sequence | None = None, palette=None, color: str | None = None) -> None:
+    """Bars of the mean of ``y`` per ``x`` (and ``hue``), drawn with ``sns.barplot`` from the tidy ``data``.
+
+    Each bar averages the rows of its group (seeds, or seeds × methods). With 2 to :data:`MAX_SEEDS_DRAWN`
+    rows in the largest group every value is a dot on its bar (``sns.stripplot``) and there is no error
+    bar -- an SE from two or three values is too unreliable to draw -- and the axes get one legend entry,
+    "one run"; with more the bars carry ± SE error bars. Groups of ``order`` / ``hue_order`` without data keep
+    their empty slot. Axis labels stay the caller's; no legend is drawn (use :func:`legend_outside`).
+    """
+    data = data.dropna(subset=[y])
+    keys = [c for c in (x, hue) if c is not None]
+    n = int(data.groupby(keys).size().max()) if len(data) else 0
+    xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()
+    common = {"data": data, "x": x, "y": y, "hue": hue, "order": order, "hue_order": hue_order, "ax": ax}
+    sns.barplot(**common, palette=palette, color=color, errorbar="se" if n > MAX_SEEDS_DRAWN else None,
+                capsize=0.1, err_kws={"linewidth": 1}, legend=hue is not None, zorder=1)
+    if ax.get_legend() is not None:  # the caller collects labels with legend_outside
+        ax.get_legend().remove()
+    if 1 < n <= MAX_SEEDS_DRAWN:
+        levels = list(hue_order) if hue_order is not None else (list(data[hue].unique()) if hue else [])
+        dots = {"palette": {h: "0.2" for h in levels}} if hue else {"color": "0.2"}
+        sns.stripplot(**common, dodge=hue not in (None, x), jitter=0.08, size=3, legend=False, zorder=4, **dots)
+        ax.scatter([], [], color="0.2", s=9, label="one run (seed)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
 def legend_outside(fig, fontsize: float = 7) -> None:
     """One legend for the whole figure, right of its panels, off the data: every labelled artist of every axes,
     each label once, in drawing order. Call after ``tight_layout`` (the figure is saved with
@@ -100,15 +128,17 @@ def legend_outside(fig, fontsize: float = 7) -> None:
 def mark_substitute(fig, text: str | None) -> None:
     """State a substituted or reduced data set on the figure itself (top left, red)."""
     if text:
-        width_chars = max(50, int(fig.get_figwidth() * 17))  # about 17 characters of 7-pt text per inch
+        # about 17 characters of 7-pt text per inch; the right quarter stays free for mark_profile
+        width_chars = max(40, int(fig.get_figwidth() * 17 * 0.72))
         fig.text(0.005, 1.0, textwrap.fill(text, width_chars), fontsize=7, color="#b22222", ha="left",
                  va="bottom")
 
 
 def mark_profile(fig, profile: str, detail: str = "") -> None:
-    """State the profile (and e.g. epochs / seeds) in the figure's top right corner."""
-    fig.text(0.995, 0.995, f"profile {profile}" + (f" · {detail}" if detail else ""), fontsize=7, color="0.35",
-             ha="right", va="top")
+    """State the profile (and e.g. epochs / seeds) above the figure's top right corner, clear of the title
+    (:func:`mark_substitute` leaves that corner free)."""
+    fig.text(0.995, 1.0, f"profile {profile}" + (f" · {detail}" if detail else ""), fontsize=7, color="0.35",
+             ha="right", va="bottom")
 
 
 def _series(artist) -> np.ndarray | None:

@@ -107,3 +107,19 @@ def test_save_figure_passes_distinct_series_and_states_identical_ok_in_the_foote
     footer = " ".join(t.get_text().replace("\n", " ") for t in fig.texts)
     assert "identical series on purpose: the clip never acted, so both runs are the same" in footer
     plt.close("all")
+
+
+def test_figure_footer_points_to_the_settings_its_runs_used_and_the_pdf_links_there(figures):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    outputs.save_figure(fig, outputs.provenance(notebook_settings("brb/fig01", "quick"), datasets=["USPS"]))
+    (footer,) = [t for t in fig.texts if "commit" in t.get_text()]
+    assert "settings: figures/SETTINGS.md#brbfig01" in footer.get_text().replace("\n", " ")
+    assert footer.get_url() == "../SETTINGS.md#brbfig01"  # relative to figures/brb/, where the PDF lies
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    outputs.save_figure(fig, outputs.provenance(notebook_settings("brb/fig01", "smoke"), datasets=["USPS"]))
+    (footer,) = [t for t in fig.texts if "commit" in t.get_text()]
+    assert "python -m dcutils.run_settings --profile smoke" in footer.get_text().replace("\n", " ")
+    assert footer.get_url() is None  # SETTINGS.md holds the quick profile only
+    plt.close("all")

@@ -67,3 +67,37 @@ def test_identical_scatters_are_found_and_empty_or_single_point_lines_are_not():
     ax.axvline(3)  # the same event marked twice (e.g. once per seed) hides no data
     assert plotting.identical_series(fig) == [(s1, s2)]
     plt.close(fig)
+
+
+def _finals(n_seeds: int) -> pd.DataFrame:
+    return pd.DataFrame([{"seed": s, "dataset": d, "variant": v, "acc": 50 + 10 * (v == "brb") + s}
+                         for s in range(n_seeds) for d in ("usps", "mnist") for v in ("plain", "brb")])
+
+
+def _dots(ax) -> np.ndarray:
+    from matplotlib.collections import PathCollection
+    return np.concatenate([c.get_offsets()[:, 1] for c in ax.collections
+                           if isinstance(c, PathCollection) and len(c.get_offsets())] or [np.empty(0)])
+
+
+def test_bars_of_few_seeds_show_each_seed_as_a_dot_and_no_error_bar():
+    fig, ax = plt.subplots()
+    plotting.bars(ax, _finals(3), "dataset", "acc", hue="variant", order=["usps", "mnist", "kmnist"],
+                  hue_order=["plain", "brb"], palette={"plain": "C0", "brb": "C1"})
+    heights = sorted(round(p.get_height(), 6) for p in ax.patches if p.get_height() > 0)
+    assert heights == [51.0, 51.0, 61.0, 61.0]  # the means; kmnist keeps its empty slot
+    assert sorted(_dots(ax)) == sorted(_finals(3)["acc"])  # every seed's value is drawn
+    assert not ax.lines  # no error bars
+    assert "one run (seed)" in ax.get_legend_handles_labels()[1]
+    plt.close(fig)
+
+
+def test_bars_of_more_seeds_get_standard_error_bars_and_no_dots():
+    fig, ax = plt.subplots()
+    plotting.bars(ax, _finals(5), "dataset", "acc", hue="variant", hue_order=["plain", "brb"],
+                  palette={"plain": "C0", "brb": "C1"})
+    se = np.std(np.arange(5), ddof=1) / np.sqrt(5)
+    spans = [np.nanmax(line.get_ydata()) - np.nanmin(line.get_ydata()) for line in ax.lines]  # bar with caps
+    assert len(spans) == 4 and all(abs(span / 2 - se) < 1e-9 for span in spans)
+    assert _dots(ax).size == 0
+    plt.close(fig)

@@ -389,7 +389,8 @@ def analysis_provenance(settings) -> outputs.Provenance:
 
 
 def plot_cells(runset: RunSet, settings, metrics: Sequence[str] = ("acc",)):
-    """Per row (columns: metrics): each cell's final value per seed (grey dots) and mean ± SE (bar)."""
+    """Per row (columns: metrics): each cell's final mean (bar) with every seed a dot up to three seeds, ± SE
+    beyond (:func:`dcutils.plotting.bars`)."""
     runs = cell_finals(runset, settings)
     rows = _rows(settings)
     plotting.style()
@@ -400,17 +401,11 @@ def plot_cells(runset: RunSet, settings, metrics: Sequence[str] = ("acc",)):
         for j, metric in enumerate(metrics):
             ax = axes[i, j]
             here = [c["label"] for c in settings["cells"] if _key(c) == key]
-            for x, label in enumerate(here):
-                s = _series(runs, key, label, metric) * _scale(metric) if len(runs) else pd.Series(dtype=float)
-                s = s.dropna()
-                if s.empty:
-                    continue
-                mean, se, n = outputs.mean_se(s)
-                ax.bar(x, mean, color=_color(settings, label), alpha=0.55, width=0.65, zorder=1)
-                if n >= 2:
-                    ax.errorbar(x, mean, yerr=se, color="k", capsize=3, lw=1, zorder=3)
-                ax.plot(np.full(n, x) + np.linspace(-0.12, 0.12, n), s.to_numpy(), "o", color="0.25", ms=3,
-                        zorder=4, label="one seed" if x == 0 else None)
+            tidy = pd.DataFrame([{"label": label, "value": v} for label in here
+                                 for v in ((_series(runs, key, label, metric) * _scale(metric)).dropna()
+                                           if len(runs) else [])], columns=["label", "value"])
+            plotting.bars(ax, tidy, "label", "value", hue="label", order=here, hue_order=here,
+                          palette={label: _color(settings, label) for label in here})
             ax.set_xticks(range(len(here)), [lb.replace(", ", ",\n") for lb in here], fontsize=7, rotation=20,
                           ha="right")
             unit = " (%)" if metric in PERCENT_METRICS else ""
@@ -457,22 +452,18 @@ def plot_sensitivity(runset: RunSet, settings, metric: str = "acc"):
     fig, axes = plt.subplots(max(1, len(datasets)), max(1, len(intervals)),
                              figsize=(3.4 * max(1, len(intervals)), 2.7 * max(1, len(datasets)) + 0.4), squeeze=False)
     lrs = sorted(runs["lr"].unique(), reverse=True) if len(runs) else []
-    width = 0.8 / max(1, len(lrs))
+    # one colour per learning rate in every panel and figure
+    palette = {f"lr {lr:g}": f"C{PAPER_LRS.index(lr)}" if lr in PAPER_LRS else f"C{4 + k}" for k, lr in enumerate(lrs)}
     for i, d in enumerate(datasets):
         for j, t in enumerate(intervals):
             ax = axes[i, j]
             here = runs[(runs["dataset"] == d) & (runs["T"] == t)]
             alphas = sorted(here["alpha"].unique())
-            for k, lr in enumerate(lrs):
-                for x, a in enumerate(alphas):
-                    vals = here[(here["lr"] == lr) & (here["alpha"] == a)][metric].dropna() * _scale(metric)
-                    if vals.empty:
-                        continue
-                    mean, se, n = outputs.mean_se(vals)
-                    tone = f"C{PAPER_LRS.index(lr)}" if lr in PAPER_LRS else f"C{4 + k}"  # one colour per lr everywhere
-                    ax.bar(x + (k - (len(lrs) - 1) / 2) * width, mean, width=width * 0.95, color=tone,
-                           yerr=se if n >= 2 else None, capsize=2, label=f"lr {lr:g}")
-            ax.set_xticks(range(len(alphas)), [f"α {a:g}" for a in alphas])
+            tidy = here.assign(a=[f"α {a:g}" for a in here["alpha"]], rate=[f"lr {lr:g}" for lr in here["lr"]],
+                               value=here[metric] * _scale(metric))
+            plotting.bars(ax, tidy, "a", "value", hue="rate", order=[f"α {a:g}" for a in alphas],
+                          hue_order=[f"lr {lr:g}" for lr in lrs], palette=palette)
+            ax.set_xlabel("")
             ax.set_title(f"{_display(d)}, T = {t} epochs", fontsize=8)
             ax.set_ylabel(NAMES.get(metric, metric) + (" (%)" if metric in PERCENT_METRICS else ""))
     fig.tight_layout()

@@ -480,7 +480,8 @@ def plot_variant_bars(runset: RunSet, metrics: Sequence[str], *, method: str, pr
                       datasets: Sequence[str]):
     """Bars of final ``metrics`` per data set for plain / +Recluster / +Reset / +BRB, the paper's value as a tick.
 
-    Drawn with ``sns.barplot`` from the tidy finals (mean, error bar ± SE over seeds); every (data set,
+    Drawn with :func:`dcutils.plotting.bars` from the tidy finals (the mean; each seed a dot up to three seeds,
+    beyond that ± SE error bars); every (data set,
     variant) keeps its slot, so the paper's tick sits over its bar whether or not the profile ran it.
     """
     runs = finals(runset)
@@ -495,11 +496,8 @@ def plot_variant_bars(runset: RunSet, metrics: Sequence[str], *, method: str, pr
         ax = axes[0, j]
         tidy = runs[runs["dataset"].isin(datasets)].assign(value=100 * runs[metric],
                                                            label=runs["variant"].map(labels))
-        sns.barplot(data=tidy, x="dataset", y="value", hue="label", order=list(datasets),
-                    hue_order=[labels[v] for v in variants], palette=palette, errorbar="se", capsize=0.1,
-                    err_kws={"linewidth": 1}, legend=True, ax=ax)
-        if ax.get_legend() is not None:  # one legend for the figure (hue_order gives every variant an entry)
-            ax.get_legend().remove()
+        plotting.bars(ax, tidy, "dataset", "value", hue="label", order=list(datasets),
+                      hue_order=[labels[v] for v in variants], palette=palette)
         paper = paper_cells(metric)
         paper = paper[(paper["method"] == method) & (paper["pretrain"] == pretrain)]
         width = 0.8 / len(variants)
@@ -577,11 +575,18 @@ def plot_relative_gain(runset: RunSet, metrics: Sequence[str], *, methods: Seque
     for j, metric in enumerate(metrics):
         ax = axes[0, j]
         gains = relative_gain(runset, metric, methods, pretrain)
+        names = {m.upper(): f"{m.upper()}+BRB vs {m.upper()}" for m in methods}
+        # one value per bar: the gain of the seed means (a ratio of means, not a mean over seeds)
+        sns.barplot(data=gains.assign(label=gains["method"].map(names)), x="dataset", y="reproduced", hue="label",
+                    order=[_display(d) for d in datasets], hue_order=list(names.values()),
+                    palette={names[m.upper()]: plotting.color(m) for m in methods}, errorbar=None, legend=True,
+                    ax=ax)
+        if ax.get_legend() is not None:  # one legend for the figure
+            ax.get_legend().remove()
         width = 0.8 / len(methods)
         for k, m in enumerate(methods):
             g = gains[gains["method"] == m.upper()].set_index("dataset").reindex([_display(d) for d in datasets])
             xs = np.arange(len(datasets)) + (k - (len(methods) - 1) / 2) * width
-            ax.bar(xs, g["reproduced"], width, color=plotting.color(m), label=f"{m.upper()}+BRB vs {m.upper()}")
             _paper_marks(ax, xs, g["paper"], labelled=k == 0)
             for x, r in zip(xs, g.itertuples()):
                 if np.isfinite(r.reproduced):
@@ -590,6 +595,7 @@ def plot_relative_gain(runset: RunSet, metrics: Sequence[str], *, methods: Seque
         ax.axhline(0, color="0.3", lw=0.8)
         ran = set(gains[np.isfinite(gains["reproduced"])]["dataset"])
         _dataset_ticks(ax, datasets, {d for d in datasets if _display(d) in ran})
+        ax.set_xlabel("")
         ax.set_ylabel(f"relative {METRIC_NAME[metric]} gain (%)")
         ax.set_title(f"{METRIC_NAME[metric]}, {'with' if pretrain else 'without'} pretraining "
                      "(numbers: plain → +BRB, %)")

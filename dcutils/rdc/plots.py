@@ -676,20 +676,22 @@ def gain_figure(runset: RunSet):
     datasets = sorted(f["dataset"].unique())
     methods = [m for m in METHOD_NAME if m in set(f["variant"])]
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.0), squeeze=False)
+    stages = {"acc_pretrained": "after pretraining (k-means)", "acc": "after the clustering phase"}
     for ax, d in zip(axes[0], datasets):
-        sub = f[f["dataset"] == d]
-        xs = np.arange(len(methods))
-        pre = [mean_se_pct(sub[sub["variant"] == m]["acc_pretrained"]) for m in methods]
-        post = [mean_se_pct(sub[sub["variant"] == m]["acc"]) for m in methods]
-        ax.bar(xs - 0.2, [p[0] for p in pre], 0.4, yerr=[p[1] for p in pre], color="0.75", label="after pretraining")
-        ax.bar(xs + 0.2, [p[0] for p in post], 0.4, yerr=[p[1] for p in post],
-               color=[plotting.color(m) for m in methods], label="after clustering phase")
-        for x, p, q in zip(xs, pre, post):
-            ax.text(x + 0.2, q[0] + 1, f"{q[0] - p[0]:+.1f}", ha="center", fontsize=7)
-        ax.set_xticks(xs, [METHOD_NAME[m] for m in methods])
+        sub = f[(f["dataset"] == d) & f["variant"].isin(methods)]
+        tidy = sub.melt(id_vars=["variant", "seed"], value_vars=list(stages), var_name="stage", value_name="ACC")
+        tidy = tidy.assign(method=tidy["variant"].map(METHOD_NAME), stage=tidy["stage"].map(stages),
+                           ACC=100 * tidy["ACC"])
+        plotting.bars(ax, tidy, "method", "ACC", hue="stage", order=[METHOD_NAME[m] for m in methods],
+                      hue_order=list(stages.values()), palette={stages["acc_pretrained"]: "0.75",
+                                                                stages["acc"]: plotting.color("rdc")})
+        for x, m in enumerate(methods):
+            p, q = (mean_se_pct(sub[sub["variant"] == m][c])[0] for c in stages)
+            ax.text(x + 0.2, q + 1, f"{q - p:+.1f}", ha="center", fontsize=7)
+        ax.set_xlabel("")
         ax.set_ylabel("ACC (%)")
         ax.set_title(display_name(d))
-        ax.set_ylim(0, max(100, max(q[0] for q in post) + 8))
+        ax.set_ylim(0, max(100, float(tidy["ACC"].max()) + 8 if len(tidy) else 100))
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
     plotting.legend_outside(fig)
     return fig

@@ -282,6 +282,14 @@ def _substitute_note(settings: Settings) -> str | None:
     return f"data: {', '.join(subs)}, substituting for the paper's data sets" if subs else None
 
 
+def injection_provenance(settings: Settings) -> outputs.Provenance:
+    """Provenance of the plasticity-injection outputs (fig02, fig07): the seeds their curves show are
+    ``pi_seeds``; SCAN+SL's seed-to-seed spread, their yardstick, comes from all the profile's seeds."""
+    note = f"SCAN+SL's seed-to-seed spread (the yardstick) over seeds {outputs.compact_seeds(settings.seeds)}"
+    return outputs.provenance(settings, datasets=dataset_labels(settings), seeds=settings["pi_seeds"],
+                              notes=[note])
+
+
 def curve_figure(hist: pd.DataFrame, panels: list[tuple[str, str]], variants: list[str], *, settings: Settings,
                  title: str, vlines: list[int] | None = None, cells: dict[str, str] | None = None):
     """Per-epoch curves: one panel per (column, label), one line per variant (seeds drawn thin under the mean)."""
