@@ -687,7 +687,8 @@ def gain_figure(runset: RunSet):
                                                                 stages["acc"]: plotting.color("rdc")})
         for x, m in enumerate(methods):
             p, q = (mean_se_pct(sub[sub["variant"] == m][c])[0] for c in stages)
-            ax.text(x + 0.2, q + 1, f"{q - p:+.1f}", ha="center", fontsize=7)
+            top = 100 * float(sub[sub["variant"] == m]["acc"].max())  # above the highest seed's dot
+            ax.text(x + 0.2, top + 2, f"{q - p:+.1f}", ha="center", va="bottom", fontsize=7)
         ax.set_xlabel("")
         ax.set_ylabel("ACC (%)")
         ax.set_title(display_name(d))
