@@ -17,6 +17,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
 from dcutils import findings, items, outputs, paper_data, plotting
 from dcutils.profiles import Settings
@@ -318,24 +319,19 @@ def curve_figure(hist: pd.DataFrame, panels: list[tuple[str, str]], variants: li
 
 
 def heatmap_figure(grid: pd.DataFrame, scan: float, *, settings: Settings, title: str, xlabel: str, ylabel: str):
-    """A grid of mean ACC (percent) with each cell's number and its difference to SCAN+SL's mean."""
+    """A grid of mean ACC (percent), drawn with ``sns.heatmap``, with each cell's number and its difference to
+    SCAN+SL's mean; a cell that did not run stays blank."""
     plotting.style()
     fig, ax = plt.subplots(figsize=(4.2, 3.2))
     data = grid.to_numpy(dtype=float)
-    im = ax.imshow(data, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(grid.shape[1]), [f"{c:g}" for c in grid.columns])
-    ax.set_yticks(range(grid.shape[0]), [f"{r:g}" for r in grid.index])
-    for i in range(grid.shape[0]):
-        for j in range(grid.shape[1]):
-            v = data[i, j]
-            if np.isfinite(v):
-                dark = v < np.nanmin(data) + 0.5 * (np.nanmax(data) - np.nanmin(data))
-                ax.text(j, i, f"{v:.1f}\n({v - scan:+.1f})", ha="center", va="center", fontsize=7,
-                        color="w" if dark else "k")
+    notes = np.array([[f"{v:.1f}\n({v - scan:+.1f})" if np.isfinite(v) else "" for v in row] for row in data])
+    sns.heatmap(pd.DataFrame(data, index=[f"{r:g}" for r in grid.index], columns=[f"{c:g}" for c in grid.columns]),
+                annot=notes, fmt="", annot_kws={"fontsize": 7}, cmap="viridis", cbar_kws={"label": "ACC (%)"},
+                linewidths=0.5, linecolor="w", ax=ax)
+    ax.tick_params(axis="y", rotation=0)
+    ax.grid(False)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.grid(False)
-    fig.colorbar(im, ax=ax, label="ACC (%)")
     ax.set_title(title + f"\n(SCAN+SL {scan:.1f}; in brackets: cell minus SCAN+SL)")
     plotting.mark_profile(fig, settings.profile)
     plotting.mark_substitute(fig, _substitute_note(settings))
