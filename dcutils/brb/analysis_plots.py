@@ -436,6 +436,7 @@ def plot_cell_curves(runset: RunSet, settings, metrics: Sequence[str]):
                 _mark_steps(ax, sorted({int(e) - 1 for e in first["epoch"]}))
             ax.set_title(f"{_display(key[0])}: {METRIC_NAME.get(metric, metric)}", fontsize=8)
             ax.set_xlabel("clustering epoch")
+            ax.set_ylabel(METRIC_NAME.get(metric, metric) + (" (%)" if metric in PERCENT_METRICS else ""))
     fig.tight_layout()
     plotting.legend_outside(fig)  # right of the panels, off the data
     return fig
@@ -465,7 +466,7 @@ def plot_sensitivity(runset: RunSet, settings, metric: str = "acc"):
                           hue_order=[f"lr {lr:g}" for lr in lrs], palette=palette)
             ax.set_xlabel("")
             ax.set_title(f"{_display(d)}, T = {t} epochs", fontsize=8)
-            ax.set_ylabel(NAMES.get(metric, metric) + (" (%)" if metric in PERCENT_METRICS else ""))
+            ax.set_ylabel(METRIC_NAME.get(metric, metric) + (" (%)" if metric in PERCENT_METRICS else ""))
     fig.tight_layout()
     plotting.legend_outside(fig)
     return fig
