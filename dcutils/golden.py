@@ -54,7 +54,16 @@ _RESL = dict(n_train=60, n_test=30, width=1 / 32, simclr_epochs=1, simclr_batch=
 
 #: Per algorithm: probe name -> (data set, parameters). Seed 0, profile smoke.
 PROBES: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
-    "brb.dc": {m: ("optdigits", {**_BRB, "method": m}) for m in ("dec", "idec", "dcn")},
+    "brb.dc": {**{m: ("optdigits", {**_BRB, "method": m}) for m in ("dec", "idec", "dcn")},
+               # the ablation options of BRB's analysis (Figures 10-13 and 19, Tables 9-12, 18-19)
+               **{f"dec_{k}": ("optdigits", {**_BRB, "method": "dec", **extra}) for k, extra in {
+                   "disentangled": {"variant": "disentangled"}, "noise": {"variant": "noise"},
+                   "perturb_only": {"variant": "perturb_only"}, "gaussian": {"variant": "gaussian"},
+                   "embedding_reset": {"reset_embedding": True}, "no_momentum_reset": {"reset_momentum": False},
+                   "em": {"recluster": "em"}, "kmeanspp": {"recluster": "kmeans++"},
+                   "own": {"recluster": "own"}, "recluster_subsample": {"recluster_subsample": 64},
+                   "2d_four_classes": {"embedding_dim": 2, "classes": [0, 1, 2, 3], "subsample": None,
+                                       "record_embedding": True}}.items()}},
     "rdc.method": {m: ("optdigits", {**_RDC, "method": m})
                    for m in ("ae_kmeans", "dec", "idec", "dynae", "rdc", "vade", "p1p2p3")},
     "rdc.twist": {m: ("curved4", {"method": m, "n_per_cluster": 30, "pretrain_epochs": 3, "cluster_epochs": 2})

@@ -113,3 +113,9 @@ def test_a_notebook_redraws_from_committed_records_without_any_data(tmp_path, mo
 @pytest.mark.parametrize("name", sorted(golden.PROBES))
 def test_golden_numbers_hold(name):
     assert golden.check(name) == []
+
+
+@pytest.mark.parametrize("name", sorted(golden.PROBES))
+def test_every_probe_has_golden_numbers(name):
+    # a probe missing from the golden file would run and be compared with nothing
+    assert set(golden.load(name)["probes"]) == set(golden.PROBES[name])
