@@ -757,7 +757,7 @@ def accuracy_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc"),
                 if len(part):
                     plotting.line_band(ax, part, "phase_iteration", "core_ratio", label=METHOD_NAME[v],
                                        color_name="rdc")
-            ax.set_xlabel("iteration of phase 2")
+            ax.set_xlabel("iteration of the clustering phase")
             ax.set_ylabel("core-point ratio")
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
     plotting.legend_outside(fig)
