@@ -556,7 +556,7 @@ def embedding_findings(runset: RunSet, settings) -> dict:
                              ("acc_before", "ACC just before the step", " %"),
                              ("acc_after", "ACC just after the step", " %")):
         mean, se, n = outputs.mean_se(stats[col])
-        digits = ".1f" if unit else ".2f"
+        digits = ".1f" if unit and col != "changed" else ".2f"  # a share of samples can be well under 0.1 %
         parts.append(f"{words}: {cite(f'step/{col}', mean, digits)}"
                      + (f" ± {cite(f'step/{col}/se', se, digits)}" if n >= 2 else "") + unit)
     text = (f"Over {cite('step/seeds', len(stats))} seeds, at the recorded BRB step: " + "; ".join(parts) + ".")
