@@ -166,3 +166,17 @@ def test_sensitivity_figure_draws_one_panel_per_interval_and_a_bar_per_lr_and_al
     assert len(fig.axes) == 1  # quick: one data set, T at the floor
     bars = [p for p in fig.axes[0].patches if p.get_height() != 0]  # seaborn keeps empty (lr, α) slots at 0
     assert sorted(round(b.get_height(), 6) for b in bars) == [70.0, 80.0, 90.0]
+
+
+def test_embedding_figure_keeps_each_cells_colour_across_the_step():
+    from types import SimpleNamespace
+    rng = np.random.default_rng(0)
+    before = np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0], [5.0, 5.0]])
+    after = before[[2, 0, 3, 1]] + 0.1  # k-means renumbered the centroids at the step, and moved them a little
+    z = np.concatenate([c + rng.normal(scale=0.3, size=(20, 2)) for c in before])
+    run = SimpleNamespace(arrays={"embedding_before": z, "embedding_after": z + 0.1, "centroids_before": before,
+                                  "centroids_after": after, "labels_true": np.repeat(np.arange(4), 20)},
+                          meta={"ratio_epoch": 3}, config=SimpleNamespace(seed=0))
+    fig = ap.plot_embedding(run)
+    drawn = [[c.get_offsets() for c in ax.collections if c.get_label() == "centroid"][0] for ax in fig.axes[:2]]
+    np.testing.assert_allclose(drawn[1], drawn[0] + 0.1)  # centroid i of the after panel is the old centroid i

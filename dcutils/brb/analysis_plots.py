@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 
 from dcutils import findings, metrics, outputs, plotting
 from dcutils.brb.analysis_settings import FIG13_CLASSES, PAPER_LRS, cell_of
@@ -491,15 +492,21 @@ def _voronoi(ax, centroids: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
 
 def plot_embedding(run, *, max_points: int = 2_000):
     """Before / after the recorded BRB step: the embedding (points coloured by true class), the centroids
-    (black crosses) and their Voronoi cells (nearest-centroid regions, what DEC's hard assignment follows)."""
+    (black crosses) and their Voronoi cells (nearest-centroid regions, what DEC's hard assignment follows);
+    the new centroids are matched to the old ones, so a cell has the same colour in both panels."""
     a = run.arrays
     plotting.style()
     fig, axes = plt.subplots(1, 2, figsize=(7.4, 3.6))
     rng = np.random.default_rng(0)
     y = a["labels_true"]
     idx = rng.choice(len(y), size=min(max_points, len(y)), replace=False)
+    # k-means renumbers the centroids at the step: match each new one to an old one (least total distance), so
+    # a cell keeps its colour across the two panels
+    gaps = np.linalg.norm(a["centroids_before"][:, None] - a["centroids_after"][None], axis=-1)
+    _, match = linear_sum_assignment(gaps)
     for ax, when in zip(axes, ("before", "after")):
         z, c = a[f"embedding_{when}"], a[f"centroids_{when}"]
+        c = c[match] if when == "after" else c
         pts = np.concatenate([z[idx], c])
         pad = 0.05 * (pts.max(0) - pts.min(0) + 1e-9)
         lo, hi = pts.min(0) - pad, pts.max(0) + pad
