@@ -96,6 +96,7 @@ def bars(ax, data: pd.DataFrame, x: str, y: str, *, hue: str | None = None, orde
     keys = [c for c in (x, hue) if c is not None]
     n = int(data.groupby(keys).size().max()) if len(data) else 0
     xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()
+    ax.set_axisbelow(True)  # grid lines behind the bars
     common = {"data": data, "x": x, "y": y, "hue": hue, "order": order, "hue_order": hue_order, "ax": ax}
     sns.barplot(**common, palette=palette, color=color, errorbar="se" if n > MAX_SEEDS_DRAWN else None,
                 capsize=0.1, err_kws={"linewidth": 1}, legend=hue is not None, zorder=1)

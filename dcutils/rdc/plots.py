@@ -743,8 +743,8 @@ def accuracy_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc"),
                 plotting.line_band(ax, part, "phase_iteration", "acc_pct", label=METHOD_NAME[v],
                                    color_name="rdc" if v.startswith("rdc") else v, marker="o", ms=3)
         if paper_start is not None:
-            ax.axhline(paper_start, color="0.5", ls=":", lw=0.8)
-            ax.text(0, paper_start, f" paper's start {paper_start:.1f} %", va="bottom", fontsize=7, color="0.4")
+            ax.axhline(paper_start, color="0.5", ls=":", lw=0.8,
+                       label=f"paper's start ({paper_start:.1f} %)")  # in the legend, off the curves
         _paper_end_marks(ax, d, [v for v in variants if (sub["variant"] == v).any()],
                          float(sub["phase_iteration"].max()) if len(sub) else 0.0)
         ax.set_xlabel("iteration of the clustering phase")
@@ -899,7 +899,8 @@ def geometry_figure(runset: RunSet, variants: Sequence[str] = ("dynae", "rdc")):
         start = part[part["phase"] != "P1"]["global_iteration"].min()
         if np.isfinite(start):
             ax.axvline(start, color="0.4", ls="--", lw=0.8)
-            ax.text(start, ax.get_ylim()[1], " phase 2", va="top", fontsize=7, color="0.3")
+            ax.text(start, 0.01, " phase 2 →", transform=ax.get_xaxis_transform(), va="bottom", fontsize=7,
+                    color="0.3")  # at the panel's foot, off the curves
         ax.set_title(f"{METHOD_NAME[v]} ({', '.join(display_name(d) for d in sorted(part['dataset'].unique()))})")
         ax.set_xlabel("iteration (phase 1 + phase 2)")
     axes[0, 0].set_ylabel("dimension")
