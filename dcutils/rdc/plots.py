@@ -618,7 +618,8 @@ def paradigm_figure(runset: RunSet):
         start = sub[sub["phase"] == "DEC"]["global_iteration"].min()
         if np.isfinite(start):
             ax.axvline(start, color="0.4", ls="--", lw=0.8)
-            ax.text(start, ax.get_ylim()[1], " DEC", va="top", fontsize=7, color="0.3")
+            ax.text(start, 0.01, " DEC →", transform=ax.get_xaxis_transform(), va="bottom", fontsize=7,
+                    color="0.3")  # at the panel's foot, off the curves
         ax.set_title(f"{display_name(d)}: {pretext} + DEC")
         ax.set_xlabel("iteration")
     axes[0, 0].set_ylabel("dimension")
