@@ -310,11 +310,11 @@ def curve_figure(hist: pd.DataFrame, panels: list[tuple[str, str]], variants: li
             ax.axvline(e, color="0.5", lw=0.6, ls=":")
         ax.set_xlabel("self-labeling epoch")
         ax.set_ylabel(label)
-    axes[0][0].legend()
     fig.suptitle(title)
     plotting.mark_profile(fig, settings.profile, f"{len(hist['seed'].unique()) if len(hist) else 0} seed(s)")
     plotting.mark_substitute(fig, _substitute_note(settings))
     fig.tight_layout()
+    plotting.legend_outside(fig)  # right of the panels, off the curves
     return fig
 
 
