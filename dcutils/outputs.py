@@ -76,18 +76,28 @@ class Provenance:
         }
 
 
+def settings_page(item: str, profile: str, base: str = "..") -> str | None:
+    """Path of ``item``'s section of ``figures/SETTINGS.md`` relative to ``base``; None for a profile other than
+    quick (the page holds the quick profile's settings; :func:`settings_command` prints the others)."""
+    return f"{base}/SETTINGS.md#{catalog.settings_anchor(item)}" if profile == "quick" else None
+
+
+def settings_command(profile: str) -> str:
+    """The command that prints the settings of ``profile``'s runs."""
+    return f"python -m dcutils.run_settings --profile {profile}"
+
+
 def settings_link(item: str, profile: str, base: str = "..") -> str:
     """Markdown link to the settings ``item``'s runs used at ``profile`` (the page holds the quick profile's)."""
-    if profile != "quick":
-        return f"settings: profile `{profile}` (`python -m dcutils.run_settings --profile {profile}`)"
-    return f"[settings the runs used]({base}/SETTINGS.md#{catalog.settings_anchor(item)})"
+    page = settings_page(item, profile, base)
+    if page is None:
+        return f"settings: profile `{profile}` (`{settings_command(profile)}`)"
+    return f"[settings the runs used]({page})"
 
 
 def settings_reference(item: str, profile: str) -> str:
     """Plain-text pointer (a figure's footer) to the settings ``item``'s runs used at ``profile``."""
-    if profile != "quick":
-        return f"python -m dcutils.run_settings --profile {profile}"
-    return f"figures/SETTINGS.md#{catalog.settings_anchor(item)}"
+    return settings_page(item, profile, "figures") or settings_command(profile)
 
 
 def compact_seeds(seeds: Iterable[int]) -> str:
@@ -131,7 +141,7 @@ def save_figure(fig, prov: Provenance, *, identical_ok: str | None = None) -> li
     footer = (prov.line() + (f" · identical series on purpose: {identical_ok.strip()}" if hidden else "")
               + f" · settings: {settings_reference(prov.item, prov.profile)}")
     width_chars = max(60, int(fig.get_figwidth() * 20))  # about 20 characters of 6-pt text per inch
-    link = (f"../SETTINGS.md#{catalog.settings_anchor(prov.item)}" if prov.profile == "quick" else None)
+    link = settings_page(prov.item, prov.profile)  # relative to figures/<paper>/, where the PDF lies
     fig.text(0.005, 0.003, textwrap.fill(footer, width_chars), fontsize=6, color="0.4", ha="left", va="top",
              url=link)  # the PDF's footer links to the settings page
     stem = _stem(prov)

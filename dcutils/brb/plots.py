@@ -576,13 +576,10 @@ def plot_relative_gain(runset: RunSet, metrics: Sequence[str], *, methods: Seque
         ax = axes[0, j]
         gains = relative_gain(runset, metric, methods, pretrain)
         names = {m.upper(): f"{m.upper()}+BRB vs {m.upper()}" for m in methods}
-        # one value per bar: the gain of the seed means (a ratio of means, not a mean over seeds)
-        sns.barplot(data=gains.assign(label=gains["method"].map(names)), x="dataset", y="reproduced", hue="label",
-                    order=[_display(d) for d in datasets], hue_order=list(names.values()),
-                    palette={names[m.upper()]: plotting.color(m) for m in methods}, errorbar=None, legend=True,
-                    ax=ax)
-        if ax.get_legend() is not None:  # one legend for the figure
-            ax.get_legend().remove()
+        # one value per bar: the gain of the seed means (a ratio of means, not a mean over seeds; no error bar)
+        plotting.bars(ax, gains.assign(label=gains["method"].map(names)), "dataset", "reproduced", hue="label",
+                      order=[_display(d) for d in datasets], hue_order=list(names.values()),
+                      palette={names[m.upper()]: plotting.color(m) for m in methods})
         width = 0.8 / len(methods)
         for k, m in enumerate(methods):
             g = gains[gains["method"] == m.upper()].set_index("dataset").reindex([_display(d) for d in datasets])

@@ -351,6 +351,13 @@ def verdict_of(pr: dict[str, Any], paper_sign: int) -> str:
     return findings.DOES_NOT_REPRODUCE
 
 
+def verdict_and_reason(pr: dict[str, Any], paper_sign: int, within: str) -> tuple[str, str | None]:
+    """:func:`verdict_of` and the reason a findings record needs when it is inconclusive: ``within`` names
+    what stays within 2 SE of zero."""
+    verdict = verdict_of(pr, paper_sign)
+    return verdict, (within if verdict in findings.NEED_REASON else None)
+
+
 def num(cite: findings.Cite, name: str, value: Any, spec: str = ".1f") -> str:
     """``cite(name, value, spec)``, or "undefined" for a missing or non-finite value (nothing cited)."""
     if value is None or not np.isfinite(value):
@@ -425,12 +432,11 @@ def fig01_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
         return _no_runs(settings)
     cite = _cite()
     pre = precondition(hist, names[0])
-    verdict = verdict_of(pre["confident"], +1)
+    verdict, reason = verdict_and_reason(pre["confident"], +1, "the paired change over seeds is within 2 SE of zero")
     text = (f"{precondition_text(pre, cite)} The paper's Figure 1 shows the fraction rising on every data set; "
             f"here on {_data_name(settings)} it "
             + {outputs.AHEAD: "rises beyond 2 SE.", outputs.BEHIND: "falls beyond 2 SE."}.get(
                 pre["confident"]["verdict"], "changes by less than 2 SE."))
-    reason = None if verdict not in findings.NEED_REASON else "the paired change over seeds is within 2 SE of zero"
     return verdict, reason, cite.values, text
 
 
@@ -451,8 +457,7 @@ def fig03_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
                 "confident set does not fall beyond 2 SE, so there is no decay for HT to slow", cite.values,
                 text + f" {settings.profile.capitalize()} cannot test the claim: the decay it is about does not "
                 "happen here.")
-    verdict = verdict_of(pr, +1)
-    reason = None if verdict not in findings.NEED_REASON else "HT minus SCAN+SL is within 2 SE of zero"
+    verdict, reason = verdict_and_reason(pr, +1, "HT minus SCAN+SL is within 2 SE of zero")
     return verdict, reason, cite.values, text
 
 
@@ -472,8 +477,7 @@ def fig04_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
             + f"; the paper: HT lower); final ACC "
             f"{pm(cite, 'ht_minus_scan/acc', acc)} ({acc['verdict']}); final NMI match "
             f"{pm(cite, 'ht_minus_scan/nmi_match', nm)} ({nm['verdict']}).")
-    verdict = verdict_of(cl, -1)
-    reason = None if verdict not in findings.NEED_REASON else "HT's CL change minus SCAN+SL's is within 2 SE of zero"
+    verdict, reason = verdict_and_reason(cl, -1, "HT's CL change minus SCAN+SL's is within 2 SE of zero")
     return verdict, reason, cite.values, text
 
 
@@ -520,8 +524,7 @@ def sp_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
             f"The best cell by mean ACC ({cite('sp/best_cell', best)}) minus SCAN+SL: "
             f"{pm(cite, 'sp_best_minus_scan', best_pr)} "
             f"({best_pr['verdict']}). Grid values are ours.")
-    verdict = verdict_of(pr, +1)
-    reason = None if verdict not in findings.NEED_REASON else "the paired difference is within 2 SE of zero"
+    verdict, reason = verdict_and_reason(pr, +1, "the paired difference is within 2 SE of zero")
     return verdict, reason, cite.values, text
 
 
@@ -541,8 +544,7 @@ def ht_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
             f"({cite('ht/best_cell', best)}) minus SCAN+SL: {pm(cite, 'ht_best_minus_scan', best_pr)} "
             f"({best_pr['verdict']}). Grid values "
             "are ours.")
-    verdict = verdict_of(pr, +1)
-    reason = None if verdict not in findings.NEED_REASON else "the paired difference is within 2 SE of zero"
+    verdict, reason = verdict_and_reason(pr, +1, "the paired difference is within 2 SE of zero")
     return verdict, reason, cite.values, text
 
 
@@ -588,8 +590,7 @@ def results_findings(table: pd.DataFrame, metric: str, settings: Settings, fin: 
             "by mean ACC over the same seeds, as the paper chooses them, which favours the resets a little. The "
             "paper has HT ahead of SCAN+SL on every data set.")
     text += _context(fin, metric, cite) if fin is not None else ""
-    verdict = verdict_of(pr, +1)
-    reason = None if verdict not in findings.NEED_REASON else "HT minus SCAN+SL is within 2 SE of zero"
+    verdict, reason = verdict_and_reason(pr, +1, "HT minus SCAN+SL is within 2 SE of zero")
     return verdict, reason, cite.values, text
 
 
