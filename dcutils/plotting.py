@@ -98,14 +98,17 @@ def bars(ax, data: pd.DataFrame, x: str, y: str, *, hue: str | None = None, orde
     xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()
     ax.set_axisbelow(True)  # grid lines behind the bars
     common = {"data": data, "x": x, "y": y, "hue": hue, "order": order, "hue_order": hue_order, "ax": ax}
-    sns.barplot(**common, palette=palette, color=color, errorbar="se" if n > MAX_SEEDS_DRAWN else None,
+    # dodge explicitly: seaborn's "auto" stops dodging where a slot has one hue level only, which moves bars
+    # off the positions the callers' paper ticks use
+    dodge = hue not in (None, x)
+    sns.barplot(**common, palette=palette, color=color, dodge=dodge, errorbar="se" if n > MAX_SEEDS_DRAWN else None,
                 capsize=0.1, err_kws={"linewidth": 1}, legend=hue is not None, zorder=1)
     if ax.get_legend() is not None:  # the caller collects labels with legend_outside
         ax.get_legend().remove()
     if 1 < n <= MAX_SEEDS_DRAWN:
         levels = list(hue_order) if hue_order is not None else (list(data[hue].unique()) if hue else [])
         dots = {"palette": {h: "0.2" for h in levels}} if hue else {"color": "0.2"}
-        sns.stripplot(**common, dodge=hue not in (None, x), jitter=0.08, size=3, legend=False, zorder=4, **dots)
+        sns.stripplot(**common, dodge=dodge, jitter=0.08, size=3, legend=False, zorder=4, **dots)
         ax.scatter([], [], color="0.2", s=9, label="one run (seed)")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

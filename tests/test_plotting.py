@@ -101,3 +101,13 @@ def test_bars_of_more_seeds_get_standard_error_bars_and_no_dots():
     assert len(spans) == 4 and all(abs(span / 2 - se) < 1e-9 for span in spans)
     assert _dots(ax).size == 0
     plt.close(fig)
+
+
+def test_bars_keep_each_hue_level_at_its_place_where_a_slot_has_one_level_only():
+    frame = pd.DataFrame({"dataset": ["usps", "mnist"], "variant": ["plain", "brb"], "acc": [50.0, 60.0]})
+    fig, ax = plt.subplots()
+    plotting.bars(ax, frame, "dataset", "acc", hue="variant", order=["usps", "mnist"], hue_order=["plain", "brb"],
+                  palette={"plain": "C0", "brb": "C1"})
+    centres = sorted(round(p.get_x() + p.get_width() / 2, 6) for p in ax.patches if p.get_height() > 0)
+    assert centres == [-0.2, 1.2]  # where callers draw the paper's ticks for (usps, plain) and (mnist, brb)
+    plt.close(fig)
