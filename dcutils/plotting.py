@@ -114,6 +114,28 @@ def bars(ax, data: pd.DataFrame, x: str, y: str, *, hue: str | None = None, orde
     ax.set_ylabel(ylabel)
 
 
+def paired_differences(ax, rows: Sequence[tuple[str, pd.Series]], *, xlabel: str = "paired difference") -> None:
+    """One line per comparison: each seed's paired difference (grey dots) and their mean ± 2 SE (red diamond).
+
+    ``rows``: ``(label, diffs)`` with ``diffs`` the per-seed differences ``a − b`` (NaNs dropped), in the unit
+    the axis should show. The 2-SE bar is the verdict rule of :func:`dcutils.outputs.verdict`: a bar clear of
+    the zero line is "ahead" or "behind", one that crosses it "inconclusive"; with one pair there is no bar.
+    Small differences stay visible where bars from zero would hide them. Labels read top to bottom in order.
+    """
+    for i, (_, diffs) in enumerate(rows):
+        d = pd.Series(diffs, dtype=float).dropna().to_numpy()
+        ax.plot(d, np.full(len(d), i), "o", ms=4, color="0.6", zorder=2,
+                label="one seed's difference" if i == 0 else None)
+        if len(d):
+            se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+            ax.errorbar(float(d.mean()), i, xerr=2 * se, fmt="D", color="C3", ms=6, capsize=3, zorder=3,
+                        label="mean ± 2 SE" if i == 0 else None)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=7)
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # first row on top
+    ax.set_xlabel(xlabel)
+
+
 def legend_outside(fig, fontsize: float = 7) -> None:
     """One legend for the whole figure, right of its panels, off the data: every labelled artist of every axes,
     each label once, in drawing order. Call after ``tight_layout`` (the figure is saved with

@@ -180,3 +180,12 @@ def test_embedding_figure_keeps_each_cells_colour_across_the_step():
     fig = ap.plot_embedding(run)
     drawn = [[c.get_offsets() for c in ax.collections if c.get_label() == "centroid"][0] for ax in fig.axes[:2]]
     np.testing.assert_allclose(drawn[1], drawn[0] + 0.1)  # centroid i of the after panel is the old centroid i
+
+
+def test_ablation_bars_come_with_the_paired_differences_of_the_items_claims():
+    runset, s = _runset("brb/fig11", {"BRB": [0.90, 0.88, 0.92], "BRB + embedding reset": [0.89, 0.87, 0.90]})
+    fig = ap.plot_cells(runset, s, ["acc", "nmi"])
+    paired = fig.axes[-1]  # one row at quick: ACC bars, NMI bars, the paired differences
+    assert len(fig.axes) == 3 and paired.get_xlabel() == "paired difference (points)"
+    assert [t.get_text() for t in paired.get_yticklabels()] == ["BRB + embedding reset − BRB\nACC"]  # one line
+    assert sorted(np.round(paired.lines[0].get_xdata(), 6)) == [-2.0, -1.0, -1.0]  # per seed, in points

@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 
 from dcutils import plotting  # noqa: E402
@@ -110,4 +111,20 @@ def test_bars_keep_each_hue_level_at_its_place_where_a_slot_has_one_level_only()
                   palette={"plain": "C0", "brb": "C1"})
     centres = sorted(round(p.get_x() + p.get_width() / 2, 6) for p in ax.patches if p.get_height() > 0)
     assert centres == [-0.2, 1.2]  # where callers draw the paper's ticks for (usps, plain) and (mnist, brb)
+    plt.close(fig)
+
+
+def test_paired_differences_draw_every_seed_and_the_mean_with_two_standard_errors():
+    diffs = pd.Series([-1.0, -2.0, 0.0, -1.5], index=[0, 1, 2, 3])
+    fig, ax = plt.subplots()
+    plotting.paired_differences(ax, [("a − b", diffs), ("c − b", pd.Series([np.nan, 3.0]))])
+    dots = ax.lines[0]
+    assert sorted(dots.get_xdata()) == sorted(diffs) and set(dots.get_ydata()) == {0}
+    mean_marker = next(line for line in ax.lines if line.get_marker() == "D")
+    assert mean_marker.get_xdata()[0] == pytest.approx(diffs.mean())
+    bar = ax.collections[0].get_segments()[0]  # the first comparison's error bar
+    assert bar[1][0] - bar[0][0] == pytest.approx(4 * diffs.std(ddof=1) / 2)  # ± 2 SE, SE = sd / sqrt(4)
+    # the second comparison: its NaN is dropped, one pair left, so a dot and a mean but no spread
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a − b", "c − b"]
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # first comparison on top
     plt.close(fig)

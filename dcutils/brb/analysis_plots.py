@@ -391,13 +391,18 @@ def analysis_provenance(settings) -> outputs.Provenance:
 
 def plot_cells(runset: RunSet, settings, metrics: Sequence[str] = ("acc",)):
     """Per row (columns: metrics): each cell's final mean (bar) with every seed a dot up to three seeds, ± SE
-    beyond (:func:`dcutils.plotting.bars`)."""
+    beyond (:func:`dcutils.plotting.bars`); a last column draws the item's comparisons in that row as paired
+    differences over seeds, mean ± 2 SE (:func:`dcutils.plotting.paired_differences`), where a one-point
+    difference that bars from zero hide is visible, and the 2-SE bar crossing zero reads "inconclusive"."""
     runs = cell_finals(runset, settings)
     rows = _rows(settings)
+    claims = ITEM_COMPARISONS.get(settings.item, [])
     plotting.style()
     labels = _labels(settings)
-    fig, axes = plt.subplots(len(rows), len(metrics), figsize=(0.9 * len(labels) + 2.4 * len(metrics), 2.6 * len(rows)
-                                                                  + 0.4), squeeze=False)
+    extra = 1 if claims else 0
+    fig, axes = plt.subplots(len(rows), len(metrics) + extra,
+                             figsize=(0.9 * len(labels) + 2.4 * len(metrics) + 3.4 * extra, 2.6 * len(rows) + 0.4),
+                             squeeze=False, width_ratios=[1] * len(metrics) + [1.3] * extra)
     for i, key in enumerate(rows):
         for j, metric in enumerate(metrics):
             ax = axes[i, j]
@@ -412,8 +417,29 @@ def plot_cells(runset: RunSet, settings, metrics: Sequence[str] = ("acc",)):
             unit = " (%)" if metric in PERCENT_METRICS else ""
             ax.set_ylabel(NAMES.get(metric, metric) + unit)
             ax.set_title(_row_name(*key), fontsize=8)
+        if extra:
+            ax = axes[i, -1]
+            pairs = [(c.label().replace(", ", "\n"), (_series(runs, key, c.a, c.metric)
+                                                      - _series(runs, key, c.b, c.metric)) * _scale(c.metric)
+                      if len(runs) else pd.Series(dtype=float))
+                     for c in _distinct(c for c in claims if c.applies(key[0], key[1]))]
+            unit = " (points)" if all(c.metric in PERCENT_METRICS for c in claims) else ""
+            plotting.paired_differences(ax, pairs, xlabel="paired difference" + unit)
+            ax.set_title(f"{_row_name(*key)}: a − b per seed", fontsize=8)
     fig.tight_layout()
+    if extra:
+        plotting.legend_outside(fig)
     return fig
+
+
+def _distinct(claims) -> list[Comparison]:
+    """``claims`` once per (a, b, metric): two claims about the same difference share a line."""
+    seen, out = set(), []
+    for c in claims:
+        if (c.a, c.b, c.metric) not in seen:
+            seen.add((c.a, c.b, c.metric))
+            out.append(c)
+    return out
 
 
 def plot_cell_curves(runset: RunSet, settings, metrics: Sequence[str]):

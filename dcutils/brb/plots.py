@@ -881,20 +881,12 @@ def plot_deviations(runset: RunSet, metric: str = "acc"):
     table = deviations_table(runset, metric)
     runs = finals(runset)
     fig, ax = plt.subplots(figsize=(6.4, 0.55 * len(table) + 1.2))
-    for i, (d, r) in enumerate(zip(DEVIATIONS, table.itertuples())):
+    rows = []
+    for d, r in zip(DEVIATIONS, table.itertuples()):
         base, other = _deviation_pair(runs, d, metric)
-        diffs = (other - base).dropna() * 100
-        ax.plot(diffs.to_numpy(), np.full(len(diffs), i), "o", ms=4, color="0.6", zorder=2,
-                label="one seed" if i == 0 else None)
-        if np.isfinite(r.paired):
-            se = r.paired_se if np.isfinite(r.paired_se) else 0.0
-            ax.errorbar(r.paired, i, xerr=2 * se, fmt="D", color="C3", ms=6, capsize=3, zorder=3,
-                        label="mean ± 2 SE" if i == 0 else None)
-    ax.axvline(0, color="k", lw=0.8)
-    ax.set_yticks(range(len(table)), [f"{r.choice} ({r.method})\n{r.other}" for r in table.itertuples()],
-                  fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"{METRIC_NAME.get(metric, metric)}: other value − authors' code (points)")
+        rows.append((f"{r.choice} ({r.method})\n{r.other}", (other - base) * 100))
+    plotting.paired_differences(ax, rows, xlabel=f"{METRIC_NAME.get(metric, metric)}: other value − authors' code "
+                                                 "(points)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
