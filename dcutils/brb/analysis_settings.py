@@ -14,43 +14,42 @@ run and shares its record. Each cell runs on every seed of its profile; notebook
 
 Quick design (the floors of issue 9: every sample, the paper's 250 pretraining epochs, at least 440 optimizer
 steps between BRB steps, 8 BRB steps per run, 3 paired seeds, bf16). The cheapest main-grid row carries the
-ablations: **DEC with pretraining on OPTDIGITS** (T = 63, 567 epochs; the record's own wall-clock 147-166 s a
-run, the pretrained network shared with the main grid), where the paper's Table 13 has DEC+BRB at 92.3 % (the
+ablations: **DEC with pretraining on OPTDIGITS** (T = 63, 567 epochs; 142-152 s a run on a quiet core, the
+pretrained network shared with the main grid), where the paper's Table 13 has DEC+BRB at 92.3 % (the
 paper's Figure 10 states "BRB > 85 %", which this row meets). Chosen by cost, never by result; the cells the
 paper shows elsewhere are the paper profile's and the notebooks name them.
 
-============  =========================================================  =====  ===============
-item          quick cells (3 seeds each; "grid" = main-grid record)      runs   core-s (est.)
-============  =========================================================  =====  ===============
-fig10, algo2  OPTDIGITS DEC+pretrain: plain, BRB (grid), Disentangled,   6      930
+============  =========================================================  =====  =================
+item          quick cells (3 seeds each; "grid" = main-grid record)      runs   core-s (measured)
+============  =========================================================  =====  =================
+fig10, algo2  OPTDIGITS DEC+pretrain: plain, BRB (grid), Disentangled,   6      884
               Noise (Eq. 18, scale 0.5)
-fig19         same row: Perturbation only, Scaled Gaussian noise         6      930
+fig19         same row: Perturbation only, Scaled Gaussian noise         6      879
               (the paper's DCN on USPS and OPTDIGITS: paper profile)
-fig11         same row: BRB + embedding-layer reset                      3      465
-fig12         same row: BRB without momentum reset                       3      465
-tab19         same row: BRB with DEC's own reclustering                  3      465
-tab18         OPTDIGITS DEC without pretraining (grid row, 5 min/run):   3      780
+fig11         same row: BRB + embedding-layer reset                      3      437
+fig12         same row: BRB without momentum reset                       3      430
+tab19         same row: BRB with DEC's own reclustering                  3      435
+tab18         OPTDIGITS DEC without pretraining (grid row, 5 min/run):   3      437
               BRB with DEC's own reclustering
-tab12, tab10  OPTDIGITS DEC+pretrain: BRB reclustering with k-means++    6      930
+tab12, tab10  OPTDIGITS DEC+pretrain: BRB reclustering with k-means++    6      882
               init only and EM (k-means: grid; k-medoids: paper profile)
-fig09, fig08  OPTDIGITS DEC+pretrain: lr 5e-3, α 0.6 (lr 1e-3, α 0.8:    6      930
+fig09, fig08  OPTDIGITS DEC+pretrain: lr 5e-3, α 0.6 (lr 1e-3, α 0.8:    6      886
               grid); T stays at the floor (T < 63 would break it)
-tab09, tab08  OPTDIGITS DEC+pretrain: reclustering subsample 180 (10 %)  3      465
+tab09, tab08  OPTDIGITS DEC+pretrain: reclustering subsample 180 (10 %)  3      454
               (100 %: grid)
-fig13, fig03  USPS classes 0-3 (4,575 images, 17 steps an epoch: T =    3      ~1,120 (incl.
+fig13, fig03  USPS classes 0-3 (4,575 images, 17 steps an epoch: T =    3      850 (incl.
               26, 234 epochs), DEC+pretrain, 2-D embedding, recorded                pretraining)
 tab04         the main grid's 27 records (no new run)                    0      0
-============  =========================================================  =====  ===============
+============  =========================================================  =====  =================
 
-**Estimated cost from an empty cache beyond the main grid: 42 runs, about 7,500 core-seconds (125
-core-minutes), i.e. about 62 minutes of wall time on two one-thread workers as the timings were taken**, just
-over the 60-minute budget of issue 13. The basis: the committed records' own times for DEC on OPTDIGITS (147-166
-s a run with pretraining, 204-294 s without) and, for fig13, short runs of its configuration measured on
-2026-11-30 (one thread, bf16: 0.85 s per clustering epoch with its evaluation, 0.67 s per pretraining epoch, so
-about 373 s a run). All of these were taken while other jobs shared the two cores; the README measured the
-same USPS run 1.45 times slower then than on quiet cores, which would put the 42 runs at about 43 minutes
-undisturbed (extrapolated, not measured end to end). Dropping fig09's alpha 0.6 cell, or the fig11 or fig12
-cell, saves about 8 minutes of one core each.
+**Cost from an empty cache beyond the main grid, measured end to end: 42 runs, 6,574 core-seconds, 56 minutes
+of wall time on two one-thread workers** (2026-11-30, 2-core AMD EPYC, nothing else running; `python -m
+dcutils.compute --profile quick --jobs 2` with these 16 items and only the main grid's records and pretrained
+networks in the cache), within the 60-minute budget of issue 13. The recomputed records matched the committed
+ones in every metric, history and embedding (run times aside) and replaced them. Runs that share the two cores
+with notebooks or tests take up to twice as long (the first computation of these runs recorded 9,835
+core-seconds). Dropping fig09's alpha 0.6 cell, or the fig11 or fig12 cell, saves about 4 minutes of wall time
+each.
 
 smoke: the same cells on 300 images (fig13: 800, of which its four classes keep about 390), T = 2, 4 clustering
 epochs, 2 pretraining epochs, one seed: seconds per run; the numbers mean nothing.
