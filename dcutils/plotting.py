@@ -122,14 +122,17 @@ def paired_differences(ax, rows: Sequence[tuple[str, pd.Series]], *, xlabel: str
     the zero line is "ahead" or "behind", one that crosses it "inconclusive"; with one pair there is no bar.
     Small differences stay visible where bars from zero would hide them. Labels read top to bottom in order.
     """
+    labelled = False  # the legend entries go with the first comparison that has data
     for i, (_, diffs) in enumerate(rows):
         d = pd.Series(diffs, dtype=float).dropna().to_numpy()
+        if not len(d):
+            continue
+        se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0  # as outputs.mean_se
         ax.plot(d, np.full(len(d), i), "o", ms=4, color="0.6", zorder=2,
-                label="one seed's difference" if i == 0 else None)
-        if len(d):
-            se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
-            ax.errorbar(float(d.mean()), i, xerr=2 * se, fmt="D", color="C3", ms=6, capsize=3, zorder=3,
-                        label="mean ± 2 SE" if i == 0 else None)
+                label=None if labelled else "one seed's difference")
+        ax.errorbar(float(d.mean()), i, xerr=2 * se, fmt="D", color="C3", ms=6, capsize=3, zorder=3,
+                    label=None if labelled else "mean ± 2 SE")
+        labelled = True
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=7)
     ax.set_ylim(len(rows) - 0.5, -0.5)  # first row on top

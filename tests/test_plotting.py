@@ -128,3 +128,8 @@ def test_paired_differences_draw_every_seed_and_the_mean_with_two_standard_error
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a − b", "c − b"]
     assert ax.get_ylim()[0] > ax.get_ylim()[1]  # first comparison on top
     plt.close(fig)
+    fig, ax = plt.subplots()  # a comparison without data keeps its line, the legend goes with the next one
+    plotting.paired_differences(ax, [("a − b", pd.Series(dtype=float)), ("c − b", pd.Series([1.0, 2.0]))])
+    assert ax.get_legend_handles_labels()[1] == ["one seed's difference", "mean ± 2 SE"]
+    assert len(ax.get_yticks()) == 2 and set(ax.lines[0].get_ydata()) == {1}
+    plt.close(fig)
