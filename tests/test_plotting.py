@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
 
 from dcutils import plotting  # noqa: E402
 
@@ -76,7 +76,6 @@ def _finals(n_seeds: int) -> pd.DataFrame:
 
 
 def _dots(ax) -> np.ndarray:
-    from matplotlib.collections import PathCollection
     return np.concatenate([c.get_offsets()[:, 1] for c in ax.collections
                            if isinstance(c, PathCollection) and len(c.get_offsets())] or [np.empty(0)])
 
@@ -125,6 +124,10 @@ def test_paired_differences_draw_every_seed_and_the_mean_with_two_standard_error
     bar = ax.collections[0].get_segments()[0]  # the first comparison's error bar
     assert bar[1][0] - bar[0][0] == pytest.approx(4 * diffs.std(ddof=1) / 2)  # ± 2 SE, SE = sd / sqrt(4)
     # the second comparison: its NaN is dropped, one pair left, so a dot and a mean but no spread
+    dots, means = ([line for line in ax.lines if line.get_marker() == m] for m in ("o", "D"))
+    assert list(dots[1].get_xdata()) == [3.0] and list(means[1].get_xdata()) == [3.0]
+    bar = ax.collections[1].get_segments()[0]
+    assert bar[1][0] == bar[0][0] == 3.0
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a − b", "c − b"]
     assert ax.get_ylim()[0] > ax.get_ylim()[1]  # first comparison on top
     plt.close(fig)

@@ -422,7 +422,8 @@ def plot_cells(runset: RunSet, settings, metrics: Sequence[str] = ("acc",)):
             pairs = [(c.label().replace(", ", "\n"), (_series(runs, key, c.a, c.metric)
                                                       - _series(runs, key, c.b, c.metric)) * _scale(c.metric)
                       if len(runs) else pd.Series(dtype=float))
-                     for c in _distinct(c for c in claims if c.applies(key[0], key[1]))]
+                     # one line per difference: two claims about the same a − b (other rows) share it
+                     for c in {(c.a, c.b, c.metric): c for c in claims if c.applies(key[0], key[1])}.values()]
             unit = " (points)" if all(c.metric in PERCENT_METRICS for c in claims) else ""
             plotting.paired_differences(ax, pairs, xlabel="paired difference" + unit)
             ax.set_title(f"{_row_name(*key)}: a − b per seed", fontsize=8)
@@ -430,16 +431,6 @@ def plot_cells(runset: RunSet, settings, metrics: Sequence[str] = ("acc",)):
     if extra:
         plotting.legend_outside(fig)
     return fig
-
-
-def _distinct(claims) -> list[Comparison]:
-    """``claims`` once per (a, b, metric): two claims about the same difference share a line."""
-    seen, out = set(), []
-    for c in claims:
-        if (c.a, c.b, c.metric) not in seen:
-            seen.add((c.a, c.b, c.metric))
-            out.append(c)
-    return out
 
 
 def plot_cell_curves(runset: RunSet, settings, metrics: Sequence[str]):
