@@ -77,10 +77,16 @@ def _items(paper: str, rows: list[tuple]) -> list[Item]:
 
 
 PARTIAL_SUBSTITUTE = "partial: substitute data sets where the quick profile does not run the paper's"
+
+
+def brb_v2_pending(status: str) -> str:
+    """The status of a brb item while its quick records are recomputed with ``brb.dc`` version 2 (issue 20:
+    BatchNorm on and the first clustering as the authors' runs had them); ``status`` is what it says after."""
+    return f"{QUICK_PENDING} (brb.dc version 2, issue 20; once computed: {status})"
 #: The BRB grid at quick: the data sets its profile pins (the others are the paper profile's).
-BRB_OFFLINE = ("partial: quick runs 4 of the 36 (setting, method, data set) rows at the floors of issue 9 "
-               "(OPTDIGITS: DEC with and without pretraining, DCN with; USPS: IDEC without); the others are "
-               "the paper profile's, shown with the paper's value")
+BRB_OFFLINE = ("partial: quick runs 7 of the 36 (setting, method, data set) rows at the floors of issue 9 "
+               "(OPTDIGITS whole: DEC, IDEC, DCN with and without pretraining, every variant; USPS: IDEC without "
+               "pretraining); the others are the paper profile's, shown with the paper's value")
 
 #: ReSL at quick: Fashion-MNIST (3,000 / 2,000 balanced train / test images, a ResNet18 of width 1/8) for the
 #: paper's four natural-image data sets, which need a GPU and are not offline (paper profile).
@@ -91,47 +97,47 @@ RESL_TABLE = ("partial: an FMNIST row is added; the STL10 and CIFAR cells show t
 
 ITEMS: list[Item] = [
     *_items("brb", [
-        ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem", DONE),
-        ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)", "done (OPTDIGITS DEC with pretraining, as fig10; 3 seeds)"),
-        ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch", "done (T = 20, 180 epochs, 3 seeds; the notebook gives the verdict)"),
-        ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)", "partial: GTSRB is not run at quick (paper profile); OPTDIGITS +BRB is shown instead (quick runs no DCN +Recluster), named on the figure"),
-        ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding", "done (redrawn from fig13's runs)"),
-        ("fig04", "pretrained-dcn", "data", "scenario 1 (pretraining): DCN, +Recluster, +Reset, +BRB per data set", BRB_OFFLINE),
-        ("fig05", "no-pretraining-gain", "data", "scenario 2 (no pretraining): relative ACC gain of BRB for DEC and IDEC", BRB_OFFLINE),
-        ("fig06", "dcn-analysis", "data", "analysis as fig02 on OPTDIGITS and MNIST", "partial: OPTDIGITS +BRB only; MNIST and DCN +Recluster are the paper profile's"),
-        ("fig07", "centroid-distance-ratio", "data", "histogram of d1/d2 before and after a BRB step (DCN)", "partial: MNIST is not run at quick; OPTDIGITS shown, named on the figure"),
-        ("fig08", "sensitivity-mnist", "data", "sensitivity over lr x T x alpha on MNIST", "partial: MNIST is the paper profile's; fig09's reduced OPTDIGITS grid shown"),
-        ("fig09", "sensitivity-usps-optdigits", "data", "sensitivity grid on USPS and OPTDIGITS", "partial: a reduced grid (lr 5e-3, alpha 0.6 against the main row) on OPTDIGITS; USPS and the full grid are the paper profile's"),
-        ("fig10", "ablation-targets", "data", "BRB vs Disentangled vs embedding noise (OPTDIGITS)", "done (OPTDIGITS DEC with pretraining, 3 seeds)"),
-        ("fig11", "embedding-reset", "data", "BRB with vs without embedding-layer reset", "partial: OPTDIGITS DEC with pretraining; GTSRB, USPS, MNIST are the paper profile's"),
-        ("fig12", "momentum-reset", "data", "BRB with vs without centroid momentum reset", "partial: OPTDIGITS DEC with pretraining; IDEC and the other data sets are the paper profile's"),
-        ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB", "done (USPS digits 0-3, 2-D embedding, 3 seeds)"),
-        ("fig14", "pretrained-nmi-ari", "data", "NMI and ARI with pretraining, as fig04", BRB_OFFLINE),
-        ("fig15", "no-pretraining-nmi-ari", "data", "NMI and ARI without pretraining, as fig05", BRB_OFFLINE),
-        ("fig16", "silhouette-mnist", "data", "silhouette (ground truth) per epoch, DCN variants, MNIST", "partial: MNIST and DCN +Recluster are not run at quick; OPTDIGITS DCN and +BRB shown, named on the figure"),
-        ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels", "partial: USPS and GTSRB run no DCN at quick (paper profile); OPTDIGITS shown, named on the figure"),
-        ("fig18", "reconstruction-loss", "data", "reconstruction loss per epoch, DCN with vs without BRB", "done (OPTDIGITS: scikit-learn part)"),
-        ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise", "partial: OPTDIGITS DEC with pretraining stands in for the paper's DCN on USPS and OPTDIGITS"),
+        ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem", brb_v2_pending(DONE)),
+        ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)", brb_v2_pending("done (OPTDIGITS DEC with pretraining, as fig10; 3 seeds)")),
+        ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch", brb_v2_pending("done (T = 20, 180 epochs, 3 seeds; the notebook gives the verdict)")),
+        ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)", brb_v2_pending("partial: GTSRB is not run at quick (paper profile); OPTDIGITS +BRB is shown instead (quick runs no DCN +Recluster), named on the figure")),
+        ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding", brb_v2_pending("done (redrawn from fig13's runs)")),
+        ("fig04", "pretrained-dcn", "data", "scenario 1 (pretraining): DCN, +Recluster, +Reset, +BRB per data set", brb_v2_pending(BRB_OFFLINE)),
+        ("fig05", "no-pretraining-gain", "data", "scenario 2 (no pretraining): relative ACC gain of BRB for DEC and IDEC", brb_v2_pending(BRB_OFFLINE)),
+        ("fig06", "dcn-analysis", "data", "analysis as fig02 on OPTDIGITS and MNIST", brb_v2_pending("partial: OPTDIGITS +BRB only; MNIST and DCN +Recluster are the paper profile's")),
+        ("fig07", "centroid-distance-ratio", "data", "histogram of d1/d2 before and after a BRB step (DCN)", brb_v2_pending("partial: MNIST is not run at quick; OPTDIGITS shown, named on the figure")),
+        ("fig08", "sensitivity-mnist", "data", "sensitivity over lr x T x alpha on MNIST", brb_v2_pending("partial: MNIST is the paper profile's; fig09's reduced OPTDIGITS grid shown")),
+        ("fig09", "sensitivity-usps-optdigits", "data", "sensitivity grid on USPS and OPTDIGITS", brb_v2_pending("partial: a reduced grid (lr 5e-3, alpha 0.6 against the main row) on OPTDIGITS; USPS and the full grid are the paper profile's")),
+        ("fig10", "ablation-targets", "data", "BRB vs Disentangled vs embedding noise (OPTDIGITS)", brb_v2_pending("done (OPTDIGITS DEC with pretraining, 3 seeds)")),
+        ("fig11", "embedding-reset", "data", "BRB with vs without embedding-layer reset", brb_v2_pending("partial: OPTDIGITS DEC with pretraining; GTSRB, USPS, MNIST are the paper profile's")),
+        ("fig12", "momentum-reset", "data", "BRB with vs without centroid momentum reset", brb_v2_pending("partial: OPTDIGITS DEC with pretraining; IDEC and the other data sets are the paper profile's")),
+        ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB", brb_v2_pending("done (USPS digits 0-3, 2-D embedding, 3 seeds)")),
+        ("fig14", "pretrained-nmi-ari", "data", "NMI and ARI with pretraining, as fig04", brb_v2_pending(BRB_OFFLINE)),
+        ("fig15", "no-pretraining-nmi-ari", "data", "NMI and ARI without pretraining, as fig05", brb_v2_pending(BRB_OFFLINE)),
+        ("fig16", "silhouette-mnist", "data", "silhouette (ground truth) per epoch, DCN variants, MNIST", brb_v2_pending("partial: MNIST and DCN +Recluster are not run at quick; OPTDIGITS DCN and +BRB shown, named on the figure")),
+        ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels", brb_v2_pending("partial: USPS and GTSRB run no DCN at quick (paper profile); OPTDIGITS shown, named on the figure")),
+        ("fig18", "reconstruction-loss", "data", "reconstruction loss per epoch, DCN with vs without BRB", brb_v2_pending("done (OPTDIGITS: scikit-learn part)")),
+        ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise", brb_v2_pending("partial: OPTDIGITS DEC with pretraining stands in for the paper's DCN on USPS and OPTDIGITS")),
         ("tab01", "contrastive", "data", "contrastive (SimCLR, ResNet18) + self-labeling, CIFAR10 / CIFAR100-20"),
         ("tab02", "appendix-contents", "config", "contents of the appendix", "index only: a list of appendix sections, nothing to compute"),
         ("tab03", "datasets", "config", "data set statistics from the loaders", DONE),
-        ("tab04", "runtime", "data", "wall-clock time of one run per data set", "partial: the main grid's quick runs (OPTDIGITS, USPS) on a 2-core CPU; the other data sets are the paper profile's"),
+        ("tab04", "runtime", "data", "wall-clock time of one run per data set", brb_v2_pending("partial: the main grid's quick runs (OPTDIGITS, USPS) on a 2-core CPU; the other data sets are the paper profile's")),
         ("tab05", "hyperparameters-grayscale", "config", "hyperparameters, grayscale data sets", DONE),
         ("tab06", "hyperparameters-gtsrb", "config", "hyperparameters, GTSRB", DONE),
         ("tab07", "hyperparameters-contrastive", "config", "hyperparameters, contrastive experiments", DONE),
-        ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size", "partial: OPTDIGITS DEC, 10 % and 100 %, from tab09's runs"),
-        ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size", "partial: OPTDIGITS DEC with pretraining, 10 % and 100 %"),
-        ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms", "partial: from tab12's runs; k-medoids and MNIST are the paper profile's"),
+        ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size", brb_v2_pending("partial: OPTDIGITS DEC, 10 % and 100 %, from tab09's runs")),
+        ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size", brb_v2_pending("partial: OPTDIGITS DEC with pretraining, 10 % and 100 %")),
+        ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms", brb_v2_pending("partial: from tab12's runs; k-medoids and MNIST are the paper profile's")),
         ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)"),
-        ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)", "partial: OPTDIGITS DEC with pretraining stands in; k-medoids is the paper profile's"),
-        ("tab13", "acc-all-variants", "data", "ACC of all 24 variants on 6 data sets", BRB_OFFLINE),
-        ("tab14", "nmi-all-variants", "data", "NMI of all 24 variants", BRB_OFFLINE),
-        ("tab15", "ari-all-variants", "data", "ARI of all 24 variants", BRB_OFFLINE),
+        ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)", brb_v2_pending("partial: OPTDIGITS DEC with pretraining stands in; k-medoids is the paper profile's")),
+        ("tab13", "acc-all-variants", "data", "ACC of all 24 variants on 6 data sets", brb_v2_pending(BRB_OFFLINE)),
+        ("tab14", "nmi-all-variants", "data", "NMI of all 24 variants", brb_v2_pending(BRB_OFFLINE)),
+        ("tab15", "ari-all-variants", "data", "ARI of all 24 variants", brb_v2_pending(BRB_OFFLINE)),
         ("tab16", "contrastive-self-labeling", "data", "contrastive with self-labeling, ACC"),
         ("tab17", "contrastive-no-self-labeling", "data", "contrastive without self-labeling, ACC"),
-        ("tab18", "own-assignments-no-pretraining", "data", "reclustering with own assignments vs k-means, no pretraining", "partial: OPTDIGITS DEC"),
-        ("tab19", "own-assignments-pretraining", "data", "the same with pretraining", "partial: OPTDIGITS DEC"),
-        ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead", "partial: counted over the 4 rows quick runs (see the notebook)"),
+        ("tab18", "own-assignments-no-pretraining", "data", "reclustering with own assignments vs k-means, no pretraining", brb_v2_pending("partial: OPTDIGITS DEC")),
+        ("tab19", "own-assignments-pretraining", "data", "the same with pretraining", brb_v2_pending("partial: OPTDIGITS DEC")),
+        ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead", brb_v2_pending("partial: counted over the 4 rows quick runs (see the notebook)")),
     ]),
     *_items("resl", [
         ("algo1", "resl-loop", "data", "the ReSL loop with a pluggable reset strategy", DONE),
@@ -182,7 +188,7 @@ ITEMS: list[Item] = [
 EXTRAS: list[Item] = [
     Item("brb", "deviations", "", "data",
          "the authors' code vs the paper's text: each training choice run both ways (USPS, 3 seeds)",
-         "done (a short sensitivity protocol, not the tables' floors; the notebook says so)",
+         brb_v2_pending("done (a short sensitivity protocol, not the tables' floors; the notebook says so)"),
          (".csv", ".md", ".png", ".pdf")),
 ]
 

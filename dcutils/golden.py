@@ -63,7 +63,12 @@ PROBES: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
                    "em": {"recluster": "em"}, "kmeanspp": {"recluster": "kmeans++"},
                    "own": {"recluster": "own"}, "recluster_subsample": {"recluster_subsample": 64},
                    "2d_four_classes": {"embedding_dim": 2, "classes": [0, 1, 2, 3], "subsample": None,
-                                       "record_embedding": True}}.items()}},
+                                       "record_embedding": True},
+                   # version 2 (issue 20): no pretraining (train-mode first clustering) and the text's choices
+                   "scratch": {"pretrain": False}, "scratch_eval_first": {"pretrain": False,
+                                                                           "first_clustering": "eval"},
+                   "no_batch_norm": {"batch_norm": False}, "joint_views": {"view_passes": "joint"}}.items()},
+               "idec_scratch": ("optdigits", {**_BRB, "method": "idec", "pretrain": False})},
     "rdc.method": {m: ("optdigits", {**_RDC, "method": m})
                    for m in ("ae_kmeans", "dec", "idec", "dynae", "rdc", "vade", "p1p2p3")},
     "rdc.twist": {m: ("curved4", {"method": m, "n_per_cluster": 30, "pretrain_epochs": 3, "cluster_epochs": 2})

@@ -263,11 +263,19 @@ def _model_device(model: nn.Module) -> torch.device | None:
 
 
 @torch.no_grad()
-def embed(model: nn.Module, x: Tensor, batch_size: int = 4096) -> Tensor:
-    """Embed a whole data set in batches, in eval mode and without gradients.
+def embed(model: nn.Module, x: Tensor, batch_size: int = 4096, train_mode: bool = False) -> Tensor:
+    """Embed a whole data set in batches, without gradients, in eval mode unless ``train_mode``.
 
     Used for reclustering and metrics on all data. The model's train/eval mode
     is restored afterwards, so this is safe to call inside a training loop.
+
+    ``train_mode=True`` embeds as a network that was never put in eval mode
+    does: BatchNorm normalises each batch of ``batch_size`` consecutive
+    samples (data order) with that batch's statistics and updates its running
+    statistics once per batch. BRB's authors embed this way before the first
+    k-means of a run without pretraining (their ``encode_batchwise`` on a
+    fresh network, batches of 256). A last batch of a single sample is
+    joined to the one before it (BatchNorm cannot normalise one sample).
 
     Parameters
     ----------
@@ -278,6 +286,7 @@ def embed(model: nn.Module, x: Tensor, batch_size: int = 4096) -> Tensor:
         May live on another device than the model (e.g. the full data set on
         the CPU); each batch is moved to the model's device.
     batch_size : int, default 4096
+    train_mode : bool, default False
 
     Returns
     -------
@@ -288,9 +297,13 @@ def embed(model: nn.Module, x: Tensor, batch_size: int = 4096) -> Tensor:
     device = _model_device(model) or x.device
     encode = model.encode if hasattr(model, "encode") else model
     was_training = model.training
-    model.eval()
+    model.train(train_mode)
+    starts = list(range(0, x.shape[0], batch_size))
+    if train_mode and len(starts) > 1 and x.shape[0] - starts[-1] == 1:
+        starts.pop()
+    ends = [*starts[1:], x.shape[0]]
     try:
-        parts = [encode(x[i : i + batch_size].to(device)) for i in range(0, x.shape[0], batch_size)]
+        parts = [encode(x[a:b].to(device)) for a, b in zip(starts, ends)]
     finally:
         model.train(was_training)
     if not parts:

@@ -48,7 +48,8 @@ from dcutils.hparams import BRB_GRAYSCALE as SETUP
 __all__ = [
     "METHODS", "LOSS_WEIGHTS", "dec_soft_assignment", "dec_target_distribution", "dec_loss", "dec_cluster_loss",
     "reconstruction_loss", "dcn_loss", "dcn_update_centroids", "dcn_minibatch_update", "dcn_centroid_pass",
-    "clustering_loss", "check_choice", "DCN_LOSS_MEANS", "DCN_CENTROIDS", "DCN_CENTROID_RATE", "has_batch_norm",
+    "clustering_loss", "VIEW_PASSES", "check_choice",
+    "DCN_LOSS_MEANS", "DCN_CENTROIDS", "DCN_CENTROID_RATE", "has_batch_norm",
 ]
 
 METHODS = ("dec", "idec", "dcn")
@@ -245,19 +246,50 @@ def has_batch_norm(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
+#: ``view_passes`` of :func:`clustering_loss`: how the two views go through a BatchNorm network.
+VIEW_PASSES = ("authors", "joint")
+
+
+def _encode_views(method: str, model: nn.Module, x: Tensor, x_aug: Tensor | None, view_passes: str
+                  ) -> tuple[Tensor, Tensor | None]:
+    """Embeddings of the clean and the augmented view, passed through the network as ``view_passes`` says."""
+    if x_aug is None or not has_batch_norm(model):
+        return model.encode(x), (model.encode(x_aug) if x_aug is not None else None)
+    if view_passes == "authors" and method == "dec":
+        # dec_module.py ``_loss`` without reconstruction: one no-grad pass over both views (it updates the
+        # running statistics; the decoder's are never used by DEC), then each view alone, augmented first.
+        with torch.no_grad():
+            model.encode(torch.cat([x_aug, x]))
+        z_aug = model.encode(x_aug)
+        return model.encode(x), z_aug
+    z_aug, z = model.encode(torch.cat([x_aug, x])).split([x_aug.shape[0], x.shape[0]])
+    return z, z_aug
+
+
 def clustering_loss(method: str, model: nn.Module, x: Tensor, centroids: Tensor,
                     x_aug: Tensor | None = None, *,
-                    dcn_loss_mean: str = "entries") -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                    dcn_loss_mean: str = "entries", view_passes: str = "authors"
+                    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """One mini-batch's loss of DEC, IDEC or DCN, weighted as in Table 5.
 
     ``total = w_rec * L_rec + w_cl * L_cluster`` with (w_rec, w_cl) from
     :data:`LOSS_WEIGHTS`: DEC (0, 1), IDEC (1, 0.1), DCN (1, 0.025); DCN's
     cluster loss is normalised by ``dcn_loss_mean`` (:func:`dcn_loss`; default
-    the authors' mean over N x K entries). With BatchNorm in ``model`` the two
-    views go through the network as one batch, as in the authors' code
-    (``_abstract_autoencoder.py``, ``reconstruction_loss`` concatenates them),
-    so the batch statistics cover both; without it each view is encoded alone
-    (the same numbers).
+    the authors' mean over N x K entries).
+
+    How the two views pass a network with BatchNorm (``view_passes``; without
+    BatchNorm every choice gives the same numbers):
+
+    * ``"authors"`` (the authors' code): IDEC and DCN encode and decode both
+      views as one batch (``_abstract_autoencoder.py``,
+      ``reconstruction_loss`` concatenates them, augmented first), so the
+      batch statistics cover both; DEC, which has no reconstruction term,
+      first runs one no-grad pass over both views (``dec_module.py``,
+      ``_loss``: ``autoencoder.loss`` under ``inference_mode``, which still
+      updates the running statistics in train mode), then encodes the
+      augmented and the clean view in two separate passes, each normalised
+      by its own statistics: three running-statistics updates per batch.
+    * ``"joint"``: every method encodes (and decodes) both views as one batch.
 
     Parameters
     ----------
@@ -267,6 +299,7 @@ def clustering_loss(method: str, model: nn.Module, x: Tensor, centroids: Tensor,
     centroids : Tensor, shape (K, D)
     x_aug : Tensor, same shape as x, optional augmented view
     dcn_loss_mean : {"entries", "samples"}, DCN only (see :func:`dcn_loss`)
+    view_passes : {"authors", "joint"}, see above
 
     Returns
     -------
@@ -275,14 +308,16 @@ def clustering_loss(method: str, model: nn.Module, x: Tensor, centroids: Tensor,
     """
     check_choice("method", method, METHODS)
     check_choice("dcn_loss_mean", dcn_loss_mean, DCN_LOSS_MEANS)
+    check_choice("view_passes", view_passes, VIEW_PASSES)
     w_rec, w_cl = LOSS_WEIGHTS[method]
-    if x_aug is not None and has_batch_norm(model):
-        z_aug, z = model.encode(torch.cat([x_aug, x])).split([x_aug.shape[0], x.shape[0]])
-    else:
-        z = model.encode(x)
-        z_aug = model.encode(x_aug) if x_aug is not None else None
+    z, z_aug = _encode_views(method, model, x, x_aug, view_passes)
     if w_rec > 0:
-        recon = reconstruction_loss(x, model.decode(z), x_aug, model.decode(z_aug) if z_aug is not None else None)
+        if z_aug is not None and has_batch_norm(model):
+            # decoded as one batch too; the mean over both views equals the average of the two MSEs
+            x_hat_aug, x_hat = model.decode(torch.cat([z_aug, z])).split([z_aug.shape[0], z.shape[0]])
+        else:
+            x_hat, x_hat_aug = model.decode(z), (model.decode(z_aug) if z_aug is not None else None)
+        recon = reconstruction_loss(x, x_hat, x_aug, x_hat_aug)
     else:
         recon = z.new_zeros(())
     labels = km.assign(z.detach(), centroids.detach())
@@ -291,5 +326,3 @@ def clustering_loss(method: str, model: nn.Module, x: Tensor, centroids: Tensor,
     else:
         cluster = dec_cluster_loss(z, centroids, z_aug)
     return w_rec * recon + w_cl * cluster, recon, cluster, labels
-
-

@@ -12,13 +12,20 @@ The defaults follow the authors' code where the paper is silent; the other
 value of each parameter keeps the earlier behaviour as an option:
 ``dcn_loss_mean="entries"`` (vs "samples"), ``dcn_centroids="epoch_pass"``
 (vs "eq7"), ``drop_last=True`` (vs False), ``clip="autoencoder"`` (vs
-"all"), ``interpolation="nearest"`` (vs "bilinear"); ``batch_norm=False``
-follows Table 5 (True = the authors' grid runner's default). ``precision``
+"all"), ``interpolation="nearest"`` (vs "bilinear"). ``precision``
 ("fp32" default; the quick profile runs "bf16" autocast) and ``fused_adam``
 (True) are part of the config too. Sources are listed in :mod:`dcutils.brb`.
-Flipping these defaults (issue 9) did not change what any config computes, so
-the version stays 1: a config names every parameter, and records computed
-with the earlier defaults keep their keys.
+
+Version 2 (issue 20) trains as the runs behind the published tables did: the
+authors' grid runner (``config/runner_config.py``) runs every table's config
+with ``batch_norm=True``, which Table 5's "BatchNorm: False" does not describe
+(the text's value is a row of the deviations notebook); a network that was
+not pretrained is embedded in train mode for the first k-means and epoch 0's
+scores (``first_clustering="authors"``; "eval" = version 1); DEC passes its
+two views separately after a no-grad statistics pass (``view_passes="authors"``;
+"joint" = version 1). Each record also carries its health
+(:func:`dcutils.health.assess`, ``meta["health"]``) and the per-epoch
+``min_cluster_share`` / ``empty_clusters`` it rests on.
 """
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dcutils import metrics
+from dcutils import health, metrics
 from dcutils.brb.pretrain import new_model, pretrained_autoencoder
 from dcutils.brb.train import METRICS_SUBSAMPLE, batches_per_epoch, clustering_augmenter, train_clustering
 from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
@@ -37,7 +44,20 @@ from dcutils.data import DATASETS, Dataset, canonical_name, load_dataset
 from dcutils.device import seed_everything
 from dcutils.hparams import BRB_GRAYSCALE as SETUP
 
-__all__ = ["run_dc", "estimate_steps", "select_classes"]
+__all__ = ["run_dc", "estimate_steps", "select_classes", "FIRST_CLUSTERING", "HEALTH_LOSSES"]
+
+#: ``first_clustering`` of ``brb.dc``: "authors" = train mode without pretraining, eval mode after it (what
+#: the authors' code does, ``src/training/ae.py``); "eval" = always eval mode (version 1).
+FIRST_CLUSTERING = ("authors", "eval")
+
+#: The losses whose growth :func:`dcutils.health.assess` checks, per method. DEC's and IDEC's cluster loss
+#: KL(P||Q) is left out: it is bounded, and on a network that was never trained it starts near 0 (Q nearly
+#: uniform) and rises a hundred- to a thousandfold within the first epochs as clusters form, which is
+#: learning, not divergence. DCN's cluster loss (squared distances) and every reconstruction loss are checked.
+HEALTH_LOSSES = {"dec": (), "idec": ("recon_loss",), "dcn": ("recon_loss", "cluster_loss")}
+
+#: The authors' grid runner's BatchNorm (``config/runner_config.py``): on in every run behind the tables.
+RUNNER_BATCH_NORM = True
 
 
 @lru_cache(maxsize=4)
@@ -64,7 +84,7 @@ def estimate_steps(cfg: RunConfig) -> int:
 
 @algorithm(
     "brb.dc",
-    version=1,
+    version=2,
     steps=estimate_steps,
     method="idec",
     variant="brb",
@@ -93,7 +113,10 @@ def estimate_steps(cfg: RunConfig) -> int:
     drop_last=True,
     clip="autoencoder",
     interpolation="nearest",
-    batch_norm=SETUP.batch_norm,
+    # Version 2 (issue 20): the authors' runs. Table 5's text value (False) is a deviations row.
+    batch_norm=RUNNER_BATCH_NORM,
+    first_clustering="authors",
+    view_passes="authors",
     precision="fp32",
     fused_adam=True,
     # Issue 13. Added once records existed: at these defaults a config keeps the key it had before.
@@ -112,8 +135,11 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     paper is silent (see the package docstring): dcn_loss_mean ("entries" =
     authors' code | "samples"), dcn_centroids ("epoch_pass" = authors' code |
     "eq7"), drop_last, clip ("autoencoder" = authors' code | "all"),
-    interpolation ("nearest" = authors' code | "bilinear"); batch_norm (False,
-    Table 5); precision ("fp32" | "bf16" autocast); fused_adam (True; False = torch's single-tensor Adam).
+    interpolation ("nearest" = authors' code | "bilinear"); batch_norm (True,
+    the authors' grid runner; False = Table 5's text); first_clustering
+    (:data:`FIRST_CLUSTERING`); view_passes ("authors" | "joint",
+    :func:`~dcutils.brb.losses.clustering_loss`); precision ("fp32" | "bf16" autocast); fused_adam (True;
+    False = torch's single-tensor Adam).
     Added in issue 13 (left out of a config's key at their defaults): embedding_dim (None = K; 2 for
     Figure 13), classes (None = every class; a list keeps those classes, relabelled 0..k-1 in the
     given order, K = k; Figure 13's 4 USPS classes), record_embedding (also keep every sample's
@@ -126,6 +152,8 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     (d1/d2 around the middle BRB step) and meta (substitutes, pretraining,
     timings).
     """
+    if cfg["first_clustering"] not in FIRST_CLUSTERING:
+        raise ValueError(f"first_clustering must be one of {FIRST_CLUSTERING}, got {cfg['first_clustering']!r}")
     dev = ctx.device
     gen = seed_everything(cfg.seed)
     data = _load(cfg.dataset, cfg["split"], cfg["subsample"], str(dev))
@@ -151,7 +179,9 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         augment=clustering_augmenter(data, cfg["interpolation"]) if cfg["augment"] else False,
         noise_scale=cfg["noise_scale"], n_init=cfg["kmeans_n_init"], metrics_subsample=cfg["metrics_subsample"],
         dcn_loss_mean=cfg["dcn_loss_mean"], dcn_centroids=cfg["dcn_centroids"], drop_last=cfg["drop_last"],
-        clip=cfg["clip"], interpolation=cfg["interpolation"], precision=cfg["precision"],
+        clip=cfg["clip"], interpolation=cfg["interpolation"],
+        first_clustering="train" if cfg["first_clustering"] == "authors" and not pretrain else "eval",
+        view_passes=cfg["view_passes"], precision=cfg["precision"],
         fused_adam=cfg["fused_adam"], snapshot=bool(cfg["record_embedding"]), generator=gen, ctx=ctx)
     h = result.history
     last = h.iloc[-1]
@@ -173,6 +203,7 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         # 0-based epochs at whose start a step ran (= epochs trained before it; paper: 20, 40, ...)
         "brb_epochs": [int(e) - 1 for e in h.loc[h["brb"], "epoch"]],
         "metrics_subsample": cfg["metrics_subsample"],
+        "health": health.assess(h, loss_columns=HEALTH_LOSSES[cfg["method"]]),
     }
     if result.ratio_step is not None:
         step = result.steps[result.ratio_step]

@@ -48,6 +48,7 @@ from dcutils.brb.losses import (
     DCN_CENTROIDS,
     DCN_LOSS_MEANS,
     METHODS,
+    VIEW_PASSES,
     check_choice,
     clustering_loss,
     dcn_centroid_pass,
@@ -63,9 +64,10 @@ from dcutils.models import embed
 from dcutils.precision import adam, autocast, check_precision
 from dcutils.timing import Stopwatch
 
-__all__ = ["VARIANTS", "CLIPS", "INTERPOLATIONS", "HISTORY_COLUMNS", "METRICS_SUBSAMPLE", "reset_epochs",
+__all__ = ["VARIANTS", "CLIPS", "INTERPOLATIONS", "FIRST_CLUSTERING_MODES", "HISTORY_COLUMNS", "METRICS_SUBSAMPLE",
+           "reset_epochs",
            "ClusteringResult", "train_clustering", "step_for_variant", "affine_view", "clustering_augmenter",
-           "batches_per_epoch"]
+           "batches_per_epoch", "cluster_sizes"]
 
 #: BRB step kinds: what each variant does every T epochs.
 VARIANTS = ("none", "brb", "recluster", "reset", "perturb_only", "gaussian", "noise", "disentangled")
@@ -75,7 +77,7 @@ VARIANTS = ("none", "brb", "recluster", "reset", "perturb_only", "gaussian", "no
 HISTORY_COLUMNS = (
     "epoch", "acc", "nmi", "ari", "cl_change", "intra_cd", "inter_cd", "silhouette", "silhouette_pred",
     "recon_loss", "cluster_loss", "brb", "t_reset", "t_embed", "t_cluster", "t_momentum", "brb_seconds",
-    "epoch_seconds",
+    "epoch_seconds", "min_cluster_share", "empty_clusters",
 )
 
 #: Samples used for intra-/inter-CD and silhouettes each epoch (fixed subset).
@@ -86,6 +88,9 @@ CLIPS = ("autoencoder", "all")
 
 #: ``interpolation`` values of the affine view: torchvision's default (authors), or bilinear.
 INTERPOLATIONS = ("nearest", "bilinear")
+
+#: ``first_clustering`` values: the network's mode for the initial k-means and epoch 0's scores.
+FIRST_CLUSTERING_MODES = ("eval", "train")
 
 
 def batches_per_epoch(n: int, batch_size: int, drop_last: bool = True) -> int:
@@ -173,11 +178,20 @@ def _silhouette(a: np.ndarray, b: np.ndarray) -> float:
     return float(s.mean())
 
 
-def _evaluate(model, x, y_np, centroids, prev_labels, metric_idx) -> tuple[dict[str, float], np.ndarray]:
-    z = embed(model, x)
+def cluster_sizes(labels: np.ndarray, k: int) -> dict[str, float]:
+    """``min_cluster_share`` (the smallest of the K clusters' share of the samples, 0 when one is empty) and
+    ``empty_clusters`` (how many of the K have no sample) of hard ``labels`` (N,) in 0..k-1."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=k)[:k]
+    return {"min_cluster_share": float(counts.min() / max(counts.sum(), 1)),
+            "empty_clusters": int((counts == 0).sum())}
+
+
+def _evaluate(model, x, y_np, centroids, prev_labels, metric_idx, z: Tensor | None = None
+              ) -> tuple[dict[str, float], np.ndarray]:
+    z = embed(model, x) if z is None else z
     labels = km.assign(z, centroids.detach().to(z.dtype)).cpu().numpy()
     scores = metrics.clustering_scores(y_np, labels)
-    row = {"acc": scores["acc"], "nmi": scores["nmi"], "ari": scores["ari"]}
+    row = {"acc": scores["acc"], "nmi": scores["nmi"], "ari": scores["ari"], **cluster_sizes(labels, len(centroids))}
     row["cl_change"] = metrics.cluster_label_change(prev_labels, labels) if prev_labels is not None else math.nan
     zs = z[metric_idx] if metric_idx is not None else z
     ys = y_np[metric_idx.cpu().numpy()] if metric_idx is not None else y_np
@@ -233,6 +247,8 @@ def train_clustering(
     drop_last: bool = True,
     clip: str = "autoencoder",
     interpolation: str = "nearest",
+    first_clustering: str = "eval",
+    view_passes: str = "authors",
     precision: str = "fp32",
     fused_adam: bool = True,
     snapshot: bool = False,
@@ -253,7 +269,8 @@ def train_clustering(
     on ``recluster_subsample`` clean samples drawn anew each time.
 
     Per epoch (on all samples): acc, nmi, ari, cl_change (percent vs the
-    previous row); intra_cd / inter_cd / silhouette (ground truth) and
+    previous row); min_cluster_share and empty_clusters of the predicted
+    clusters (:func:`cluster_sizes`, for :mod:`dcutils.health`); intra_cd / inter_cd / silhouette (ground truth) and
     silhouette_pred (predicted clusters), cosine, on a fixed random subset of
     ``metrics_subsample`` samples (all when None or N is smaller) for speed;
     mean reconstruction and cluster loss of the epoch's mini-batches; BRB
@@ -280,6 +297,18 @@ def train_clustering(
     interpolation : {"nearest", "bilinear"} of the affine view when
         ``augment=True`` (a callable ``augment`` brings its own; see
         :func:`clustering_augmenter`)
+    first_clustering : {"eval", "train"} the network's mode when it embeds
+        every sample for the initial k-means and for epoch 0's scores.
+        ``"train"`` is what the authors' code does for a network that was not
+        pretrained (``src/training/ae.py`` returns it without ``.eval()``):
+        BatchNorm normalises each batch of ``batch_size`` samples in data
+        order by its own statistics and updates the running statistics, once
+        for the k-means embedding and once for the scores
+        (:func:`dcutils.models.embed` with ``train_mode``). A pretrained
+        network is in eval mode there (``ae.eval()`` after pretraining).
+        Without BatchNorm both give the same numbers.
+    view_passes : {"authors", "joint"} how the two views pass a BatchNorm
+        network (:func:`~dcutils.brb.losses.clustering_loss`)
     precision : "fp32", or "bf16": autocast of each mini-batch's forward pass
         and loss (:mod:`dcutils.precision`; parameters, gradients, Adam and
         the evaluation stay fp32).
@@ -302,6 +331,8 @@ def train_clustering(
     check_choice("dcn_centroids", dcn_centroids, DCN_CENTROIDS)
     check_choice("clip", clip, CLIPS)
     check_choice("interpolation", interpolation, INTERPOLATIONS)
+    check_choice("first_clustering", first_clustering, FIRST_CLUSTERING_MODES)
+    check_choice("view_passes", view_passes, VIEW_PASSES)
     check_training_args(cluster_epochs, lr, batch_size)
     check_precision(precision)
     if x.shape[0] != y.shape[0]:
@@ -331,8 +362,9 @@ def train_clustering(
     if ratio_step is None and steps_at:
         ratio_step = (len(steps_at) - 1) // 2
 
-    # initial clustering on all samples
-    z_all = embed(model, x)
+    # initial clustering on all samples (train mode: batches of batch_size in data order, as the authors' code)
+    first_train = first_clustering == "train"
+    z_all = embed(model, x, batch_size=batch_size, train_mode=True) if first_train else embed(model, x)
     init = km.kmeans(z_all, k, n_init=n_init, generator=generator)
     if method == "dcn":
         centroids = init.centroids.clone()
@@ -352,7 +384,8 @@ def train_clustering(
     if metrics_subsample is not None and n > metrics_subsample:
         metric_idx = km.subsample_indices(n, metrics_subsample, torch.Generator().manual_seed(0), device=device)
     empty_times = BRBStepInfo().times()
-    row, labels = _evaluate(model, x, y_np, centroids, None, metric_idx)
+    z0 = embed(model, x, batch_size=batch_size, train_mode=True) if first_train else None
+    row, labels = _evaluate(model, x, y_np, centroids, None, metric_idx, z=z0)
     rows = [{"epoch": 0, **row, "recon_loss": math.nan, "cluster_loss": math.nan, "brb": False,
              **empty_times, "epoch_seconds": 0.0}]
     steps: list[BRBStepInfo] = []
@@ -387,7 +420,7 @@ def train_clustering(
             xa = augmenter(xb, generator) if augmenter is not None else None
             with autocast(device, precision):
                 total, recon, cluster, _ = clustering_loss(method, model, xb, centroids, xa,
-                                                           dcn_loss_mean=dcn_loss_mean)
+                                                           dcn_loss_mean=dcn_loss_mean, view_passes=view_passes)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             nn.utils.clip_grad_norm_(clipped, SETUP.grad_clip)

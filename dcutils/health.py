@@ -1,0 +1,131 @@
+"""Run health: the signals of a run's own failure, read from its per-epoch history.
+
+A deep-clustering run can degenerate without raising anything: clusters
+collapse (one cluster takes nearly every sample, others go empty), or a loss
+grows without bound while the metrics still print. A verdict that rests on
+such a run measures the failure, not the method. Every training loop records,
+per epoch, the size of its smallest predicted cluster and how many clusters
+are empty (``min_cluster_share``, ``empty_clusters``) next to its losses, and
+:func:`assess` turns that history into flags that the run's record keeps
+(``meta["health"]``), ``make status`` counts and the tables print.
+
+The rules (one place, every paper):
+
+* **collapsed clusters**: the smallest cluster holds less than
+  :data:`MIN_SHARE` (1 %) of the samples in more than :data:`MAX_SMALL_EPOCHS`
+  (10 %) of the epochs;
+* **growing loss**: a loss exceeds :data:`MAX_GROWTH` (10) times its start,
+  the largest value it took in the first :data:`START_SHARE` (10 %) of its
+  epochs (at least the first training epoch). The start is a window, not the
+  first epoch alone, because some losses begin near zero by construction:
+  DEC's KL(P||Q) on a network that was never trained is ~3e-4 at the first
+  epoch (every embedding alike, Q nearly uniform, P no sharper) and rises a
+  thousandfold as clusters form, which is learning, not divergence.
+
+A run is *flagged* when any rule fires; its ``reasons`` say which, in words.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MIN_SHARE", "MAX_SMALL_EPOCHS", "MAX_GROWTH", "START_SHARE", "LOSS_COLUMNS", "assess", "is_flagged",
+           "flag_text", "flag_mark"]
+
+#: A cluster holding less than this share of the samples counts as collapsed.
+MIN_SHARE = 0.01
+#: Flag a run whose smallest cluster is below :data:`MIN_SHARE` in more than this share of its epochs.
+MAX_SMALL_EPOCHS = 0.10
+#: Flag a run whose loss grows beyond this many times its first finite value.
+MAX_GROWTH = 10.0
+#: The share of a run's epochs whose largest loss is the loss's start (the growth rule's reference).
+START_SHARE = 0.10
+#: History columns read as losses when present (the loops' names).
+LOSS_COLUMNS = ("loss", "cluster_loss", "recon_loss", "total_loss")
+
+
+def _loss_growth(values: pd.Series, start_share: float = START_SHARE) -> float:
+    """Largest finite value over the start (the largest of the first ``start_share`` of the finite values, at
+    least the first); NaN when there is none or the start is not positive."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    finite = v[np.isfinite(v)]
+    if finite.size == 0:
+        return math.nan
+    start = float(finite[: max(1, math.ceil(start_share * finite.size))].max())
+    if start <= 0:
+        return math.nan
+    return float(finite.max() / start)
+
+
+def assess(history: pd.DataFrame, *, loss_columns: Iterable[str] = LOSS_COLUMNS, min_share: float = MIN_SHARE,
+           max_small_epochs: float = MAX_SMALL_EPOCHS, max_growth: float = MAX_GROWTH) -> dict[str, Any]:
+    """The health of one run from its per-epoch ``history``.
+
+    Parameters
+    ----------
+    history : DataFrame, one row per epoch; reads ``min_cluster_share``,
+        ``empty_clusters`` and the loss columns it has (``loss_columns``).
+        Row 0 may be the state before training (its losses NaN).
+    min_share, max_small_epochs, max_growth : the rules' thresholds
+        (defaults :data:`MIN_SHARE`, :data:`MAX_SMALL_EPOCHS`, :data:`MAX_GROWTH`)
+
+    Returns
+    -------
+    dict with ``flagged`` (bool), ``reasons`` (list of str), ``small_cluster_epochs``
+    (share of epochs whose smallest cluster is below ``min_share``; NaN
+    without the column), ``min_cluster_share`` (the smallest over the run and
+    at the end), ``max_empty_clusters``, ``loss_growth`` ({column: largest
+    value / start}).
+    """
+    if not isinstance(history, pd.DataFrame):
+        raise TypeError(f"history must be a pandas DataFrame, got {type(history).__name__}")
+    out: dict[str, Any] = {"flagged": False, "reasons": [], "small_cluster_epochs": math.nan,
+                           "min_cluster_share": math.nan, "final_min_cluster_share": math.nan,
+                           "max_empty_clusters": 0, "loss_growth": {}}
+    if "min_cluster_share" in history and len(history):
+        share = pd.to_numeric(history["min_cluster_share"], errors="coerce").to_numpy(dtype=float)
+        share = share[np.isfinite(share)]
+        if share.size:
+            small = float(np.mean(share < min_share))
+            out.update(small_cluster_epochs=small, min_cluster_share=float(share.min()),
+                       final_min_cluster_share=float(share[-1]))
+            if small > max_small_epochs:
+                out["reasons"].append(f"smallest cluster below {min_share:.0%} of the samples in "
+                                      f"{small:.0%} of the epochs (limit {max_small_epochs:.0%})")
+    if "empty_clusters" in history and len(history):
+        empty = pd.to_numeric(history["empty_clusters"], errors="coerce").fillna(0)
+        out["max_empty_clusters"] = int(empty.max())
+    for col in loss_columns:
+        if col in history:
+            g = _loss_growth(history[col])
+            if not math.isnan(g):
+                out["loss_growth"][col] = g
+                if g > max_growth:
+                    out["reasons"].append(f"{col.replace('_', ' ')} grew to {g:.3g}x its start "
+                                          f"(limit {max_growth:g}x)")
+    out["flagged"] = bool(out["reasons"])
+    return out
+
+
+def is_flagged(meta: Mapping[str, Any] | None) -> bool:
+    """Whether a record's meta holds a health assessment that flags the run."""
+    return bool(meta and isinstance(meta.get("health"), Mapping) and meta["health"].get("flagged"))
+
+
+def flag_text(metas: Sequence[Mapping[str, Any] | None], what: str = "run") -> str:
+    """A sentence naming how many of ``metas`` are flagged and why (the first reason), or ``""`` when none is."""
+    flagged = [m for m in metas if is_flagged(m)]
+    if not flagged:
+        return ""
+    reason = flagged[0]["health"]["reasons"][0]
+    n = len(flagged)
+    return f"{n} of {len(metas)} {what}{'s' if len(metas) != 1 else ''} flagged unhealthy ({reason})"
+
+
+def flag_mark(flagged: bool) -> str:
+    """The mark a table cell carries when a run behind it is flagged (``"⚠"``), else ``""``."""
+    return "\u26a0" if flagged else ""
