@@ -102,26 +102,35 @@ def test_markers_follow_a_run(results, calls):
 
 
 def test_a_job_killed_from_outside_is_marked_failed_by_the_submitter(results, calls, monkeypatch):
-    cfg = _cfg(5, sleep=30.0)
+    """The job's worker is killed with SIGKILL (as the OOM killer or a node failure would) once it has marked
+    its run as running. SIGKILL cannot be caught or deferred, so the outcome does not depend on how busy the
+    machine is (a SIGINT through ``job.cancel()`` could arrive before the job's controller handled it, and a
+    loaded machine once let the job sleep its 30 s and finish)."""
+    import signal
+
+    cfg = _cfg(5, sleep=120.0)  # far longer than any wait below: the run cannot finish on its own
     ex = executors.Submitit("local", params={"array": 1, "time_min": 5})
     real = executors.Submitit._collect
 
     def kill_then_collect(self, jobs, *args):
         for job in jobs:
-            deadline = time.time() + 60
-            while not executors.marker_path(cfg, "running").exists() and time.time() < deadline:
+            deadline = time.time() + 300
+            while executors.read_marker(cfg, "running") is None and time.time() < deadline:
                 time.sleep(0.2)
-            assert executors.read_marker(cfg, "running")["job_id"] == str(job.job_id)
-            job.cancel()
+            marker = executors.read_marker(cfg, "running")
+            assert marker is not None and marker["job_id"] == str(job.job_id)
+            os.kill(int(marker["pid"]), signal.SIGKILL)
         return real(self, jobs, *args)
 
     monkeypatch.setattr(executors.Submitit, "_collect", kill_then_collect)
     # submitit waits 15 s for a dead job's result file (slow network file systems); locally there is none
     monkeypatch.setattr(LocalJob, "_results_timeout_s", 1)
+    started = time.time()
     [out] = ex.submit_all([cfg])
     assert not out.ok and out.error.startswith(f"job {out.job_id} ended") and out.log is not None
     assert executors.read_marker(cfg, "failed")["log"] == str(out.log)
     assert not executors.marker_path(cfg, "running").exists()
+    assert time.time() - started < 120  # it ended by the kill, not by finishing its sleep
 
 
 def _item_with(monkeypatch, configs):
