@@ -5,6 +5,7 @@ running-statistics updates are computed here with plain tensor arithmetic.
 """
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -168,3 +169,22 @@ def test_run_dc_embeds_a_fresh_network_in_train_mode_and_a_pretrained_one_in_eva
         with pytest.raises(Seen):
             brb.run_dc(cfg, RunContext(cfg, torch.device("cpu")))
     assert modes == ["train", "eval"]
+
+
+def test_crosscheck_compares_per_epoch_means_unpaired_within_two_standard_errors():
+    from dcutils.brb import crosscheck
+
+    theirs = crosscheck.brb_authors_dec_optdigits()
+    assert set(theirs["variant"]) == {"DEC", "DEC+BRB"} and theirs.groupby("variant")["seed"].nunique().min() == 3
+    assert theirs["epoch"].max() == 130 and theirs["acc"].between(0, 100).all()
+    ours = pd.DataFrame({"variant": ["DEC"] * 3 + ["DEC+BRB"] * 3, "seed": [0, 1, 2] * 2, "epoch": [0] * 6,
+                         "acc": [40.0, 42.0, 44.0, 10.0, 11.0, 12.0]})
+    their0 = theirs[(theirs["variant"] == "DEC") & (theirs["epoch"] == 0)]["acc"]
+    table = crosscheck.comparison(ours, theirs).set_index("variant")
+    dec = table.loc["DEC"]
+    assert dec["ours"] == pytest.approx(42.0) and dec["ours_se"] == pytest.approx(2 / 3 ** 0.5)
+    assert dec["theirs"] == pytest.approx(their0.mean())
+    se = (dec["ours_se"] ** 2 + their0.std(ddof=1) ** 2 / 3) ** 0.5
+    assert dec["difference"] == pytest.approx(42.0 - their0.mean()) and dec["difference_se"] == pytest.approx(se)
+    assert dec["agrees"] == ("yes" if abs(dec["difference"]) <= 2 * se else "no")
+    assert table.loc["DEC+BRB", "agrees"] == "no"  # 11 % against the authors' ~43 %
