@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["MIN_SHARE", "MAX_SMALL_EPOCHS", "MAX_GROWTH", "START_SHARE", "LOSS_COLUMNS", "assess", "is_flagged",
-           "flag_text", "flag_mark"]
+           "flag_text", "flag_mark", "rests_on"]
 
 #: A cluster holding less than this share of the samples counts as collapsed.
 MIN_SHARE = 0.01
@@ -129,3 +129,11 @@ def flag_text(metas: Sequence[Mapping[str, Any] | None], what: str = "run") -> s
 def flag_mark(flagged: bool) -> str:
     """The mark a table cell carries when a run behind it is flagged (``"⚠"``), else ``""``."""
     return "\u26a0" if flagged else ""
+
+
+def rests_on(flagged: int, pairs: int) -> str:
+    """The note of a paired comparison ``flagged`` of whose ``pairs`` hold a flagged run on either side:
+    ``"rests on 1 of 3 pairs with a flagged run"``, or ``""`` when none does."""
+    if not flagged:
+        return ""
+    return f"rests on {flagged} of {pairs} pair{'s' if pairs != 1 else ''} with a flagged run"

@@ -154,13 +154,16 @@ def save_figure(fig, prov: Provenance, *, identical_ok: str | None = None) -> li
 
 
 def save_table(table: pd.DataFrame, prov: Provenance, *, floatfmt: str = ".2f",
-               wide: pd.DataFrame | None = None, legend: str = "") -> list[Path]:
+               wide: pd.DataFrame | None = None, legend: str = "",
+               sections: Sequence[tuple[str, str, pd.DataFrame]] = ()) -> list[Path]:
     """Write ``table`` as CSV (with ``#`` provenance lines) and Markdown for ``prov.item``.
 
     ``wide``: the same results in the paper's printed layout (e.g. algorithms x data sets with one
     "ours / paper" string per cell; a named index is written as leading columns). When given, the
     Markdown shows it and says that the tidy table, one row per cell, is the CSV beside it; the CSV
     always holds ``table``, the frame to reuse. ``legend``: one sentence on how to read a cell.
+    ``sections``: (heading, legend, frame) of further tables derived from the same runs, each written
+    to the Markdown under its own ``##`` heading after the main table (not to the CSV).
     """
     stem = _stem(prov)
     header = "".join(f"# {k}: {v}\n" for k, v in prov.as_dict().items())
@@ -175,6 +178,8 @@ def save_table(table: pd.DataFrame, prov: Provenance, *, floatfmt: str = ".2f",
         lead = f"{legend} " if legend else ""
         body = (f"{to_markdown(shown, floatfmt)}\n\n{lead}The paper's layout; the tidy table (one row per cell, "
                 f"{len(table)} rows, with every column) is [`{csv_path.name}`]({csv_path.name}).")
+    for heading, text, frame in sections:
+        body += f"\n\n## {heading}\n\n{to_markdown(frame, floatfmt)}" + (f"\n\n{text}" if text else "")
     md = f"# {prov.item}: {title}\n\n{body}\n\n_{prov.line()}_ · {settings_link(prov.item, prov.profile)}\n"
     md_path.write_text(md)
     return [csv_path, md_path]

@@ -4,11 +4,12 @@
 per catalog item with runs, then a total over the distinct runs (items share
 runs), then every failed run with its error and log::
 
-    item        runs  done  running  failed  missing  steps to do  est. time
-    brb/fig01     12     8        1       1        2       48,000     24 min
+    item        runs  done  running  failed  missing  flagged  steps to do  est. time
+    brb/fig01     12     8        1       1        2        1       48,000     24 min
     ...
     total: 140 distinct runs: 100 done, 4 running, 2 failed, 34 missing; 1.2e6 optimizer steps to do ≈ 10.0 h
     (0.03 s per step on cpu: ...)
+    health: 3 of 100 done run(s) flagged unhealthy (...); 20 of them carry no assessment (...)
 
 A run is
 
@@ -25,6 +26,13 @@ missing
 
 The markers are written by the jobs (:mod:`dcutils.executors`).
 
+``flagged`` counts the done runs whose record flags them unhealthy
+(``meta["health"]``, :func:`dcutils.health.is_flagged`: collapsed clusters or a
+growing loss); a record without an assessment, or one that cannot be read, is
+not flagged. The health line gives the total over distinct runs (and how many
+done runs carry no assessment) and names the first :data:`MAX_FLAGGED_LISTED`
+flagged runs with their first reason.
+
 Compute left = the optimizer steps of the failed and missing runs (what a
 rerun computes; :attr:`dcutils.core.Algorithm.steps`, runs of algorithms
 without an estimate are counted apart) × the seconds per optimizer step that
@@ -33,8 +41,8 @@ without an estimate are counted apart) × the seconds per optimizer step that
 that file the default :data:`DEFAULT_STEP_SECONDS` is used and the output
 says so.
 
-Nothing here loads a data set or trains: configs come from the settings, and
-states from file names.
+Nothing here loads a data set or trains: configs come from the settings,
+states from file names, and health from the records of the done runs.
 """
 from __future__ import annotations
 
@@ -49,15 +57,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from dcutils import executors, experiments, paths, runs
+from dcutils import cache, executors, experiments, health, paths, runs
 from dcutils.core import RunConfig, get_algorithm
 from dcutils.profiles import PROFILES, SettingsError, check_profile
 
 __all__ = ["STATES", "DEFAULT_STEP_SECONDS", "DEFAULT_STEP_NOTE", "StepTime", "step_time", "bench_file",
-           "run_state", "estimated_steps", "status_table", "report", "main"]
+           "run_state", "run_health", "estimated_steps", "status_table", "report", "main", "MAX_FLAGGED_LISTED"]
 
 #: The states of a run, in the table's column order.
 STATES = ("done", "running", "failed", "missing")
+
+#: The report names at most this many flagged runs.
+MAX_FLAGGED_LISTED = 10
 
 #: Seconds per optimizer step when ``make bench`` has not measured this machine.
 DEFAULT_STEP_SECONDS = 0.03
@@ -112,6 +123,18 @@ def run_state(cfg: RunConfig) -> str:
     return "missing"
 
 
+def run_health(cfg: RunConfig) -> dict | None:
+    """The health assessment in the record of ``cfg`` (``meta["health"]``, :func:`dcutils.health.assess`); None
+    when the record has none or cannot be read (it is not moved aside here: loading it does that)."""
+    try:
+        record = cache.read_record(runs.record_path(cfg), runs._expected(cfg))
+    except (OSError, cache.CorruptCacheError):
+        return None
+    meta = record["payload"].get("meta")
+    found = meta.get("health") if isinstance(meta, dict) else None
+    return found if isinstance(found, dict) else None
+
+
 def estimated_steps(configs: Iterable[RunConfig]) -> tuple[int, int]:
     """(optimizer steps of ``configs`` summed, how many configs have no estimate)."""
     total, unknown = 0, 0
@@ -136,28 +159,37 @@ def _configs_per_item(profile: str, items: Iterable[str] | None) -> dict[str, li
             for item in experiments.items_with_runs(items)}
 
 
-def _row(name: str, configs: list[RunConfig], state: dict[RunConfig, str], seconds: float) -> dict:
+def _row(name: str, configs: list[RunConfig], state: dict[RunConfig, str], seconds: float,
+         checks: dict[RunConfig, dict | None]) -> dict:
     counts = {s: sum(state[c] == s for c in configs) for s in STATES}
     steps, unknown = estimated_steps(c for c in configs if state[c] in ("failed", "missing"))
-    return {"item": name, "runs": len(configs), **counts, "steps to do": steps, "no estimate": unknown,
-            "seconds to do": steps * seconds}
+    flagged = sum(health.is_flagged({"health": checks.get(c)}) for c in configs)
+    return {"item": name, "runs": len(configs), **counts, "flagged": flagged, "steps to do": steps,
+            "no estimate": unknown, "seconds to do": steps * seconds}
 
 
 def status_table(profile: str, items: Iterable[str] | None = None,
                  step: StepTime | None = None) -> tuple[pd.DataFrame, dict]:
-    """One row per item (runs and their states, steps and seconds to do), and the total over distinct runs.
+    """One row per item (runs and their states, the done runs flagged unhealthy, steps and seconds to do), and
+    the total over distinct runs.
 
     Returns ``(table, total)``; ``total`` has the same keys as a row
-    (``item`` = ``"total"``) plus ``failed_runs``, the failed configs.
+    (``item`` = ``"total"``) plus ``failed_runs``, the failed configs, and
+    ``flagged_runs``, (config, health) of each flagged run, and ``unassessed``, the done runs whose record
+    holds no health assessment (:func:`run_health` None).
     """
     step = step or step_time()
     per_item = _configs_per_item(profile, items)
     distinct = list(dict.fromkeys(c for configs in per_item.values() for c in configs))
     state = {c: run_state(c) for c in distinct}
-    table = pd.DataFrame([_row(item, configs, state, step.seconds) for item, configs in per_item.items()],
-                         columns=["item", "runs", *STATES, "steps to do", "no estimate", "seconds to do"])
-    total = _row("total", distinct, state, step.seconds)
+    checks = {c: run_health(c) for c in distinct if state[c] == "done"}
+    table = pd.DataFrame([_row(item, configs, state, step.seconds, checks) for item, configs in per_item.items()],
+                         columns=["item", "runs", *STATES, "flagged", "steps to do", "no estimate",
+                                  "seconds to do"])
+    total = _row("total", distinct, state, step.seconds, checks)
     total["failed_runs"] = [c for c in distinct if state[c] == "failed"]
+    total["flagged_runs"] = [(c, h) for c, h in checks.items() if health.is_flagged({"health": h})]
+    total["unassessed"] = sum(h is None for h in checks.values())
     return table, total
 
 
@@ -168,6 +200,21 @@ def _duration(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f} {unit}"
     return f"{seconds:.0f} s"
+
+
+def _health_line(total: dict) -> str:
+    """The report's health line: flagged runs over done runs, and the first few flagged with their first reason."""
+    flagged = total["flagged_runs"]
+    line = (f"health: {len(flagged)} of {total['done']} done run(s) flagged unhealthy (collapsed clusters or a "
+            f"growing loss, dcutils.health)")
+    if total["unassessed"]:
+        line += f"; {total['unassessed']} of them carry no assessment (their records hold none)"
+    for cfg, found in flagged[:MAX_FLAGGED_LISTED]:
+        reasons = found.get("reasons") or ["no reason recorded"]
+        line += f"\nFLAGGED {cfg.label()}: {reasons[0]}"
+    if len(flagged) > MAX_FLAGGED_LISTED:
+        line += f"\n... and {len(flagged) - MAX_FLAGGED_LISTED} more flagged run(s)"
+    return line
 
 
 def report(profile: str, items: Iterable[str] | None = None, step: StepTime | None = None) -> str:
@@ -189,7 +236,7 @@ def report(profile: str, items: Iterable[str] | None = None, step: StepTime | No
         line += f"; {total['steps to do']:,} optimizer steps to do ≈ {_duration(total['seconds to do'])}"
         if total["no estimate"]:
             line += f" (+ {total['no estimate']} run(s) without an estimate)"
-    lines += [line, f"step time: {step.describe()}"]
+    lines += [line, f"step time: {step.describe()}", _health_line(total)]
     for cfg in total["failed_runs"]:
         marker = executors.read_marker(cfg, "failed") or {}
         where = f"log: {marker['log']}" if marker.get("log") else f"details: {executors.marker_path(cfg, 'failed')}"

@@ -1,8 +1,10 @@
 """A tiny algorithm for the executor tests: no data, no training, importable by fresh worker processes.
 
 Its runs return a 2-row history at once (or after ``sleep`` seconds), or raise
-with ``fail=True``. When ``$TINY_CALLS`` names a file, each run appends
-``<key> <pid>`` to it, so a test can count computations across processes.
+with ``fail=True``; with ``unhealthy=True`` the history's smallest cluster holds
+no sample, so the record's health (``meta["health"]``) flags the run. When
+``$TINY_CALLS`` names a file, each run appends ``<key> <pid>`` to it, so a test
+can count computations across processes.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import time
 
 import pandas as pd
 
+from dcutils import health
 from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
 
 STEPS = 100
@@ -20,7 +23,7 @@ def tiny_steps(cfg: RunConfig) -> int:
     return STEPS
 
 
-@algorithm("test.tiny", version=1, steps=tiny_steps, fail=False, sleep=0.0)
+@algorithm("test.tiny", version=1, steps=tiny_steps, fail=False, sleep=0.0, unhealthy=False)
 def run_tiny(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     calls = os.environ.get("TINY_CALLS")
     if calls:
@@ -30,4 +33,6 @@ def run_tiny(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         time.sleep(cfg["sleep"])
     if cfg["fail"]:
         raise RuntimeError(f"asked to fail (seed {cfg.seed})")
-    return RunOutput(pd.DataFrame({"epoch": [0, 1], "loss": [1.0, 0.5]}), {"acc": 0.5})
+    history = pd.DataFrame({"epoch": [0, 1], "loss": [1.0, 0.5],
+                            "min_cluster_share": [0.0, 0.0] if cfg["unhealthy"] else [0.5, 0.5]})
+    return RunOutput(history, {"acc": 0.5}, meta={"health": health.assess(history)})

@@ -84,8 +84,10 @@ def test_paper_profile_runs_the_papers_grids():
 # ---------------------------------------------------------------------------- claims and verdicts
 
 
-def _runset(item: str, acc: dict[str, list[float]], profile: str = "quick") -> tuple[RunSet, object]:
-    """Fake finished runs of ``item``'s cells with the given final ACC per label and seed."""
+def _runset(item: str, acc: dict[str, list[float]], profile: str = "quick",
+            flagged: tuple = ()) -> tuple[RunSet, object]:
+    """Fake finished runs of ``item``'s cells with the given final ACC per label and seed; the runs in ``flagged``
+    ((label, seed) pairs) carry a health assessment that flags them."""
     s = notebook_settings(item, profile, {})
     results = []
     for c in s["cells"]:
@@ -94,8 +96,10 @@ def _runset(item: str, acc: dict[str, list[float]], profile: str = "quick") -> t
             h = pd.DataFrame({"epoch": [0, 1, 2], "brb": [False, True, False], "cl_change": [np.nan, 5.0, 1.0],
                               "epoch_seconds": [0.0, 1.0, 1.0], "t_reset": 0.0, "t_embed": 0.0, "t_cluster": 0.1,
                               "t_momentum": 0.0, "brb_seconds": [0.0, 0.1, 0.0], "acc": value})
+            sick = (c["label"], seed) in flagged
+            meta = {"seconds": 60.0, "health": {"flagged": sick, "reasons": ["collapsed"] if sick else []}}
             results.append(RunResult(an.cell_config(s, c, seed), h, {"acc": value, "nmi": value, "ari": value}, {},
-                                     {"seconds": 60.0}, True, {}))
+                                     meta, True, {}))
     return RunSet(results), s
 
 
@@ -120,6 +124,24 @@ def test_paired_seeds_decide_the_verdict_against_the_paper():
     _check_text(found, "brb/fig10")
     assert "does not reproduce" in found["text"]
     assert found["verdict"] in (findings.DOES_NOT_REPRODUCE, findings.INCONCLUSIVE)
+
+
+def test_a_comparison_resting_on_a_flagged_run_says_so():
+    acc = {"plain": [0.6] * 3, "BRB": [0.90, 0.88, 0.92], "Disentangled": [0.70, 0.71, 0.69],
+           "Noise": [0.75, 0.74, 0.78]}
+    runset, s = _runset("brb/fig10", acc, flagged=(("Noise", 2),))
+    comp = ap.comparisons(runset, s)
+    labels = [ap.ITEM_COMPARISONS["brb/fig10"][i].label() for i in comp["claim"]]
+    noise = comp[["Noise" in lab for lab in labels]]
+    assert len(noise) and (noise["flagged"] == 1).all()
+    assert (noise["note"] == "rests on 1 of 3 pairs with a flagged run").all()
+    assert (comp[["Noise" not in lab for lab in labels]]["flagged"] == 0).all()
+    found = ap.ablation_findings(runset, s, ("acc",))
+    _check_text(found, "brb/fig10")
+    assert "rests on 1 of these pairs with a run flagged unhealthy" in found["text"]
+    assert "rest on a run flagged unhealthy" in found["reason"]
+    healthy, s = _runset("brb/fig10", acc)
+    assert "flagged" not in ap.ablation_findings(healthy, s, ("acc",))["reason"]
 
 
 def test_a_claim_without_direction_is_shown_not_judged_and_left_out_rows_are_named():

@@ -10,6 +10,7 @@ import pytest
 from dcutils import findings
 from dcutils.brb import plots as bp
 from dcutils.experiments import notebook_settings
+from dcutils.runs import RunConfig, RunResult, RunSet
 
 REP, NOT, INC, NT = findings.REPRODUCES, findings.DOES_NOT_REPRODUCE, findings.INCONCLUSIVE, findings.NOT_TESTABLE
 
@@ -188,3 +189,138 @@ def test_tables_of_settings_and_data_are_not_testable_here():
     assert found.verdict == NT
     assert "Of the 1 data sets loaded in full here, 1 have the paper's sample count" in found.text
     assert "**MNIST** (substitute: test split only (10,000 of 70,000)): 10,000 samples" in found.text
+
+
+# ----------------------------------------------------------------------------
+# run health in the tables (issue 20): a verdict resting on a flagged run is never silent
+
+#: IDEC without pretraining on USPS, final ACC per seed 0, 1, 2 of each variant.
+ACC = {"none": [0.60, 0.62, 0.64], "brb": [0.80, 0.85, 0.83], "recluster": [0.70, 0.71, 0.75],
+       "reset": [0.82, 0.86, 0.80]}
+REASON = "smallest cluster below 1% of the samples in 40% of the epochs (limit 10%)"
+
+
+def _runset(flagged=(("brb", 1),)) -> RunSet:
+    """A RunSet of real brb.dc configs (no training) whose runs in ``flagged`` (variant, seed) carry a health
+    assessment that flags them; the others a healthy one."""
+    results = []
+    for v, accs in ACC.items():
+        for seed, acc in enumerate(accs):
+            cfg = RunConfig.make("brb.dc", "usps", seed=seed, profile="quick", method="idec", variant=v,
+                                 pretrain=False)
+            sick = (v, seed) in flagged
+            meta = {"health": {"flagged": sick, "reasons": [REASON] if sick else []}, "brb_overhead": 0.01}
+            results.append(RunResult(cfg, pd.DataFrame(), {"acc": acc, "nmi": acc, "ari": acc,
+                                                           "brb_overhead": 0.01}, {}, meta, True, {}))
+    return RunSet(results)
+
+
+def _by_hand(a, b) -> tuple[float, float]:
+    """Mean and standard error (sample std / sqrt(n)) of the per-seed differences a − b, in points."""
+    d = 100 * (np.array(a) - np.array(b))
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
+
+def test_finals_read_the_flag_from_each_records_health():
+    runs = bp.finals(_runset())
+    assert runs["flagged"].dtype == bool
+    assert runs[runs["flagged"]][["variant", "seed"]].values.tolist() == [["brb", 1]]
+    # a record without an assessment is not flagged
+    bare = RunSet([RunResult(r.config, r.history, r.final, {}, {}, True, {}) for r in _runset()])
+    assert not bp.finals(bare)["flagged"].any()
+
+
+def test_variant_table_counts_flagged_runs_and_notes_the_paired_comparison():
+    table = bp.variant_table(_runset(), "acc", notebook_settings("brb/tab13", "quick"))
+    rows = table[(table["dataset"] == "USPS") & (table["setting"] == "without pretraining")].set_index("algorithm")
+    assert rows.loc["IDEC+BRB", "flagged"] == 1 and rows.loc["IDEC+BRB", "seeds"] == 3
+    assert rows.loc["IDEC+BRB", "paired_flagged"] == 1
+    assert rows.loc["IDEC+BRB", "note"] == "rests on 1 of 3 pairs with a flagged run"
+    assert rows.loc["IDEC+BRB", "verdict"] == "ahead"  # the verdict stays what the numbers give
+    assert rows.loc["IDEC", "flagged"] == 0 and rows.loc["IDEC+Recluster", "note"] == ""
+    assert (table.drop(index=table.index[(table["dataset"] == "USPS") & (table["algorithm"] == "IDEC+BRB")
+                                         & (table["setting"] == "without pretraining")])["flagged"] == 0).all()
+    cell = bp.wide_view(table).loc[("without pretraining", "IDEC+BRB"), "USPS"]
+    assert cell.endswith("ahead (rests on 1 of 3 pairs with a flagged run); ⚠ 1 of 3 runs flagged")
+    assert "flagged" not in bp.wide_view(table).loc[("without pretraining", "IDEC+Reset"), "USPS"]
+
+
+def test_paired_table_counts_pairs_with_a_flagged_run_on_either_side():
+    pairs = bp.paired_table(_runset(flagged=(("none", 0), ("brb", 0), ("reset", 2))), "acc",
+                            variants=("brb", "recluster", "reset")).set_index("variant")
+    assert pairs.loc["brb", "flagged"] == 1  # seed 0: both sides flagged, one pair
+    assert pairs.loc["recluster", "flagged"] == 1 and pairs.loc["reset", "flagged"] == 2
+    assert pairs.loc["reset", "note"] == "rests on 2 of 3 pairs with a flagged run"
+
+
+def test_brb_against_each_baseline_by_hand():
+    comp = bp.brb_comparisons(_runset(), "acc")
+    assert comp["baseline"].tolist() == ["none", "recluster", "reset"]
+    assert comp[["pretrain", "method", "dataset"]].values.tolist() == [[False, "idec", "usps"]] * 3
+    paper = bp.paper_cells("acc").set_index(["pretrain", "method", "dataset", "variant"])["paper"]
+    for r in comp.itertuples():
+        mean, se = _by_hand(ACC["brb"], ACC[r.baseline])
+        assert r.paired == pytest.approx(mean) and r.paired_se == pytest.approx(se) and r.pairs == 3
+        assert r.paper_diff == pytest.approx(paper[(False, "idec", "usps", "brb")]
+                                             - paper[(False, "idec", "usps", r.baseline)])
+        assert r.verdict == {"none": "ahead", "recluster": "ahead", "reset": "inconclusive"}[r.baseline]
+        assert r.reproduces == bp._reproduces(r.verdict, r.paper_diff)
+        assert r.flagged == 1 and r.note == "rests on 1 of 3 pairs with a flagged run"
+    view = bp.comparisons_view(comp)
+    assert view["comparison"].tolist() == ["BRB − plain", "BRB − Recluster", "BRB − Reset"]
+    assert view.loc[0, "ours"] == f"{_by_hand(ACC['brb'], ACC['none'])[0]:+.1f} ± " \
+                                  f"{_by_hand(ACC['brb'], ACC['none'])[1]:.1f}"
+    assert view["note"].str.startswith("⚠ rests on 1 of 3 pairs").all()
+
+
+def test_table_findings_say_which_verdicts_rest_on_a_flagged_run():
+    settings = notebook_settings("brb/tab13", "quick")
+    found = check(bp.grid_findings(_runset(), settings), "brb/tab13")
+    assert "⚠ 3 of them rest on a run flagged unhealthy" in found.reason
+    assert "⚠ **1 of 1 compared cells rest on a run flagged unhealthy**" in found.text
+    assert "IDEC without pretraining on USPS (ahead, 1 of 3 pairs)" in found.text  # the verdict it rests on
+    assert ("IDEC without pretraining on USPS (BRB − plain: ahead, 1 of 3 pairs; BRB − Recluster: ahead, 1 of 3 "
+            "pairs; BRB − Reset: inconclusive, 1 of 3 pairs)") in found.text
+    assert "- **BRB − Recluster**: ahead in 1 of 1 cells" in found.text
+    assert "BRB − Reset, ACC, IDEC without pretraining on USPS: +0.0" in found.text
+    assert "(inconclusive) (⚠ rests on 1 of 3 pairs with a flagged run)" in found.text
+    healthy = check(bp.grid_findings(_runset(flagged=()), settings), "brb/tab13")
+    assert "flagged" not in healthy.reason
+    assert "None of the 1 compared cells rests on a run flagged unhealthy" in healthy.text
+
+
+def test_headline_counts_ahead_verdicts_over_plain_and_all_three_baselines():
+    table = bp.headline_table(_runset(), "acc").set_index("quantity")
+    assert table.loc[bp.AHEAD_PLAIN, ["reproduced", "runs", "flagged"]].tolist() == [100.0, 1, 1]
+    assert table.loc[bp.AHEAD_ALL, "reproduced"] == pytest.approx(200 / 3) and table.loc[bp.AHEAD_ALL, "runs"] == 3
+    assert table.loc[bp.WIN_SHARE, ["runs", "flagged"]].tolist() == [3, 1]
+    found = check(bp.headline_findings(table.reset_index(), notebook_settings("brb/headline", "quick")),
+                  "brb/headline")
+    assert "1 of them include a run flagged unhealthy" in found.reason
+    assert "⚠ **1 of 3 paired runs include a run flagged unhealthy**" in found.text
+    assert "**100 %** of 1 cells" in found.text and "**67 %** of 3 comparisons with plain, Recluster and Reset" \
+        in found.text
+
+
+def test_deviations_table_counts_pairs_resting_on_a_flagged_run():
+    """The BatchNorm row (DCN, the code's configuration vs batch_norm=False): seed 1's BatchNorm-off run is
+    flagged, so the row rests on 1 of 3 pairs and its line in the summary says so."""
+    from dcutils.brb.settings import DEVIATIONS
+
+    results = []
+    for seed, (code, off) in enumerate([(0.70, 0.30), (0.72, 0.25), (0.71, 0.28)]):
+        for value, acc in ((True, code), (False, off)):
+            cfg = RunConfig.make("brb.dc", "usps", seed=seed, profile="quick", method="dcn", variant="brb",
+                                 pretrain=False, batch_norm=value)
+            sick = seed == 1 and not value
+            meta = {"health": {"flagged": sick, "reasons": [REASON] if sick else []}}
+            results.append(RunResult(cfg, pd.DataFrame(), {"acc": acc}, {}, meta, True, {}))
+    table = bp.deviations_table(RunSet(results)).set_index("choice")
+    row = table.loc["BatchNorm"]
+    assert row["pairs"] == 3 and row["flagged"] == 1 and row["note"] == "rests on 1 of 3 pairs with a flagged run"
+    assert row["paired"] == pytest.approx(_by_hand([0.30, 0.25, 0.28], [0.70, 0.72, 0.71])[0])
+    assert (table.drop(index="BatchNorm")["flagged"] == 0).all()
+    assert [d["choice"] for d in DEVIATIONS] == list(table.index)
+    settings = notebook_settings("brb/deviations", "quick", {})
+    text = bp.deviations_summary(table.reset_index(), settings)
+    assert "(⚠ rests on 1 of 3 pairs with a run flagged unhealthy)" in text

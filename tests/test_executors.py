@@ -170,6 +170,20 @@ def test_status_counts_states_and_estimates_with_the_bench_step_time(results, ca
     assert "run make bench for this machine" in status.report("smoke")
 
 
+def test_status_counts_the_done_runs_flagged_unhealthy(results, calls, monkeypatch):
+    healthy, sick, missing = _cfg(0), _cfg(1, unhealthy=True), _cfg(2, unhealthy=True)
+    _item_with(monkeypatch, [healthy, sick, missing])
+    executors.InProcess().submit_all([healthy, sick])  # the missing one has no record: nothing to flag
+    table, total = status.status_table("smoke")
+    row = table.set_index("item").loc["brb/fig01"]
+    assert (row["done"], row["missing"], row["flagged"]) == (2, 1, 1)
+    assert total["flagged"] == 1 and [c for c, _ in total["flagged_runs"]] == [sick]
+    text = status.report("smoke")
+    assert "flagged" in text.splitlines()[2].split()  # the table's column
+    assert "health: 1 of 2 done run(s) flagged unhealthy" in text and "carry no assessment" not in text
+    assert f"FLAGGED {sick.label()}: smallest cluster below 1% of the samples in 100% of the epochs" in text
+
+
 def test_status_of_the_real_items_needs_no_data(monkeypatch, results):
     import dcutils.data
 

@@ -57,6 +57,19 @@ def test_save_table_wide_markdown_keeps_the_tidy_csv(figures):
     assert csv_path.name in md and "3 rows" in md
 
 
+def test_save_table_sections_go_to_the_markdown_only(figures):
+    settings = notebook_settings("brb/tab13", "quick")
+    prov = outputs.provenance(settings, datasets=["USPS"], seeds=[0, 1, 2])
+    more = pd.DataFrame({"comparison": ["BRB − plain"], "paired": [2.5]})
+    csv_path, md_path = outputs.save_table(pd.DataFrame({"a": [1]}), prov,
+                                           sections=[("+BRB against each baseline", "How to read it.", more)])
+    assert list(pd.read_csv(csv_path, comment="#").columns) == ["a"]
+    md = md_path.read_text()
+    assert "\n## +BRB against each baseline\n\n| comparison | paired |" in md
+    assert "| BRB − plain | 2.50 |\n\nHow to read it." in md
+    assert md.index("| a |") < md.index("## +BRB against each baseline") < md.index("profile quick")
+
+
 def test_save_figure_writes_png_and_pdf(figures):
     settings = notebook_settings("brb/fig01", "smoke")
     fig, ax = plt.subplots()

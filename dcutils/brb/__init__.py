@@ -99,12 +99,19 @@ with the other values keep their keys, since a config names every parameter):
   (code: ``augmentation_dataloader.py`` builds ``v2.RandomAffine(degrees=(-16,
   16), translate=(0.1, 0.1), shear=(-8, 8), fill=0)`` without
   ``interpolation``: torchvision's default NEAREST). ``"bilinear"``: blends.
-* BatchNorm, ``batch_norm=False``: text (Table 5: "BatchNorm False"), although
-  the authors' grid runner defaults to ``batch_norm=True``
-  (``config/runner_config.py``); ``True`` builds the network with BatchNorm
-  (for the deviations notebook); it enters the pretrained network's cache key.
-  With BatchNorm both views go through the encoder as one batch, as the
-  authors' ``_abstract_autoencoder.py`` ``reconstruction_loss`` does.
+* BatchNorm, ``batch_norm=True`` in ``brb.dc`` (version 2): every run behind
+  the published tables had it (the authors' grid runner,
+  ``config/runner_config.py``, defaults to ``batch_norm=True`` and the table
+  configs keep it), although Table 5's text says "BatchNorm False" (that value
+  is a deviations row); it enters the pretrained network's cache key. With
+  BatchNorm a network that was not pretrained is embedded in train mode for
+  the first k-means and epoch 0's scores (``first_clustering``, the authors'
+  ``src/training/ae.py`` never calls ``.eval()`` on it), IDEC and DCN pass
+  both views as one batch (``_abstract_autoencoder.py``,
+  ``reconstruction_loss``) and DEC passes them separately after a no-grad
+  statistics pass (``dec_module.py``, ``_loss``; ``view_passes``). The
+  library functions (:func:`new_model`, :func:`train_clustering`) keep
+  BatchNorm off and eval mode by default; the run turns them on.
 * Eq. 14: each view reconstructs itself; the two MSEs are averaged.
 * "Recluster" and "Reset" baselines do not reset momentum (the authors'
   public configs set ``reset_momentum=False`` for them); BRB and its

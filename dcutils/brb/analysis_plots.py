@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from dcutils import findings, metrics, outputs, plotting
+from dcutils import findings, health, metrics, outputs, plotting
 from dcutils.brb.analysis_settings import FIG13_CLASSES, PAPER_LRS, cell_of
 from dcutils.brb.plots import (
     METRIC_NAME,
@@ -55,7 +55,8 @@ def cell_finals(runset: RunSet, settings) -> pd.DataFrame:
     """One row per run: dataset, method, pretrain, label (its cell), seed, the final metrics (fractions), the
     BRB step times (``t_*``: mean seconds per step; ``brb_share``: BRB seconds per step over a training epoch's
     seconds, %), and the CL change (%) of the epochs that start with a step (``cl_change``: all of them,
-    ``cl_change_late``: the second half)."""
+    ``cl_change_late``: the second half), and ``flagged``: the record flags the run unhealthy
+    (:func:`dcutils.health.is_flagged`)."""
     cells = cell_of(settings)
     rows = []
     for r in runset:
@@ -66,7 +67,7 @@ def cell_finals(runset: RunSet, settings) -> pd.DataFrame:
         steps = h[h["brb"].astype(bool)]
         row = {"dataset": c["dataset"], "method": c["method"], "pretrain": bool(c["pretrain"]), "label": c["label"],
                "seed": r.config.seed, "lr": r.config["lr"], "T": r.config["reset_interval"], "alpha": r.config["alpha"],
-               **r.final, "seconds": float(r.meta.get("seconds", math.nan))}
+               **r.final, "seconds": float(r.meta.get("seconds", math.nan)), "flagged": health.is_flagged(r.meta)}
         for t in ("t_reset", "t_embed", "t_cluster", "t_momentum", "brb_seconds"):
             row[t] = float(steps[t].mean()) if len(steps) else math.nan
         change = steps["cl_change"].dropna()
@@ -221,9 +222,11 @@ def _series(runs: pd.DataFrame, key: tuple, label: str, metric: str) -> pd.Serie
 
 def comparisons(runset: RunSet, settings) -> pd.DataFrame:
     """Every comparison of the item in every row that has both cells: dataset, method, pretrain, claim (index),
-    mean, se, pairs (a − b paired over seeds; points for percent metrics), verdict, sign, reproduces."""
+    mean, se, pairs (a − b paired over seeds; points for percent metrics), verdict, sign, reproduces, flagged /
+    note (pairs with a run flagged unhealthy on either side, :func:`dcutils.health.rests_on`)."""
     runs = cell_finals(runset, settings)
-    cols = ["dataset", "method", "pretrain", "claim", "mean", "se", "pairs", "verdict", "sign", "reproduces"]
+    cols = ["dataset", "method", "pretrain", "claim", "mean", "se", "pairs", "verdict", "sign", "reproduces",
+            "flagged", "note"]
     rows = []
     for i, c in enumerate(ITEM_COMPARISONS.get(settings.item, [])):
         for key in _rows(settings):
@@ -236,9 +239,13 @@ def comparisons(runset: RunSet, settings) -> pd.DataFrame:
             if not stat["n"]:
                 continue
             rep = _reproduces(stat["verdict"], float(c.sign)) if c.sign else "no direction claimed"
+            both = pd.concat([a, b], axis=1, join="inner").dropna().index
+            sick = pd.concat([_series(runs, key, c.a, "flagged"), _series(runs, key, c.b, "flagged")], axis=1,
+                             join="inner").reindex(both).fillna(False).astype(bool).any(axis=1)
+            flagged = int(sick.sum())
             rows.append({"dataset": key[0], "method": key[1], "pretrain": key[2], "claim": i, "mean": stat["mean"],
                          "se": stat["se"], "pairs": stat["n"], "verdict": stat["verdict"], "sign": c.sign,
-                         "reproduces": rep})
+                         "reproduces": rep, "flagged": flagged, "note": health.rests_on(flagged, stat["n"])})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -264,9 +271,11 @@ def _comparison_lines(comp: pd.DataFrame, claims: Sequence[Comparison], cite: Ci
         se = f" ± {_num(cite, k + '/se', r.se, digits)}" if r.pairs >= 2 else ""
         unit = " points" if percent else (" percentage points" if shares else "")
         judged = f"**{r.reproduces}**" if r.sign else "the paper states no direction, so nothing is judged"
+        flag = (f" ({health.flag_mark(True)} rests on {cite(k + '/flagged pairs', int(r.flagged))} of these pairs "
+                f"with a run flagged unhealthy)" if getattr(r, "flagged", 0) else "")
         lines.append(f"- {cite(k + '/what', c.label())}, {_row_name(r.dataset, r.method, r.pretrain)}: "
                      f"{_num(cite, k, r.mean, '+' + digits)}{se}{unit} over {cite(k + '/pairs', int(r.pairs))} "
-                     f"paired seeds ({r.verdict}); the paper: \"{cite(k + '/paper', c.paper)}\": {judged}.")
+                     f"paired seeds ({r.verdict}){flag}; the paper: \"{cite(k + '/paper', c.paper)}\": {judged}.")
     return lines
 
 
@@ -297,6 +306,10 @@ def _verdict_of(comp: pd.DataFrame, claims: Sequence[Comparison], settings, cite
     reason = (f"{cite('claims/reproduce', rep)} of {cite('claims/compared', len(judged))} paired comparisons have "
               f"the paper's direction beyond {cite('verdict threshold (SE)', 2)} SE, "
               f"{cite('claims/contradict', contra)} the opposite one")
+    sick = int((judged["flagged"] > 0).sum()) if "flagged" in judged else 0
+    if sick:
+        reason += (f"; {health.flag_mark(True)} {cite('claims/resting on flagged runs', sick)} of them rest on a run "
+                   "flagged unhealthy")
     return verdict, reason
 
 

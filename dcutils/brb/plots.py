@@ -7,7 +7,12 @@ trains. The paper's numbers come from :func:`dcutils.paper_data.brb_variants`
 
 Conventions: metrics are stored as fractions and shown in percent; "plain"
 in the paper's tables is the variant ``"none"`` here; a grid cell is
-(pretrain, method, variant, dataset), its seeds are averaged (mean ± SE).
+(pretrain, method, variant, dataset), its seeds are averaged (mean ± SE). A run
+whose record flags it unhealthy (``meta["health"]``, :mod:`dcutils.health`) is
+counted in :func:`finals`, :func:`variant_table` and every comparison built on
+:func:`paired_table` or :func:`claim_comparisons` (``flagged``, ``note``), and
+the texts of :func:`grid_findings` and :func:`headline_findings` say how many
+verdicts rest on such runs.
 
 Text for a notebook's "What we see" cites every number through a
 :class:`dcutils.findings.Cite` (the ``cite`` argument of the functions that
@@ -25,7 +30,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from dcutils import findings, outputs, plotting
+from dcutils import findings, health, outputs, plotting
 from dcutils.brb.settings import BATCH_SIZE, DEVIATIONS, PAPER_DATASETS, cell_runs, grid_datasets, protocol
 from dcutils.brb.train import reset_epochs
 from dcutils.core import get_algorithm
@@ -63,13 +68,38 @@ def _label(dataset: str, profile: str, subsample: int | None = None) -> str:
 
 def finals(runset: RunSet) -> pd.DataFrame:
     """One row per run: dataset, method, variant, pretrain, seed, final metrics (fractions); with both
-    silhouettes, ``silhouette_gap`` = silhouette with predicted clusters − with ground-truth labels."""
+    silhouettes, ``silhouette_gap`` = silhouette with predicted clusters − with ground-truth labels; and
+    ``flagged``: the run's record flags it unhealthy (``meta["health"]``, :func:`dcutils.health.is_flagged`;
+    False for a record without an assessment)."""
     frame = runset.finals()
     if len(frame):
         frame["pretrain"] = frame["pretrain"].astype(bool)
         if {"silhouette", "silhouette_pred"} <= set(frame.columns):
             frame["silhouette_gap"] = frame["silhouette_pred"] - frame["silhouette"]
+        if "flagged" not in frame:
+            metas = [getattr(r, "meta", None) for r in runset]
+            # a RunSet's finals hold its runs in order; without one meta per row no run can be read as flagged
+            frame["flagged"] = [health.is_flagged(m) for m in metas] if len(metas) == len(frame) else False
+        frame["flagged"] = frame["flagged"].fillna(False).astype(bool)
     return frame
+
+
+def _paired(a: pd.DataFrame, b: pd.DataFrame, metric: str, scale: float = 100.0) -> dict:
+    """:func:`dcutils.outputs.paired` of ``metric`` per seed, the rows ``a`` minus the rows ``b`` (:func:`finals`
+    rows), with ``flagged``: how many of the pairs hold a flagged run on either side, and ``note``
+    (:func:`dcutils.health.rests_on`, ``""`` when none does)."""
+    a, b = a.set_index("seed"), b.set_index("seed")
+    stat = outputs.paired(a[metric], b[metric], scale=scale)
+    both = pd.concat([a[metric].rename("a"), b[metric].rename("b")], axis=1, join="inner").astype(float)
+    used = both.index[np.isfinite(both).all(axis=1)]
+
+    def flags(rows: pd.DataFrame) -> np.ndarray:
+        if "flagged" not in rows:
+            return np.zeros(len(used), dtype=bool)
+        return rows["flagged"].reindex(used).fillna(False).astype(bool).to_numpy()
+
+    k = int((flags(a) | flags(b)).sum())
+    return {**stat, "flagged": k, "note": health.rests_on(k, stat["n"])}
 
 
 def _cell(dataset: str, method: str, pretrain: bool) -> str:
@@ -138,10 +168,13 @@ def variant_table(runset: RunSet, metric: str, settings) -> pd.DataFrame:
     -------
     DataFrame with columns setting, algorithm, dataset, paper, paper_se,
     reproduced, reproduced_se, difference (reproduced − paper, points), seeds,
+    flagged (how many of the cell's runs are flagged unhealthy, :func:`finals`),
     paired / paired_se / pairs / verdict (the variant minus the plain algorithm,
     per seed, mean ± SE over the paired seeds, and ahead / behind /
-    inconclusive at 2 SE; empty for the plain rows), data (the data used, or
-    why the cell was not run). Values in percent.
+    inconclusive at 2 SE; empty for the plain rows), paired_flagged / note (the
+    pairs with a flagged run on either side, and the note saying so; 0 and ""
+    when none), data (the data used, or why the cell was not run). Values in
+    percent.
     """
     runs = finals(runset)
     paper = paper_cells(metric)
@@ -153,15 +186,21 @@ def variant_table(runset: RunSet, metric: str, settings) -> pd.DataFrame:
     table["_m"] = table["method"].map({"dec": 0, "idec": 1, "dcn": 2})
     table["_v"] = table["variant"].map({"none": 0, "brb": 1, "recluster": 2, "reset": 3})
     table = table.sort_values(["pretrain", "_m", "_v", "_d"]).reset_index(drop=True)
+    flagged = runs.groupby(keys)["flagged"].sum().rename("flagged").reset_index() if len(runs) else None
+    table = (table.merge(flagged, on=keys, how="left") if flagged is not None else table.assign(flagged=0))
+    table["flagged"] = table["flagged"].fillna(0).astype(int)
     table.insert(0, "setting", np.where(table["pretrain"].astype(bool), "with pretraining", "without pretraining"))
     table.insert(1, "algorithm", [algorithm_label(m, v) for m, v in zip(table["method"], table["variant"])])
     pairs = paired_table(runset, metric, variants=("brb", "recluster", "reset"))
     if len(pairs):
         table = table.merge(pairs[["pretrain", "method", "dataset", "variant", "paired", "paired_se", "pairs",
-                                   "verdict"]], on=["pretrain", "method", "variant", "dataset"], how="left")
+                                   "verdict", "flagged", "note"]].rename(columns={"flagged": "paired_flagged"}),
+                            on=["pretrain", "method", "variant", "dataset"], how="left")
     else:
-        table = table.assign(paired=math.nan, paired_se=math.nan, pairs=0, verdict=None)
+        table = table.assign(paired=math.nan, paired_se=math.nan, pairs=0, verdict=None, paired_flagged=0, note="")
     table["pairs"] = table["pairs"].fillna(0).astype(int)
+    table["paired_flagged"] = table["paired_flagged"].fillna(0).astype(int)
+    table["note"] = table["note"].fillna("")
     table["data"] = [data_status(d, settings) if cell_runs(settings, m, p, v, d) else
                      f"cell left to the paper profile (not run at {settings.profile})"
                      for d, m, p, v in zip(table["dataset"], table["method"], table["pretrain"], table["variant"])]
@@ -172,6 +211,8 @@ def variant_table(runset: RunSet, metric: str, settings) -> pd.DataFrame:
 #: How to read a cell of :func:`wide_view`.
 WIDE_LEGEND = ("Each cell: ours (mean ± SE over seeds) / the paper's value (ours − paper); where the variant ran "
                "with its plain algorithm, the paired difference to it over seeds and the verdict at 2 SE; "
+               f"{health.flag_mark(True)} \"k of n runs flagged\": k of the cell's runs are flagged unhealthy "
+               "(collapsed clusters or a growing loss, dcutils.health), and a verdict resting on one says so; "
                "\"— / paper\" is a cell this profile left to the paper profile.")
 
 
@@ -185,6 +226,10 @@ def wide_view(table: pd.DataFrame) -> pd.DataFrame:
         text = f"{ours} / {r.paper:.2f} ({r.difference:+.1f})"
         if isinstance(getattr(r, "verdict", None), str):
             text += f"; vs plain {r.paired:+.1f} ± {r.paired_se:.1f}, {r.verdict}"
+            if getattr(r, "note", ""):
+                text += f" ({r.note})"
+        if getattr(r, "flagged", 0):
+            text += f"; {health.flag_mark(True)} {r.flagged} of {r.seeds} runs flagged"
         return text
 
     view = table.assign(cell=[cell(r) for r in table.itertuples()])
@@ -205,31 +250,37 @@ def paired_table(runset: RunSet, metric: str = "acc", variants: Sequence[str] = 
     positive (or "behind" and negative), ``does not`` when the verdict is the
     opposite, and stays ``inconclusive`` otherwise.
 
+    A comparison never hides a failed run: ``flagged`` counts the pairs with a
+    run flagged unhealthy on either side (:func:`finals`) and ``note`` says so
+    ("rests on 1 of 3 pairs with a flagged run", :func:`dcutils.health.rests_on`;
+    ``""`` when none); the verdict itself is left as the numbers give it.
+
     Returns
     -------
     DataFrame: pretrain, method, dataset, variant, paired, paired_se, pairs,
-    verdict, paper_diff, reproduces; values in percent points.
+    verdict, paper_diff, reproduces, flagged, note; values in percent points.
     """
     runs = finals(runset)
     cols = ["pretrain", "method", "dataset", "variant", "paired", "paired_se", "pairs", "verdict", "paper_diff",
-            "reproduces"]
+            "reproduces", "flagged", "note"]
     if runs.empty:
         return pd.DataFrame(columns=cols)
     paper = paper_cells(metric).set_index(["pretrain", "method", "dataset", "variant"])["paper"]
     rows = []
     for (pre, m, d), group in runs.groupby(["pretrain", "method", "dataset"], sort=False):
-        base = group[group["variant"] == baseline].set_index("seed")[metric]
+        base = group[group["variant"] == baseline]
         if base.empty:
             continue
         for v in variants:
-            other = group[group["variant"] == v].set_index("seed")[metric]
+            other = group[group["variant"] == v]
             if other.empty:
                 continue
-            stat = outputs.paired(other, base)
+            stat = _paired(other, base, metric)
             paper_diff = paper.get((bool(pre), m, d, v), math.nan) - paper.get((bool(pre), m, d, baseline), math.nan)
             rows.append({"pretrain": bool(pre), "method": m, "dataset": d, "variant": v, "paired": stat["mean"],
                          "paired_se": stat["se"], "pairs": stat["n"], "verdict": stat["verdict"],
-                         "paper_diff": paper_diff, "reproduces": _reproduces(stat["verdict"], paper_diff)})
+                         "paper_diff": paper_diff, "reproduces": _reproduces(stat["verdict"], paper_diff),
+                         "flagged": stat["flagged"], "note": stat["note"]})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -252,6 +303,8 @@ def brb_vs_plain(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
 
 def variant_verdict(runset: RunSet, metric: str = "acc", cite: Cite | None = None) -> str:
     """Markdown: per cell, is +BRB ahead of the plain algorithm (paired over seeds), and does that match the paper?
+    How many compared cells rest on a run flagged unhealthy is always said, and each listed cell that does is
+    marked (:func:`flagged_cells`).
 
     Every number is cited through ``cite`` (names ``gain/<metric>/...``)."""
     cite = Cite() if cite is None else cite
@@ -274,6 +327,7 @@ def variant_verdict(runset: RunSet, metric: str = "acc", cite: Cite | None = Non
         f"Against the paper: {cite(f'{k}/cells reproduce', int(rep.get('reproduces', 0)))} cells reproduce its sign, "
         f"{cite(f'{k}/cells do not reproduce', int(rep.get('does not reproduce', 0)))} do not, "
         f"{cite(f'{k}/cells stay inconclusive', int(rep.get('inconclusive', 0)))} stay inconclusive.",
+        flagged_cells(paired_table(runset, metric, variants=("brb",)), cite, k),
     ]
 
     def cells(rows) -> str:
@@ -281,6 +335,7 @@ def variant_verdict(runset: RunSet, metric: str = "acc", cite: Cite | None = Non
             f"{r.method.upper()} {'with' if r.pretrain else 'without'} pretraining on {r.dataset}: "
             f"{cite(f'{k}/{r.dataset}/{r.method}/{r.pretrain}', r.gain, '+.1f')} ± "
             f"{cite(f'{k}/{r.dataset}/{r.method}/{r.pretrain}/se', r.gain_se, '.1f')} points"
+            + _flag_note(cite, f"{k}/{r.dataset}/{r.method}/{r.pretrain}", r.flagged, r.pairs)
             for r in rows.itertuples())
 
     worst = gains[gains["verdict"] == "behind"].sort_values("gain").head(3)
@@ -292,19 +347,158 @@ def variant_verdict(runset: RunSet, metric: str = "acc", cite: Cite | None = Non
     return "\n\n".join(lines)
 
 
+def _flag_note(cite: Cite, key: str, flagged: int, pairs: int) -> str:
+    """``" (⚠ rests on 1 of 3 pairs with a flagged run)"`` with its numbers cited under ``key``, or ``""``."""
+    if not flagged:
+        return ""
+    return (f" ({health.flag_mark(True)} rests on {cite(f'{key}/flagged pairs', int(flagged))} of "
+            f"{cite(f'{key}/pairs', int(pairs))} pairs with a flagged run)")
+
+
+def flagged_cells(comp: pd.DataFrame, cite: Cite, key: str) -> str:
+    """Markdown: how many of the compared (setting, method, data set) cells of ``comp`` rest on a run flagged
+    unhealthy (a comparison with ``flagged`` > 0), and which, with their verdicts; said also when none does.
+
+    ``comp``: rows of :func:`paired_table` or :func:`brb_comparisons` (pretrain, method, dataset, pairs, verdict,
+    flagged; a ``baseline`` column names the comparison). Numbers are cited under ``key``.
+    """
+    keys = ["pretrain", "method", "dataset"]
+    n = len(comp.drop_duplicates(keys))
+    hit = comp[comp["flagged"] > 0]
+    cells = list(hit.groupby(keys, sort=False))
+    if not cells:
+        return (f"None of the {cite(f'{key}/cells compared', n)} compared cells rests on a run flagged unhealthy "
+                f"(collapsed clusters or a growing loss, `dcutils.health`).")
+    listed = []
+    for (pre, m, d), rows in cells[:MAX_LISTED]:
+        parts = []
+        for r in rows.itertuples():
+            what = f"BRB − {VARIANT_NAME[r.baseline]}: " if hasattr(r, "baseline") else ""
+            name = f"{key}/{_cell(d, m, pre)}" + (f"/{r.baseline}" if what else "")
+            parts.append(f"{what}{r.verdict}, {cite(f'{name}/flagged pairs', int(r.flagged))} of "
+                         f"{cite(f'{name}/pairs', int(r.pairs))} pairs")
+        listed.append(f"{m.upper()} {'with' if pre else 'without'} pretraining on {_display(d)} ({'; '.join(parts)})")
+    more = len(cells) - len(listed)
+    return (f"{health.flag_mark(True)} **{cite(f'{key}/cells resting on flagged runs', len(cells))} of "
+            f"{cite(f'{key}/cells compared', n)} compared cells rest on a run flagged unhealthy** (collapsed "
+            f"clusters or a growing loss, `dcutils.health`): their verdicts may measure that failure rather than "
+            f"the method: " + "; ".join(listed)
+            + (f"; and {cite(f'{key}/more flagged cells', more)} more cells" if more else "") + ".")
+
+
+# ----------------------------------------------------------------------------
+# Tables 13-15: +BRB against each baseline
+
+#: What +BRB is compared with in Tables 13-15, in the paper's order.
+BASELINES = ("none", "recluster", "reset")
+
+
+def brb_comparisons(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
+    """Per (setting, method, data set, baseline of :data:`BASELINES`) with runs of both: +BRB minus the baseline.
+
+    Each is :func:`paired_table` with that baseline: the difference per seed (points), its mean ± SE over the
+    pairs, the verdict at 2 SE (:func:`dcutils.outputs.paired`), the paper's difference of the same two cells
+    and whether ours ``reproduces`` its sign, and the pairs with a flagged run (``flagged``, ``note``).
+
+    Returns
+    -------
+    DataFrame: pretrain, method, dataset, baseline, paired, paired_se, pairs, verdict, paper_diff, reproduces,
+    flagged, note; in the paper's order (setting, method, data set, then plain, Recluster, Reset).
+    """
+    frames = [paired_table(runset, metric, ("brb",), baseline=b).assign(baseline=b) for b in BASELINES]
+    comp = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
+    order = {d: i for i, d in enumerate(PAPER_DATASETS)}
+    comp = comp.assign(_m=comp["method"].map({"dec": 0, "idec": 1, "dcn": 2}),
+                       _d=comp["dataset"].map(lambda d: order.get(d, len(order))),
+                       _b=comp["baseline"].map({b: i for i, b in enumerate(BASELINES)}))
+    comp = comp.sort_values(["pretrain", "_m", "_d", "_b"], kind="stable").reset_index(drop=True)
+    return comp[["pretrain", "method", "dataset", "baseline", "paired", "paired_se", "pairs", "verdict",
+                 "paper_diff", "reproduces", "flagged", "note"]]
+
+
+#: How to read :func:`comparisons_view`.
+COMPARISONS_LEGEND = ("+BRB minus each baseline of the same cell, per seed (same pretrained network and initial "
+                      "weights), mean ± SE over the pairs in points; verdict ahead / behind / inconclusive at 2 SE; "
+                      "\"paper\": the paper's +BRB mean minus its baseline mean (Tables 13-15); \"reproduces\": "
+                      "our verdict has the paper's sign; a note marks a comparison resting on a run flagged "
+                      "unhealthy (dcutils.health).")
+
+
+def comparisons_view(comp: pd.DataFrame) -> pd.DataFrame:
+    """:func:`brb_comparisons` as a notebook shows it (:data:`COMPARISONS_LEGEND`): setting, algorithm, data set,
+    comparison ("BRB − Recluster"), ours ("+2.1 ± 0.8"; no SE from one pair), pairs, verdict, paper, reproduces,
+    note (⚠ and the note where a pair holds a flagged run)."""
+    return pd.DataFrame({
+        "setting": ["with pretraining" if p else "without pretraining" for p in comp["pretrain"]],
+        "algorithm": [m.upper() for m in comp["method"]],
+        "dataset": [_display(d) for d in comp["dataset"]],
+        "comparison": [f"BRB − {VARIANT_NAME[b]}" for b in comp["baseline"]],
+        "ours": ["—" if not np.isfinite(m) else f"{m:+.1f}" + (f" ± {se:.1f}" if n >= 2 else "")
+                 for m, se, n in zip(comp["paired"], comp["paired_se"], comp["pairs"])],
+        "pairs": comp["pairs"].astype(int),
+        "verdict": comp["verdict"],
+        "paper": comp["paper_diff"].astype(float),
+        "reproduces": comp["reproduces"],
+        "note": [f"{health.flag_mark(True)} {n}" if n else "" for n in comp["note"]],
+    })
+
+
+def comparisons_summary(comp: pd.DataFrame, metric: str, cite: Cite | None = None) -> str:
+    """Markdown: per baseline, in how many cells +BRB is ahead / behind / inconclusive, how often the paper has it
+    higher, how many cells reproduce the paper's sign, and how many rest on a flagged run (:func:`flagged_cells`).
+
+    ``comp``: :func:`brb_comparisons`. Every number is cited through ``cite`` (names ``brb vs <baseline>/...``).
+    """
+    cite = Cite() if cite is None else cite
+    if comp.empty:
+        return "No cell has runs of +BRB and a baseline to compare."
+    lines = [f"+BRB against each baseline, paired over seeds per cell (verdicts at "
+             f"{cite('verdict threshold (SE)', 2)} SE; the table \"+BRB against each baseline\" above):"]
+    for b in BASELINES:
+        rows = comp[comp["baseline"] == b]
+        if rows.empty:
+            continue
+        k = f"brb vs {b}/{metric}"
+        counts, rep = rows["verdict"].value_counts(), rows["reproduces"].value_counts()
+        flagged = int((rows["flagged"] > 0).sum())
+        lines.append(
+            f"- **BRB − {VARIANT_NAME[b]}**: ahead in {cite(f'{k}/cells ahead', int(counts.get('ahead', 0)))} of "
+            f"{cite(f'{k}/cells', len(rows))} cells, behind in "
+            f"{cite(f'{k}/cells behind', int(counts.get('behind', 0)))}, inconclusive in "
+            f"{cite(f'{k}/cells inconclusive', int(counts.get('inconclusive', 0)))}; the paper has "
+            f"BRB higher in {cite(f'{k}/cells higher in the paper', int((rows['paper_diff'] > 0).sum()))}; "
+            f"{cite(f'{k}/cells reproduce', int(rep.get('reproduces', 0)))} reproduce its sign, "
+            f"{cite(f'{k}/cells do not reproduce', int(rep.get('does not reproduce', 0)))} do not; "
+            + (f"cells resting on a flagged run: {health.flag_mark(True)} "
+               f"{cite(f'{k}/cells resting on flagged runs', flagged)}." if flagged else
+               "no cell rests on a flagged run."))
+    return "\n".join(lines) + "\n\n" + flagged_cells(comp, cite, f"brb vs baselines/{metric}")
+
+
 # ----------------------------------------------------------------------------
 # headline: share of runs where BRB beats its baseline, and its overhead
 
 
 def win_pairs(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
-    """One row per (method, dataset, pretrain, seed) with both plain and +BRB runs: both values and ``brb_wins``."""
+    """One row per (method, dataset, pretrain, seed) with both plain and +BRB runs: both values, ``brb_wins`` and
+    ``flagged`` (either run flagged unhealthy, :func:`finals`)."""
     runs = finals(runset)
     keys = ["method", "dataset", "pretrain", "seed"]
-    plain = runs[runs["variant"] == "none"][[*keys, metric]].rename(columns={metric: "plain"})
-    brb = runs[runs["variant"] == "brb"][[*keys, metric, "brb_overhead"]].rename(columns={metric: "brb"})
-    pairs = plain.merge(brb, on=keys)
+    if runs.empty:
+        return pd.DataFrame(columns=[*keys, "plain", "brb", "brb_overhead", "brb_wins", "flagged"])
+    plain = runs[runs["variant"] == "none"][[*keys, metric, "flagged"]].rename(columns={metric: "plain"})
+    brb = runs[runs["variant"] == "brb"][[*keys, metric, "brb_overhead", "flagged"]].rename(columns={metric: "brb"})
+    pairs = plain.merge(brb, on=keys, suffixes=("_plain", "_brb"))
     pairs["brb_wins"] = pairs["brb"] > pairs["plain"]
+    pairs["flagged"] = pairs.pop("flagged_plain") | pairs.pop("flagged_brb")
     return pairs
+
+
+#: The rows of :func:`headline_table` that its text reads by name.
+WIN_SHARE = "BRB beats its baseline (% of runs), all"
+AHEAD_PLAIN = "BRB ahead of plain at 2 SE (% of cells)"
+AHEAD_ALL = "BRB ahead of its baseline at 2 SE (% of comparisons with plain, Recluster, Reset)"
+OVERHEAD = "BRB overhead (% of clustering-phase time), median"
 
 
 def headline_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
@@ -317,6 +511,15 @@ def headline_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
     ``ci_low`` / ``ci_high``: the share's 95 % Wilson interval (runs as
     independent trials; seeds of one cell are not, so read it as a lower bound
     on the uncertainty).
+
+    Two rows count verdicts instead of runs (:func:`brb_comparisons`, paired
+    over seeds per cell, ahead at 2 SE): :data:`AHEAD_PLAIN`, the share of
+    cells where +BRB is ahead of plain, and :data:`AHEAD_ALL`, the share of
+    the comparisons with plain, +Recluster and +Reset where it is ahead; their
+    ``runs`` is the number of comparisons, their ``paper`` the share of the same
+    comparisons where the paper's tables have +BRB higher (its tables give no
+    paired standard errors, so no verdict at 2 SE: no ``difference``).
+    ``flagged``: the row's pairs (comparisons) with a run flagged unhealthy.
     """
     pairs = win_pairs(runset, metric)
     rows = []
@@ -326,23 +529,36 @@ def headline_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
         share = 100.0 * k / n if n else math.nan
         low, high = outputs.wilson_interval(k, n)
         rows.append({"quantity": what, "paper": paper, "reproduced": share, "ci_low": 100 * low,
-                     "ci_high": 100 * high, "difference": share - paper, "runs": n})
+                     "ci_high": 100 * high, "difference": share - paper, "runs": n,
+                     "flagged": int(sub["flagged"].sum())})
 
-    add("BRB beats its baseline (% of runs), all", pairs, PAPER_WIN_SHARE)
+    def ahead(what: str, comp: pd.DataFrame) -> None:
+        k, n = int((comp["verdict"] == outputs.AHEAD).sum()), len(comp)
+        low, high = outputs.wilson_interval(k, n)
+        known = comp[np.isfinite(comp["paper_diff"].astype(float))]
+        rows.append({"quantity": what, "reproduced": 100.0 * k / n if n else math.nan, "ci_low": 100 * low,
+                     "ci_high": 100 * high, "difference": math.nan, "runs": n,
+                     "paper": 100.0 * float((known["paper_diff"] > 0).mean()) if len(known) else math.nan,
+                     "flagged": int((comp["flagged"] > 0).sum())})
+
+    add(WIN_SHARE, pairs, PAPER_WIN_SHARE)
     for pre in (False, True):
         add(f"  {'with' if pre else 'without'} pretraining", pairs[pairs["pretrain"] == pre])
     for m in ("dec", "idec", "dcn"):
         add(f"  {m.upper()}", pairs[pairs["method"] == m])
+    comp = brb_comparisons(runset, metric)
+    ahead(AHEAD_PLAIN, comp[comp["baseline"] == "none"])
+    ahead(AHEAD_ALL, comp)
     over = 100.0 * pairs["brb_overhead"].median() if len(pairs) else math.nan
-    rows.append({"quantity": "BRB overhead (% of clustering-phase time), median", "paper": PAPER_OVERHEAD,
-                 "reproduced": over, "ci_low": math.nan, "ci_high": math.nan, "difference": over - PAPER_OVERHEAD,
-                 "runs": len(pairs)})
+    rows.append({"quantity": OVERHEAD, "paper": PAPER_OVERHEAD, "reproduced": over, "ci_low": math.nan,
+                 "ci_high": math.nan, "difference": over - PAPER_OVERHEAD, "runs": len(pairs),
+                 "flagged": int(pairs["flagged"].sum())})
     return pd.DataFrame(rows)
 
 
 def _win_share_position(table: pd.DataFrame) -> str:
     """Where the paper's win share lies against our interval: "inside", "above" or "below" ("" without runs)."""
-    allr = table.set_index("quantity").iloc[0]
+    allr = table.set_index("quantity").loc[WIN_SHARE]
     if not allr["runs"]:
         return ""
     if allr["ci_low"] <= PAPER_WIN_SHARE <= allr["ci_high"]:
@@ -351,10 +567,12 @@ def _win_share_position(table: pd.DataFrame) -> str:
 
 
 def headline_summary(table: pd.DataFrame, cite: Cite | None = None) -> str:
-    """Markdown 'what we see' of :func:`headline_table`, every number from it (cited through ``cite``)."""
+    """Markdown 'what we see' of :func:`headline_table`, every number from it (cited through ``cite``): the win
+    share, by setting and method, the shares of ahead verdicts (over plain, over all three baselines), how many
+    pairs and comparisons rest on a run flagged unhealthy (said also when none does), and the overhead."""
     cite = Cite() if cite is None else cite
     t = table.set_index("quantity")
-    allr = t.iloc[0]
+    allr = t.loc[WIN_SHARE]
     if not allr["runs"]:
         return "No paired runs."
     paper = f"the paper's {cite('paper win share (%)', PAPER_WIN_SHARE, '.2f')} %"
@@ -367,14 +585,44 @@ def headline_summary(table: pd.DataFrame, cite: Cite | None = None) -> str:
              f"interval {cite('win share low (%)', allr['ci_low'], '.1f')}-"
              f"{cite('win share high (%)', allr['ci_high'], '.1f')} %); {verdict}."]
     subs = [f"{q.strip()}: {cite(f'win share (%)/{q.strip()}', r['reproduced'], '.0f')} % of "
-            f"{cite(f'paired runs/{q.strip()}', int(r['runs']))}" for q, r in t.iloc[1:-1].iterrows() if r["runs"]]
+            f"{cite(f'paired runs/{q.strip()}', int(r['runs']))}" for q, r in t.iterrows()
+            if q.startswith("  ") and r["runs"]]
     if subs:
         lines.append("By setting and method: " + "; ".join(subs) + ".")
-    over = t.iloc[-1]
+    lines.append(_ahead_text(t, cite))
+    over = t.loc[OVERHEAD]
     lines.append(f"BRB's steps take a median {_num(cite, 'overhead (%)', over['reproduced'], '.1f')} % of the "
                  f"clustering phase's training time (paper: {cite('paper overhead (%)', PAPER_OVERHEAD)} % on an "
                  f"A100).")
     return "\n\n".join(lines)
+
+
+def _ahead_text(t: pd.DataFrame, cite: Cite) -> str:
+    """The ahead shares of :func:`headline_table` (indexed by quantity) and its flagged runs, cited."""
+    parts = []
+    for q, name, what in ((AHEAD_PLAIN, "plain", "cells"), (AHEAD_ALL, "all", "comparisons with plain, "
+                                                               "Recluster and Reset")):
+        r = t.loc[q]
+        if not r["runs"]:
+            continue
+        paper = (f" (the paper's tables have it higher in {cite(f'paper higher (%)/{name}', r['paper'], '.0f')} % "
+                 f"of them)" if np.isfinite(r["paper"]) else "")
+        parts.append(f"**{cite(f'ahead share (%)/{name}', r['reproduced'], '.0f')} %** of "
+                     f"{cite(f'comparisons/{name}', int(r['runs']))} {what}{paper}")
+    text = ""
+    if parts:
+        text = (f"Paired over seeds per cell, BRB is ahead beyond {cite('verdict threshold (SE)', 2)} SE in "
+                + " and in ".join(parts) + ". ")
+    runs, comps = t.loc[WIN_SHARE], t.loc[AHEAD_ALL]
+    if not runs["flagged"] and not comps["flagged"]:
+        return text + (f"None of the {cite('paired runs', int(runs['runs']))} paired runs includes a run flagged "
+                       f"unhealthy (collapsed clusters or a growing loss, `dcutils.health`).")
+    return text + (f"{health.flag_mark(True)} **{cite('paired runs with a flagged run', int(runs['flagged']))} of "
+                   f"{cite('paired runs', int(runs['runs']))} paired runs include a run flagged unhealthy** "
+                   f"(collapsed clusters or a growing loss, `dcutils.health`), and "
+                   f"{cite('comparisons resting on flagged runs', int(comps['flagged']))} of "
+                   f"{cite('comparisons/all', int(comps['runs']))} comparisons rest on one: the shares count them "
+                   f"as they ended.")
 
 
 # ----------------------------------------------------------------------------
@@ -704,7 +952,8 @@ def item_table(runset: RunSet, settings, metric: str = "acc") -> pd.DataFrame:
 def curve_verdict(runset: RunSet, settings, metric: str = "acc", cite: Cite | None = None) -> str:
     """Markdown per (data set, method, setting): each variant's final ``metric`` (mean over seeds, the paper's
     Table 13-15 value beside it where it has one), then each variant minus the plain algorithm and +BRB minus
-    +Recluster, paired over seeds (mean ± SE, verdict at 2 SE). Every number is cited through ``cite``
+    +Recluster, paired over seeds (mean ± SE, verdict at 2 SE; marked where a pair holds a run flagged
+    unhealthy). Every number is cited through ``cite``
     (names ``final/<data set>/<method>/<setting>/<metric>/...``)."""
     cite = Cite() if cite is None else cite
     runs = finals(runset)
@@ -725,18 +974,19 @@ def curve_verdict(runset: RunSet, settings, metric: str = "acc", cite: Cite | No
         text = (f"- **{_display(d)}, {'with' if p else 'without'} pretraining** "
                 f"({cite(f'final/{_cell(d, m, p)}/seeds', g['seed'].nunique())} seeds, final "
                 f"{METRIC_NAME[metric]}{' %' if percent else ''}): " + ", ".join(parts) + ".")
-        per_seed = {v: gv.set_index("seed")[metric] for v, gv in g.groupby("variant")}
+        per_seed = {v: gv for v, gv in g.groupby("variant")}
         comparisons = [(v, "none") for v in ("brb", "recluster", "reset") if v in per_seed and "none" in per_seed]
         if "brb" in per_seed and "recluster" in per_seed:
             comparisons.append(("brb", "recluster"))
         for a_, b_ in comparisons:
-            stat = outputs.paired(per_seed[a_], per_seed[b_], scale=scale)
+            stat = _paired(per_seed[a_], per_seed[b_], metric, scale=scale)
             if not stat["n"]:
                 continue
             key = f"{k}/{a_} - {b_}"
             se = f" ± {_num(cite, key + '/se', stat['se'], f'.{digits}f')}" if stat["n"] >= 2 else ""
             text += (f" {VARIANT_NAME[a_]} − {VARIANT_NAME[b_]}: {_num(cite, key, stat['mean'], f'+.{digits}f')}{se} "
-                     f"({cite(key + '/pairs', stat['n'])} pairs, {stat['verdict']}).")
+                     f"({cite(key + '/pairs', stat['n'])} pairs, {stat['verdict']})"
+                     + _flag_note(cite, key, stat["flagged"], stat["n"]) + ".")
         lines.append(text)
     return "\n".join(lines)
 
@@ -838,7 +1088,8 @@ def deviations_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
     DataFrame: choice, method, text, code, other (the switched parameter and value), code_mean, code_se,
     other_mean, other_se (``metric`` in percent), paired (other − code, points), paired_se, pairs, verdict
     (ahead: the other value scores higher; behind: lower; inconclusive at 2 SE), identical (every pair
-    ended with the same value: the choice never acted, e.g. a gradient norm that never reached the clip).
+    ended with the same value: the choice never acted, e.g. a gradient norm that never reached the clip),
+    flagged / note (pairs with a run flagged unhealthy on either side, :func:`dcutils.health.rests_on`).
     """
     runs = finals(runset)
     rows = []
@@ -846,13 +1097,20 @@ def deviations_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
         (param, value), = d["other"].items()
         base, other = _deviation_pair(runs, d, metric)
         stat = outputs.paired(other, base)
+        if len(runs):
+            flag_base, flag_other = _deviation_pair(runs, d, "flagged")
+            both = pd.concat([flag_base, flag_other], axis=1, join="inner").fillna(False).astype(bool)
+            flagged = int(both.any(axis=1).sum())
+        else:
+            flagged = 0
         cm, cs, _ = outputs.mean_se(base * 100)
         om, os_, _ = outputs.mean_se(other * 100)
         rows.append({"choice": d["choice"], "method": d["method"].upper(), "text": d["text"], "code": d["code"],
                      "other": f"{param}={value!r}", "code_mean": cm, "code_se": cs, "other_mean": om,
                      "other_se": os_, "paired": stat["mean"], "paired_se": stat["se"], "pairs": stat["n"],
                      "verdict": stat["verdict"], "identical": bool(stat["n"]) and bool(
-                         ((other - base).dropna() == 0).all())})
+                         ((other - base).dropna() == 0).all()),
+                     "flagged": flagged, "note": health.rests_on(flagged, stat["n"])})
     return pd.DataFrame(rows)
 
 
@@ -872,7 +1130,7 @@ def _deviation_pair(runs: pd.DataFrame, d: dict, metric: str) -> tuple[pd.Series
 
 
 def _code_value(param: str):
-    """``brb.dc``'s default of ``param``: the authors' code (Table 5 for batch_norm)."""
+    """``brb.dc``'s default of ``param``: the configuration of the runs behind the tables (authors' runner and code)."""
     return get_algorithm("brb.dc").defaults[param]
 
 
@@ -925,9 +1183,12 @@ def deviations_summary(table: pd.DataFrame, settings, cite: Cite | None = None) 
                 f"paired {_num(cite, k + '/other - code', r.paired, '+.1f')}"
                 + (f" ± {_num(cite, k + '/other - code/se', r.paired_se, '.1f')}" if r.pairs >= 2 else "")
                 + f" points, {r.verdict}")
+        flag = (f" ({health.flag_mark(True)} rests on {_num(cite, k + '/flagged pairs', r.flagged)} of "
+                f"{_num(cite, k + '/pairs', r.pairs)} pairs with a run flagged unhealthy)"
+                if getattr(r, "flagged", 0) else "")
         lines.append(f"- **{r.choice}** ({r.method}, {r.other}): code "
                      f"{pm(k + '/code', r.code_mean, r.code_se, r.pairs)}, other "
-                     f"{pm(k + '/other', r.other_mean, r.other_se, r.pairs)}; {what}.")
+                     f"{pm(k + '/other', r.other_mean, r.other_se, r.pairs)}; {what}{flag}.")
     if table["pairs"].max() < 2:
         lines.append("With one seed there is no standard error: every verdict is inconclusive.")
     return "\n".join(lines)
@@ -1001,10 +1262,11 @@ def claim_comparisons(runs: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFra
     pairs (the paired difference variant − baseline over seeds, in points for percent metrics), verdict (ahead /
     behind / inconclusive at 2 SE), paper_diff (the paper's difference from Tables 13-15; NaN for a claim with a
     stated sign), sign (+1 / -1 the paper's direction, 0 unknown) and reproduces ("reproduces" when our verdict
-    has the paper's sign, "does not reproduce" when it has the other, else "inconclusive").
+    has the paper's sign, "does not reproduce" when it has the other, else "inconclusive"), flagged (the pairs
+    with a run flagged unhealthy on either side) and note (:func:`dcutils.health.rests_on`).
     """
     cols = ["dataset", "method", "pretrain", "claim", "mean", "se", "pairs", "verdict", "paper_diff", "sign",
-            "reproduces"]
+            "reproduces", "flagged", "note"]
     rows = []
     if runs.empty:
         return pd.DataFrame(columns=cols)
@@ -1013,11 +1275,11 @@ def claim_comparisons(runs: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFra
         for i, c in enumerate(claims):
             if c.metric not in g:
                 continue
-            a = g[g["variant"] == c.variant].set_index("seed")[c.metric]
-            b = g[g["variant"] == c.baseline].set_index("seed")[c.metric]
+            a = g[g["variant"] == c.variant]
+            b = g[g["variant"] == c.baseline]
             if a.empty or b.empty:
                 continue
-            stat = outputs.paired(a, b, scale=100.0 if c.metric in PERCENT_METRICS else 1.0)
+            stat = _paired(a, b, c.metric, scale=100.0 if c.metric in PERCENT_METRICS else 1.0)
             if not stat["n"]:
                 continue
             paper_diff = math.nan
@@ -1032,7 +1294,8 @@ def claim_comparisons(runs: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFra
                 sign = int(c.sign)
             rows.append({"dataset": d, "method": m, "pretrain": bool(p), "claim": i, "mean": stat["mean"],
                          "se": stat["se"], "pairs": stat["n"], "verdict": stat["verdict"], "paper_diff": paper_diff,
-                         "sign": sign, "reproduces": _reproduces(stat["verdict"], float(sign))})
+                         "sign": sign, "reproduces": _reproduces(stat["verdict"], float(sign)),
+                         "flagged": stat["flagged"], "note": stat["note"]})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -1041,13 +1304,15 @@ def _where(r) -> str:
 
 
 def _comparison(cite: Cite, r, claim: Claim) -> tuple[str, str]:
-    """(the comparison's name, "+18.0 ± 6.6 points over 3 pairs (ahead)") with its numbers cited."""
+    """(the comparison's name, "+18.0 ± 6.6 points over 3 pairs (ahead)") with its numbers cited; a comparison
+    resting on a flagged run adds " (⚠ rests on 1 of 3 pairs with a flagged run)"."""
     percent = claim.metric in PERCENT_METRICS
     digits = ".1f" if percent else ".3f"
     k = f"claim/{_cell(r.dataset, r.method, r.pretrain)}/{claim.variant} - {claim.baseline}/{claim.metric}"
     se = f" ± {_num(cite, k + '/se', r.se, digits)}" if r.pairs >= 2 else ""
     return k, (f"{_num(cite, k, r.mean, '+' + digits)}{se}{' points' if percent else ''} over "
-               f"{cite(k + '/pairs', int(r.pairs))} pairs ({r.verdict})")
+               f"{cite(k + '/pairs', int(r.pairs))} pairs ({r.verdict})"
+               + _flag_note(cite, k, getattr(r, "flagged", 0), r.pairs))
 
 
 def _paper_side(cite: Cite, k: str, r, claim: Claim) -> str:
@@ -1079,11 +1344,14 @@ def claims_text(comp: pd.DataFrame, claims: Sequence[Claim], settings, cite: Cit
 
 def _counts(comp: pd.DataFrame, cite: Cite) -> str:
     rep = comp["reproduces"].value_counts()
+    flagged = int((comp["flagged"] > 0).sum()) if "flagged" in comp else 0
     return (f"{cite('claims/reproduce', int(rep.get(findings.REPRODUCES, 0)))} of "
             f"{cite('claims/compared', len(comp))} paired comparisons have the paper's sign, "
             f"{cite('claims/contradict', int(rep.get(findings.DOES_NOT_REPRODUCE, 0)))} the opposite one and "
             f"{cite('claims/inconclusive', int(rep.get(findings.INCONCLUSIVE, 0)))} stay within "
-            f"{cite('verdict threshold (SE)', 2)} SE")
+            f"{cite('verdict threshold (SE)', 2)} SE"
+            + (f"; {health.flag_mark(True)} {cite('claims/resting on flagged runs', flagged)} of them rest on a run "
+               f"flagged unhealthy" if flagged else ""))
 
 
 def claims_table(runset: RunSet, settings) -> pd.DataFrame:
@@ -1118,7 +1386,9 @@ def grid_findings(runset: RunSet, settings) -> dict:
 
     The verdict is :func:`overall_verdict` of the item's claims over its cells; the text lists each
     comparison against the paper (or their counts), then the final values (:func:`curve_verdict`, or for the
-    tables :func:`variant_verdict`) and the protocol (:func:`protocol_note`).
+    tables :func:`variant_verdict` and +BRB against each baseline, :func:`comparisons_summary`) and the protocol
+    (:func:`protocol_note`). A comparison resting on a run flagged unhealthy says so, in the text and, when it
+    is the only one or they are counted, in the reason.
     """
     claims, shown = ITEM_CLAIMS[settings.item]
     cite = Cite()
@@ -1128,6 +1398,7 @@ def grid_findings(runset: RunSet, settings) -> dict:
     parts = [claims_text(comp, claims, settings, cite)]
     if settings.item.startswith("brb/tab"):
         parts.append(variant_verdict(runset, claims[0].metric, cite))
+        parts.append(comparisons_summary(brb_comparisons(runset, claims[0].metric), claims[0].metric, cite))
     parts += [curve_verdict(runset, settings, metric, cite) for metric in shown]
     parts.append(protocol_note(settings, cite))
     return _finding(verdict, reason, cite, parts)
@@ -1240,18 +1511,21 @@ def headline_findings(table: pd.DataFrame, settings) -> dict:
     """The headline: "reproduces" when the paper's win share (88.10 %) lies inside our 95 % Wilson interval and
     the interval lies above :data:`CHANCE_SHARE` (BRB wins more often than not); "inconclusive" when it lies
     inside an interval that reaches 50 % (too few runs to tell); "does not reproduce" when it lies outside the
-    interval (either side); "not testable here" without paired runs."""
+    interval (either side); "not testable here" without paired runs. The reason says how many of the paired runs
+    include a run flagged unhealthy, when any does."""
     cite = Cite()
     position = _win_share_position(table)
     text = headline_summary(table, cite)
     note = protocol_note(settings, cite)
     if not position:
         return _finding(findings.NOT_TESTABLE, "no paired plain and +BRB runs here", cite, [text, note])
-    allr = table.set_index("quantity").iloc[0]
+    allr = table.set_index("quantity").loc[WIN_SHARE]
     paper = cite("paper win share (%)", PAPER_WIN_SHARE, ".2f")
     interval = (f"{cite('interval level (%)', 95)} % interval of {cite('paired runs', int(allr['runs']))} paired "
                 f"runs here ({cite('win share low (%)', allr['ci_low'], '.1f')}-"
-                f"{cite('win share high (%)', allr['ci_high'], '.1f')} %)")
+                f"{cite('win share high (%)', allr['ci_high'], '.1f')} %"
+                + (f"; {cite('paired runs with a flagged run', int(allr['flagged']))} of them include a run flagged "
+                   f"unhealthy" if allr["flagged"] else "") + ")")
     if position == "inside" and allr["ci_low"] <= CHANCE_SHARE:
         return _finding(findings.INCONCLUSIVE, f"the paper's {paper} % lies inside the {interval}, but so does a "
                         f"coin flip's {cite('chance win share (%)', CHANCE_SHARE, '.0f')} %", cite, [text, note])

@@ -11,10 +11,10 @@ Pretraining keeps the last partial mini-batch, as the authors' code does
 (``src/datasets/dataset_init.py``, ``_get_train_eval_loader``: the
 pretraining loader is ``get_dataloader(..., shuffle=True)`` with
 ``drop_last`` left at False); only the clustering loader drops it
-(:mod:`dcutils.brb.train`). BatchNorm is off (Table 5: "BatchNorm False");
-``batch_norm=True`` (the authors' grid runner's default,
-``config/runner_config.py``) builds the network with BatchNorm and enters the
-cache key, which for the default (off) is the same as before. The authors
+(:mod:`dcutils.brb.train`). ``batch_norm=True`` (the authors' grid runner's
+default, ``config/runner_config.py``, which ``brb.dc`` uses since version 2)
+builds the network with BatchNorm and enters the cache key; off (Table 5's
+text, this function's default) keeps the key it always had. The authors
 also clip pretraining gradients at norm 500 (``_abstract_autoencoder.py``,
 ``fit``); we do not: on OPTDIGITS and USPS the norm stays below 10 in the
 first epochs (checked), so the clip would not act.
@@ -142,7 +142,8 @@ def new_model(data: Dataset, seed: int, device: Any, batch_norm: bool = SETUP.ba
               embedding_dim: int | None = None) -> FeedForwardAutoencoder:
     """BRB's autoencoder with PyTorch's default init, seeded by ``seed`` (same init for all variants).
 
-    ``batch_norm``: Table 5 says False; True inserts BatchNorm1d after every hidden layer.
+    ``batch_norm``: True (``brb.dc``'s, the authors' runs) inserts BatchNorm1d after every hidden layer;
+    False is Table 5's text.
     ``embedding_dim``: None = K (the paper's); 2 gives Figure 13's drawable embedding.
     """
     with torch.random.fork_rng(devices=[]):
@@ -183,7 +184,7 @@ def pretrained_autoencoder(dataset_name: str, data: Dataset, seed: int, params: 
     data : the Dataset to pretrain on (its split / subsample enter the key)
     seed : seeds the initial weights and the mini-batch order
     params : ``{"epochs": int, "lr": float, "batch_size": int}``, optionally
-        ``"batch_norm": bool`` (default False, Table 5)
+        ``"batch_norm": bool`` (default False = Table 5's text; ``brb.dc`` passes True)
     device : where the returned model lives
     ctx : RunContext for progress and NaN checks (optional)
 
