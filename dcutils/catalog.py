@@ -97,7 +97,7 @@ RESL_TABLE = ("partial: an FMNIST row is added; the STL10 and CIFAR cells show t
 
 ITEMS: list[Item] = [
     *_items("brb", [
-        ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem", brb_v2_pending(DONE)),
+        ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem", DONE),
         ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)", brb_v2_pending("done (OPTDIGITS DEC with pretraining, as fig10; 3 seeds)")),
         ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch", brb_v2_pending("done (T = 20, 180 epochs, 3 seeds; the notebook gives the verdict)")),
         ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)", brb_v2_pending("partial: GTSRB is not run at quick (paper profile); OPTDIGITS +BRB is shown instead (quick runs no DCN +Recluster), named on the figure")),

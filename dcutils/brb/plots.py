@@ -1022,8 +1022,12 @@ def protocol_note(settings, cite: Cite | None = None) -> str:
             if cells == "all":
                 extra.append(f"+{VARIANT_NAME[variant]} in every row")
                 continue
-            for c in cells:
-                d, m, p = c if len(c) == 3 else (None, *c)
+            cells = [tuple(c) if len(c) == 3 else (None, *c) for c in cells]
+            for d, r in rows.items():  # a data set whose every row runs the variant is named once
+                if d in used and r and all((d, m, bool(p)) in cells for m, p in r):
+                    extra.append(f"+{VARIANT_NAME[variant]} in every {_display(d)} row")
+                    cells = [c for c in cells if c[0] != d]
+            for d, m, p in cells:
                 if d is None or d in used:
                     extra.append(f"{algorithm_label(m, variant, p)}" + (f" on {_display(d)}" if d else ""))
         text += (f" Rows run here: {ran} (plain and +BRB each)" + (f"; also {', '.join(extra)}" if extra else "")
