@@ -37,7 +37,7 @@ help:
 	@echo "make figures [PROFILE=smoke|quick|paper] [-j N]   compute all runs, then run every notebook, outputs in figures/"
 	@echo "make runs [PROFILE=...] [JOBS=N] [EXECUTOR=pool|inprocess|slurm|submitit-local]"
 	@echo "                                                  only compute (and cache) every run the notebooks need"
-	@echo "make status [PROFILE=...]                         runs done / running / failed / missing per notebook"
+	@echo "make status [PROFILE=...] [ITEM=brb/fig01]        runs done / running / failed / missing per notebook"
 	@echo "make test                                        lint, unit tests, then every notebook at the smoke profile"
 	@echo "make lint                                        ruff check dcutils tests"
 	@echo "make lock [LOCK_FLAGS=--upgrade]                 refresh requirements.lock (pip-compile) from pyproject.toml"
@@ -88,15 +88,23 @@ runs: $(STAMP)
 
 # Per notebook: runs done / running / failed / missing and the compute left (step time of `make bench`).
 .PHONY: status
+# ITEM=brb/fig01 (repeatable: ITEM="brb/fig01 brb/tab13") shows those items only.
+ITEM ?=
 status: $(STAMP)
-	@$(PY) -m dcutils.status --profile $(PROFILE)
+	@$(PY) -m dcutils.status --profile $(PROFILE) $(foreach i,$(ITEM),--item $(i))
 
-# Plot step: one executed notebook per source notebook, reading the cached runs; parallel under `make -j`.
-build/$(PROFILE)/%.ipynb: notebooks/%.ipynb $(SOURCES) $(STAMP) | runs
+# One notebook: its own item's runs first (`compute --notebook`: nothing else), then the notebook itself.
+# `make build/paper/brb/fig01-reclustering-barrier.ipynb PROFILE=paper` computes Figure 1's runs only.
+build/$(PROFILE)/%.ipynb: notebooks/%.ipynb $(SOURCES) $(STAMP)
+	$(PY) -m dcutils.compute --profile $(PROFILE) --executor $(EXECUTOR) --jobs $(JOBS) --notebook $<
 	$(PY) -m dcutils.execute $< --profile $(PROFILE) --output $@ --timeout $(TIMEOUT)
 
-figures: $(EXECUTED)
-	$(MAKE) index
+# Every notebook: one compute step for all their runs (one pool, shared runs once), then the notebooks, in
+# parallel under `make -j` (each notebook's own compute finds its runs cached), then the index.
+figures: $(STAMP)
+	$(MAKE) --no-print-directory runs
+	$(MAKE) --no-print-directory $(EXECUTED)
+	$(MAKE) --no-print-directory index
 
 index: $(STAMP)
 	$(PY) -c 'from dcutils import paths, run_settings; (paths.FIGURES / "SETTINGS.md").write_text(run_settings.render("quick"))'

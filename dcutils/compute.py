@@ -37,10 +37,11 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 
-from dcutils import executors, paths, runs, verify
+from dcutils import catalog, executors, paths, runs, verify
 from dcutils.brb.settings import PRECISION_CHECK
 from dcutils.device import default_device
 from dcutils.experiments import configs_for_profile, items_with_runs  # noqa: F401  (re-exported)
@@ -108,6 +109,16 @@ def compute(profile: str, items: Iterable[str] | None = None, jobs: int = 1,
     return [o for o in outcomes if not o.ok]
 
 
+def notebook_item(path: str | Path) -> str:
+    """The catalog key (``brb/fig01``) of a notebook ``notebooks/<paper>/<stem>.ipynb``."""
+    path = Path(path)
+    for item in [*catalog.ITEMS, *catalog.EXTRAS]:
+        if item.paper == path.parent.name and item.stem == path.stem:
+            return item.key
+    raise SettingsError(f"{path} is no notebook of the catalog (notebooks/<paper>/<id>-<slug>.ipynb); "
+                        "`make help` lists how to build one")
+
+
 def report_failures(failures: Iterable[executors.Outcome], file=None) -> None:
     """``FAILED <run>: <error>`` and where to read more (the job's log, else the ``.failed`` marker)."""
     file = file or sys.stderr
@@ -125,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=os.environ.get("DCUTILS_PROFILE") or "quick", choices=sorted(PROFILES))
     parser.add_argument("--item", action="append", help="catalog id like brb/tab13 (repeatable; default: all)")
+    parser.add_argument("--notebook", action="append", metavar="PATH",
+                        help="a notebook (notebooks/<paper>/<stem>.ipynb): its item's runs only (repeatable; a "
+                        "notebook whose item has no runs computes nothing)")
     parser.add_argument("--executor", default=os.environ.get("DCUTILS_EXECUTOR") or "pool",
                         choices=executors.NAMES,
                         help="where runs are computed: inprocess, pool (local worker processes, --jobs), slurm (a "
@@ -144,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
                         "cache and compare their paired verdicts with the committed records'")
     args = parser.parse_args(argv)
     try:
+        if args.notebook:
+            wanted = [notebook_item(p) for p in args.notebook]
+            with_runs = set(items_with_runs())
+            args.item = [*(args.item or []), *(i for i in wanted if i in with_runs)]
+            if not args.item:
+                print(f"{', '.join(wanted)}: no runs to compute", file=sys.stderr)
+                return 0
         if args.precision_check:
             jobs = auto_jobs() if args.jobs == "auto" else int(args.jobs)
             table = verify.precision_check(args.profile, "brb/tab13", PRECISION_CHECK, precision=args.precision_check,

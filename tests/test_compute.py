@@ -70,3 +70,31 @@ def test_prune_removes_only_records_no_item_asks_for(results, two_items):
     assert compute.stale_records("smoke") == [record_path(orphan)]
     assert compute.main(["--profile", "smoke", "--prune"]) == 0
     assert not record_path(orphan).exists() and record_path(a).exists() and record_path(b).exists()
+
+
+def test_a_notebook_names_its_item_and_computes_only_its_runs(results, capsys, monkeypatch):
+    assert compute.notebook_item("notebooks/brb/fig01-reclustering-barrier.ipynb") == "brb/fig01"
+    assert compute.notebook_item("notebooks/brb/deviations.ipynb") == "brb/deviations"
+    assert compute.notebook_item("notebooks/rdc/tab03-cifar10-fmnist.ipynb") == "rdc/tab03"
+    with pytest.raises(SettingsError, match="no notebook of the catalog"):
+        compute.notebook_item("notebooks/brb/fig99-nothing.ipynb")
+    asked = []
+    monkeypatch.setattr(compute, "compute", lambda profile, items, jobs, executor: asked.append(items) or [])
+    tab05 = "notebooks/brb/tab05-hyperparameters-grayscale.ipynb"
+    assert compute.main(["--profile", "smoke", "--notebook", tab05]) == 0
+    assert asked == [] and "no runs to compute" in capsys.readouterr().err
+    assert compute.main(["--profile", "smoke", "--notebook", "notebooks/brb/fig01-reclustering-barrier.ipynb"]) == 0
+    assert asked == [["brb/fig01"]]
+
+
+def test_make_builds_one_notebook_with_its_own_runs_only():
+    import subprocess
+
+    from dcutils import paths
+
+    out = subprocess.run(["make", "-n", "build/paper/brb/fig01-reclustering-barrier.ipynb", "PROFILE=paper"],
+                         cwd=paths.ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    computes = [ln for ln in out.stdout.splitlines() if "dcutils.compute" in ln]
+    assert computes and all("--notebook notebooks/brb/fig01-reclustering-barrier.ipynb" in ln for ln in computes)
+    assert "dcutils.execute notebooks/brb/fig01-reclustering-barrier.ipynb" in out.stdout
