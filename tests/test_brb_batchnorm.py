@@ -188,3 +188,14 @@ def test_crosscheck_compares_per_epoch_means_unpaired_within_two_standard_errors
     assert dec["difference"] == pytest.approx(42.0 - their0.mean()) and dec["difference_se"] == pytest.approx(se)
     assert dec["agrees"] == ("yes" if abs(dec["difference"]) <= 2 * se else "no")
     assert table.loc["DEC+BRB", "agrees"] == "no"  # 11 % against the authors' ~43 %
+
+
+def test_table5_shows_the_texts_batchnorm_and_the_runs_one_which_brb_dc_uses():
+    from dcutils import hparams
+    from dcutils.core import get_algorithm
+
+    rows = {name: value for _, name, value in hparams.BRB_GRAYSCALE.rows()}
+    assert rows["BatchNorm"].startswith("False in the text; True in the authors' runs")
+    assert get_algorithm("brb.dc").defaults["batch_norm"] is hparams.BRB_GRAYSCALE.batch_norm_runs is True
+    same = hparams.BRBAutoencoderSetup(batch_norm=True)
+    assert {n: v for _, n, v in same.rows()}["BatchNorm"] == "True"

@@ -57,7 +57,7 @@ FIRST_CLUSTERING = ("authors", "eval")
 HEALTH_LOSSES = {"dec": (), "idec": ("recon_loss",), "dcn": ("recon_loss", "cluster_loss")}
 
 #: The authors' grid runner's BatchNorm (``config/runner_config.py``): on in every run behind the tables.
-RUNNER_BATCH_NORM = True
+RUNNER_BATCH_NORM = SETUP.batch_norm_runs
 
 
 @lru_cache(maxsize=4)
