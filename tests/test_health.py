@@ -36,11 +36,14 @@ def test_small_cluster_rule_fires_above_ten_percent_of_the_epochs_only():
     assert out["min_cluster_share"] == 0.005 and out["final_min_cluster_share"] == 0.005
 
 
-def test_loss_rule_compares_with_the_start_window_not_the_first_epoch_alone():
-    n = 21  # row 0 before training, then 20 epochs: the start is the largest of the first 2
+def test_loss_rule_compares_with_the_first_epoch_unless_a_start_window_is_asked_for():
+    n = 21  # row 0 before training, then 20 epochs
     rising = [math.nan, 3e-4] + [0.2] * (n - 2)  # DEC's KL from scratch: near 0, then clusters form
     out = health.assess(_history([0.1] * n, rising))
-    assert not out["flagged"] and out["loss_growth"]["cluster_loss"] == pytest.approx(1.0)
+    assert out["flagged"] and out["loss_growth"]["cluster_loss"] == pytest.approx(0.2 / 3e-4)
+    # such a loss is left out by the caller (brb.dc checks no KL); a window of 10 % = 2 epochs would hide it
+    windowed = health.assess(_history([0.1] * n, rising), start_share=0.1)
+    assert not windowed["flagged"] and windowed["loss_growth"]["cluster_loss"] == pytest.approx(1.0)
     diverging = [math.nan, 1.0, 1.0] + [1.0 * 2 ** i for i in range(n - 3)]
     out = health.assess(_history([0.1] * n, diverging))
     assert out["flagged"] and "cluster loss grew to" in out["reasons"][0]
