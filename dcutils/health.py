@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_SHARE", "MAX_SMALL_EPOCHS", "MAX_GROWTH", "START_SHARE", "LOSS_COLUMNS", "assess", "is_flagged",
-           "flag_text", "flag_mark", "rests_on"]
+__all__ = ["MIN_SHARE", "MAX_SMALL_EPOCHS", "MAX_GROWTH", "START_SHARE", "LOSS_COLUMNS", "cluster_sizes", "assess",
+           "is_flagged", "flag_text", "flag_mark", "rests_on"]
 
 #: A cluster holding less than this share of the samples counts as collapsed.
 MIN_SHARE = 0.01
@@ -49,6 +49,20 @@ MAX_GROWTH = 10.0
 START_SHARE = 0.0
 #: History columns read as losses when present (the loops' names).
 LOSS_COLUMNS = ("loss", "cluster_loss", "recon_loss", "total_loss")
+
+
+def cluster_sizes(labels: Any, k: int) -> dict[str, float]:
+    """``min_cluster_share`` (the smallest of the K clusters' share of the samples, 0 when one is empty) and
+    ``empty_clusters`` (how many of the K have no sample) of hard ``labels`` (N,) in 0..k-1.
+
+    ``labels``: a NumPy array, a sequence or a torch tensor (moved to the CPU); the columns every loop
+    logs per epoch for :func:`assess`.
+    """
+    if hasattr(labels, "detach"):  # a torch tensor, without importing torch here
+        labels = labels.detach().cpu().numpy()
+    counts = np.bincount(np.asarray(labels, dtype=np.int64).ravel(), minlength=k)[:k]
+    return {"min_cluster_share": float(counts.min() / max(counts.sum(), 1)),
+            "empty_clusters": int((counts == 0).sum())}
 
 
 def _loss_growth(values: pd.Series, start_share: float = START_SHARE) -> float:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dcutils import brb, health
-from dcutils.brb.train import cluster_sizes
+from dcutils.health import cluster_sizes
 from dcutils.models import brb_autoencoder
 
 
@@ -23,6 +23,10 @@ def _history(shares, losses=None, empty=None) -> pd.DataFrame:
 def test_cluster_sizes_by_hand():
     assert cluster_sizes(np.array([0, 0, 1, 3, 3, 3]), 4) == {"min_cluster_share": 0.0, "empty_clusters": 1}
     assert cluster_sizes(np.array([0, 1, 1, 0]), 2) == {"min_cluster_share": 0.5, "empty_clusters": 0}
+    assert cluster_sizes(torch.tensor([2, 2, 0]), 3) == {"min_cluster_share": 0.0, "empty_clusters": 1}
+    from dcutils.brb import train as brb_train  # brb's loop imports it from dcutils.health and re-exports it
+
+    assert brb_train.cluster_sizes is cluster_sizes
 
 
 def test_small_cluster_rule_fires_above_ten_percent_of_the_epochs_only():

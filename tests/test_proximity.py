@@ -11,10 +11,12 @@ from torch import nn
 
 from dcutils.models import FeedForwardAutoencoder
 from dcutils.rdc.proximity import (
+    CORE_IMAGE_TARGETS,
     ProximityTargets,
     compute_targets,
     core_points,
     core_ratio_stopped,
+    decode_targets,
     knn,
     neighbour_centroids,
     neighbour_purity,
@@ -450,3 +452,28 @@ def test_targets_subset_keeps_gamma_share_and_codes():
     sub = t.subset(torch.tensor([3, 7]))
     assert sub.gamma_used == 3.0 and sub.removed_share == t.removed_share
     assert sub.code.tolist() == [[12.0], [40.0]]
+
+
+@pytest.mark.parametrize("border_target", ["input", "own_code"])
+def test_targets_decoded_once_per_refresh_equal_per_iteration_decoding_until_the_decoder_moves(border_target):
+    """decode_targets (core_image_targets="per_refresh") stores the decoded target codes; the loss with them
+    equals the per-iteration loss on the same decoder, and stays fixed when the decoder changes afterwards."""
+    torch.manual_seed(0)
+    model = FeedForwardAutoencoder([6, 5, 3])
+    x = torch.randn(40, 6)
+    t = compute_targets(model.encode(x).detach(), 5, 0.3, 0.6)
+    fixed = decode_targets(model, t, border_target)
+    assert t.image is None and fixed.image.shape == (40, 6)
+    idx = torch.arange(16)
+    per_iteration, _ = proximity_loss(model, x[idx], t.subset(idx), 1.0, border_target=border_target)
+    per_refresh, _ = proximity_loss(model, x[idx], fixed.subset(idx), 1.0, border_target=border_target)
+    assert torch.allclose(per_iteration, per_refresh)
+    codes = t.centroid if border_target == "input" else torch.where(t.core[:, None], t.centroid, t.code)
+    with torch.no_grad():
+        assert torch.allclose(fixed.image, model.decode(codes))
+        for p in model.decoder.parameters():  # the decoder moves: the stored images do not
+            p.mul_(2.0)
+    moved, _ = proximity_loss(model, x[idx], t.subset(idx), 1.0, border_target=border_target)
+    held, _ = proximity_loss(model, x[idx], fixed.subset(idx), 1.0, border_target=border_target)
+    assert not torch.allclose(moved, held)
+    assert CORE_IMAGE_TARGETS == ("per_refresh", "per_iteration")

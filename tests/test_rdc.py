@@ -570,7 +570,8 @@ def test_phase2_refreshes_log_removed_share_and_purity_before_and_after():
 
 def test_rdc_method_with_every_authors_option_runs_and_reports_best_acc_apart(results, toy):
     authors = dict(construction_weight=100.0, neighbours_include_self=True, gamma_mode="quantile",
-                   border_target="own_code", lid_estimator="authors", acai_mixing="authors", stop="budget",
+                   border_target="own_code", core_image_targets="per_iteration", lid_estimator="authors",
+                   acai_mixing="authors", stop="budget",
                    dynae_rule="authors", refresh_every=3)
     default = get_run(_cfg("rdc", **V1))
     res = get_run(_cfg("rdc", **authors))
@@ -588,7 +589,8 @@ def test_rdc_method_with_every_authors_option_runs_and_reports_best_acc_apart(re
         assert at == rows.loc[rows["acc"].idxmax(), "global_iteration"] or r.final["acc"] == best
     dyn = get_run(_cfg("dynae", **authors))
     assert dyn.meta["dynae_schedule"] and math.isfinite(dyn.final["lid"])
-    for name in ("stop", "gamma_mode", "border_target", "lid_estimator", "dynae_rule", "acai_mixing"):
+    for name in ("stop", "gamma_mode", "border_target", "core_image_targets", "lid_estimator", "dynae_rule",
+                 "acai_mixing"):
         with pytest.raises(ValueError, match=name):
             get_run(_cfg("ae_kmeans", **{name: "typo"}))
 
@@ -615,7 +617,8 @@ def test_new_options_enter_the_network_keys_only_when_not_default(results, monke
     assert p2_path(base) == pretrain.net_path("toy", legacy)[0]
     assert p2_path(base.replace(**phase2.PHASE2_OPTIONS)) == p2_path(base)
     for name, value in [("construction_weight", 100.0), ("neighbours_include_self", True), ("gamma_mode", "quantile"),
-                        ("border_target", "own_code"), ("stop", "budget"), ("lid_estimator", "authors")]:
+                        ("border_target", "own_code"), ("core_image_targets", "per_iteration"), ("stop", "budget"),
+                        ("lid_estimator", "authors"), ("best_acc_every", 140)]:
         assert p2_path(base.replace(**{name: value})) != p2_path(base), name
     assert pre_key(base.replace(acai_mixing="authors")) != pre_key(base)
     assert pre_key(base.replace(dynae_rule="authors", stop="budget")) == pre_key(base)  # not pretraining options
@@ -632,20 +635,24 @@ def test_best_acc_chosen_with_labels_is_the_best_logged_row_not_the_final_one():
                                                     "iteration_best_chosen_with_labels": 5.0}
 
 
-def test_version_2_defaults_are_the_authors_code_where_the_paper_is_silent():
+def test_version_3_defaults_are_the_authors_code_where_the_paper_is_silent_with_anchored_targets():
     from dcutils.core import get_algorithm
 
     method = get_algorithm("rdc.method")
-    assert method.version == 2
+    assert method.version == 3
     d = method.defaults
     assert (d["construction_weight"], d["pull_weight"]) == (100.0, 1.0)  # latent + 100 x image
     assert d["n_neighbours"] == 5 and d["neighbours_include_self"] is True  # 4 real neighbours
-    assert (d["border_target"], d["lid_estimator"], d["dynae_rule"], d["acai_mixing"]) == (
-        "own_code", "authors", "authors", "authors")
+    assert (d["lid_estimator"], d["dynae_rule"], d["acai_mixing"]) == ("authors", "authors", "authors")
+    # version 3: anchored phase-2 targets (the authors' self-referential ones diverge) and 20 k-means starts
+    assert (d["border_target"], d["core_image_targets"], d["kmeans_n_init"]) == ("input", "per_refresh", 20)
     assert d["refresh_every"] == 140 and d["stop"] == "budget" and d["gamma_mode"] == "quantile"
     assert d["fused_adam"] is True and d["precision"] == "fp32"
-    assert get_algorithm("rdc.twist").defaults["twist_activation"] == "relu"
+    twist_defaults = get_algorithm("rdc.twist").defaults
+    assert twist_defaults["twist_activation"] == "relu" and get_algorithm("rdc.twist").version == 3
+    assert (twist_defaults["border_target"], twist_defaults["core_image_targets"]) == ("input", "per_refresh")
     assert get_algorithm("rdc.paradigm").defaults["lid_estimator"] == "authors"
+    assert get_algorithm("rdc.paradigm").defaults["kmeans_n_init"] == 20
 
 
 def test_bf16_autocast_holds_for_each_rdc_loss_on_the_same_network_and_batch():
@@ -688,3 +695,108 @@ def test_bf16_autocast_holds_for_each_rdc_loss_on_the_same_network_and_batch():
     assert fp32 == losses("fp32")  # deterministic, so the comparison is about precision only
     for name in fp32:
         assert math.isfinite(bf16[name]) and abs(bf16[name] - fp32[name]) <= 0.02 * abs(fp32[name]), name
+
+
+def test_p1p2p3_draws_the_same_dec_batches_whether_phase2_was_computed_or_cached(tmp_path, toy, monkeypatch):
+    """P3 of P1+P2+P3 must not depend on the order of computation: phase 2 consumed the run's generator when
+    it trained in-process and not when it was read from the cache, so P3 drew other batches (fixed in version 3:
+    P3 has its own seed)."""
+    cfg = _cfg("p1p2p3", cluster_epochs=3, refresh_every=3)
+    monkeypatch.setenv("DCUTILS_RESULTS", str(tmp_path / "cached_first"))
+    get_run(_cfg("rdc", cluster_epochs=3, refresh_every=3))  # phase 2 into a fresh cache first
+    after = get_run(cfg)
+    monkeypatch.setenv("DCUTILS_RESULTS", str(tmp_path / "fresh"))
+    alone = get_run(cfg)  # phase 2 trained in this run
+    assert after.meta["phase2_from_cache"] is True and alone.meta["phase2_from_cache"] is False
+    p3 = lambda r: r.history[r.history.phase == "P3"].reset_index(drop=True)  # noqa: E731
+    cols = ["loss", "acc", "recon_mse", "code_rms", "min_cluster_share"]
+    assert len(p3(alone)) == 4
+    assert p3(alone)[cols].equals(p3(after)[cols])
+    timing = ("seconds_pretrain", "seconds_cluster")
+    assert {k: v for k, v in alone.final.items() if k not in timing} == {
+        k: v for k, v in after.final.items() if k not in timing}
+
+
+def _pretrained_toy_autoencoder() -> tuple[Dataset, FeedForwardAutoencoder]:
+    """The toy images and a small autoencoder pretrained by reconstruction (300 Adam steps)."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    data = _toy_images()
+    model = FeedForwardAutoencoder([64, 32, 4])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(300):
+        idx = torch.randint(0, len(data.x), (32,), generator=g)
+        loss = F.mse_loss(model(data.x[idx])[1], data.x[idx].reshape(32, -1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return data, model
+
+
+def test_self_referential_phase2_targets_diverge_and_are_flagged_anchored_targets_are_not():
+    """The authors' targets (border points' own code, every target decoded by the current decoder at every
+    iteration) let codes and decoder outputs drift together; the health columns show it and the run is
+    flagged. The anchored default (border points reconstruct the input, decoded targets fixed per refresh)
+    on the same toy, network and budget stays bounded and is not flagged."""
+    import copy
+
+    import pandas as pd
+
+    from dcutils.rdc.method import HEALTH_LOSSES
+
+    data, pretrained = _pretrained_toy_autoencoder()
+
+    def run(**kw):
+        model = copy.deepcopy(pretrained)
+        log = evaluation.EpochLogger(data.x, data.y, N_CLASSES, torch.arange(100), 5, 0.3, 0.6, 1, 0)
+        rdc.train_proximity(model, data.x, epochs=60, batch_size=16, lr=1e-3, beta=0.3, gamma=0.6, m=5, lam=1.0,
+                            refresh_every=1, patience=3, use_augment=False, generator=torch.Generator().manual_seed(0),
+                            log=log, construction_weight=100.0, neighbours_include_self=True, gamma_mode="quantile",
+                            stop="budget", **kw)
+        history = pd.DataFrame(log.rows)
+        assert set(evaluation.HEALTH_COLUMNS) <= set(history.columns)
+        return history, evaluation.assess_health(history, HEALTH_LOSSES["rdc"])
+
+    authors, sick = run(border_target="own_code", core_image_targets="per_iteration")
+    assert sick["flagged"] and any("P2 recon mse grew" in r for r in sick["reasons"]), sick
+    assert authors["recon_mse"].iloc[-1] > 100 * authors["recon_mse"].iloc[0]
+    assert authors["decoder_rms"].iloc[-1] > 10 * authors["decoder_rms"].iloc[0]
+    anchored, healthy = run()  # the defaults: border_target="input", core_image_targets="per_refresh"
+    assert not healthy["flagged"], healthy
+    assert anchored["recon_mse"].max() < 5 * anchored["recon_mse"].iloc[0]
+    assert anchored["decoder_rms"].max() < 2 * anchored["decoder_rms"].iloc[0]
+
+
+def test_every_rdc_method_logs_health_columns_and_stores_its_assessment(results, toy):
+    for method in ("rdc", "dec", "vade"):
+        res = get_run(_cfg(method))
+        rows = res.history[res.history.phase != "P1"]
+        assert rows[list(evaluation.HEALTH_COLUMNS)].notna().all().all(), method
+        assert (rows["min_cluster_share"].between(0, 1)).all() and (rows["empty_clusters"] >= 0).all()
+        h = res.meta["health"]
+        assert set(h) >= {"flagged", "reasons", "loss_growth"} and isinstance(h["flagged"], bool)
+        assert set(h["loss_growth"]) <= {f"{p} {c}" for p, cols in rdc.method.HEALTH_LOSSES[method].items()
+                                         for c in cols}
+    twist_run = get_run(RunConfig.make("rdc.twist", "curved4", seed=0, profile="smoke", method="rdc",
+                                       n_per_cluster=30, pretrain_epochs=3, cluster_epochs=2))
+    assert "health" in twist_run.meta and twist_run.history["recon_mse"].notna().all()
+    paradigm = get_run(RunConfig.make("rdc.paradigm", "toy", seed=0, profile="smoke", subsample=None,
+                                      pretrain_epochs=2, cluster_epochs=2, geometry_sample=100, kmeans_n_init=1))
+    assert "health" in paradigm.meta and paradigm.history["decoder_rms"].notna().all()
+
+
+def test_acc_probes_every_n_iterations_join_the_best_chosen_with_labels(results, toy):
+    """best_acc_every probes the ACC between the logged epochs (the authors validate every 140 iterations); the
+    probes of phase 2 are kept with its cached network, so P1+P2+P3 reading it sees them too."""
+    res = get_run(_cfg("rdc", best_acc_every=2, cluster_epochs=2))
+    rows = res.history[res.history.phase == "P2"]
+    assert res.final["acc_best_chosen_with_labels"] >= max(rows["acc"].max(), res.final["acc"])
+    log = evaluation.EpochLogger(torch.zeros(8, 2), torch.zeros(8, dtype=torch.long), 2, torch.arange(4), 2, 0.3,
+                                 0.6, 1, 100, probe_every=3)
+    model = FeedForwardAutoencoder([2, 2])
+    for step in range(1, 8):
+        log.probe(model, step, lambda: torch.zeros(8, dtype=torch.long))
+    assert [p["global_iteration"] for p in log.probes] == [103.0, 106.0]
+    assert all(p["acc"] == 1.0 for p in log.probes)

@@ -58,6 +58,7 @@ from dcutils.brb.pretrain import check_loss, check_training_args
 from dcutils.brb.steps import RECLUSTERS, BRBStepInfo, brb_step, disentangled_step, noise_step
 from dcutils.core import RunContext
 from dcutils.data import Dataset
+from dcutils.health import cluster_sizes  # re-exported: dcutils.brb.train.cluster_sizes stays importable
 from dcutils.hparams import BRB_GRAYSCALE as SETUP
 from dcutils.hparams import BRBAutoencoderSetup
 from dcutils.models import embed
@@ -176,14 +177,6 @@ def _silhouette(a: np.ndarray, b: np.ndarray) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.where(den > 0, (b - a) / den, 0.0)
     return float(s.mean())
-
-
-def cluster_sizes(labels: np.ndarray, k: int) -> dict[str, float]:
-    """``min_cluster_share`` (the smallest of the K clusters' share of the samples, 0 when one is empty) and
-    ``empty_clusters`` (how many of the K have no sample) of hard ``labels`` (N,) in 0..k-1."""
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=k)[:k]
-    return {"min_cluster_share": float(counts.min() / max(counts.sum(), 1)),
-            "empty_clusters": int((counts == 0).sum())}
 
 
 def _evaluate(model, x, y_np, centroids, prev_labels, metric_idx, z: Tensor | None = None

@@ -65,8 +65,12 @@ numbers in the modules they concern:
 - phase-2 loss weights ``construction_weight`` / ``pull_weight`` (authors
   100 / 1), ``neighbours_include_self`` (authors: ``M = 5`` counts the point,
   4 real neighbours), ``gamma_mode`` / ``gamma_quantile`` (gamma relative to
-  the latent scale, ours) and ``border_target`` (authors: border points keep
-  their own code): :mod:`dcutils.rdc.proximity`;
+  the latent scale, ours), ``border_target`` (authors: border points keep
+  their own code; default: they reconstruct their input, Eq. 12) and
+  ``core_image_targets`` (authors: decoded by the current decoder at every
+  iteration; default: once per refresh), the last two anchoring the targets
+  since ``rdc.method`` / ``rdc.twist`` version 3 (the authors' pair lets
+  phase 2 diverge): :mod:`dcutils.rdc.proximity`;
 - ``refresh_every`` (authors 140) and ``stop`` (``"budget"``: a fixed number
   of epochs for every method, the stopping rules only recorded; the authors'
   phase 2 has no stopping rule): :mod:`dcutils.rdc.phase2`;

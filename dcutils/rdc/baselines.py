@@ -304,6 +304,7 @@ def train_dec(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, ba
             total += value * idx.numel()
             count += idx.numel()
             step += 1
+            inputs.probe(log, model, step, lambda: assign()[1])
         _, labels_now = assign()
         early = stopped == "label change < tol"
         log(model, phase, epoch, step, total / max(count, 1), labels=labels_now, last=epoch == epochs or early)
@@ -373,6 +374,7 @@ def train_dynae(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, 
             total += value * idx.numel()
             count += idx.numel()
             step += 1
+            inputs.probe(log, model, step, lambda mu=mu: soft_assignment(models.embed(model, x), mu).argmax(dim=1))
         mu, labels, confident = refresh(mu)
         log(model, PHASE_DYNAE, epoch, step, total / max(count, 1), labels=labels,
             confident_share=float(confident.float().mean()), last=epoch == epochs)
@@ -446,6 +448,7 @@ def _train_dynae_scheduled(model: nn.Module, x: Tensor, centroids: Tensor, *, ep
             total += value * idx.numel()
             count += idx.numel()
             step += 1
+            inputs.probe(log, model, step, lambda: state()[0])
         labels, share = state()
         log(model, PHASE_DYNAE, epoch, step, total / max(count, 1), labels=labels, confident_share=share,
             last=epoch == epochs or early)

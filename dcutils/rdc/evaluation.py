@@ -35,6 +35,13 @@ Scores
     :func:`scores` (ACC, F1 macro / micro), :func:`kmeans_fit` (k-means with
     a seed), :func:`purity` (neighbour purity of core points, Figure 14, with
     the gamma used and the share of neighbours the filter removed).
+Health
+    :func:`health_signals` (clean reconstruction MSE, the codes' RMS and the
+    decoder output's RMS on the fixed rows) and the cluster sizes
+    (:func:`dcutils.health.cluster_sizes`), logged per epoch by every loop so
+    that a diverging or collapsing run shows in its history;
+    :func:`assess_health` (:func:`dcutils.health.assess` with the losses
+    checked chosen per phase).
 Results
     :func:`phase_seconds` (training time per phase from history rows) and
     :func:`pca_2d` (Figures 18/19).
@@ -47,21 +54,23 @@ Phase labels of the history rows: :data:`PHASE_PRETRAIN` (``"P1"``),
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from dcutils import health, metrics, models
 from dcutils import kmeans as km
-from dcutils import metrics, models
 from dcutils.rdc import proximity
 from dcutils.timing import Stopwatch
 
 __all__ = [
     "HISTORY_COLUMNS", "PHASE_PRETRAIN", "PHASE_PROXIMITY", "PHASE_DEC", "PHASE_IDEC", "PHASE_DYNAE", "PHASE_VADE",
-    "LID_ESTIMATORS", "geometry_index", "geometry", "scores", "kmeans_fit", "purity", "EpochLogger", "phase_seconds",
-    "pca_2d",
+    "LID_ESTIMATORS", "HEALTH_COLUMNS", "geometry_index", "geometry", "scores", "kmeans_fit", "purity",
+    "health_signals", "assess_health", "EpochLogger", "phase_seconds", "pca_2d",
 ]
 
 #: Columns of ``rdc.method``'s history (one row per logged epoch; NaN where a
@@ -70,8 +79,12 @@ HISTORY_COLUMNS = (
     "phase", "epoch", "iteration", "global_iteration", "loss",
     "acc", "f1_macro", "f1_micro", "id", "lid",
     "core_ratio", "purity_initial", "purity_filtered", "gamma_value", "gamma_removed", "confident_share",
-    "train_seconds",
+    "train_seconds", "recon_mse", "code_rms", "decoder_rms", "min_cluster_share", "empty_clusters",
 )
+
+#: The health columns every clustering loop logs per epoch (:func:`health_signals` and
+#: :func:`dcutils.health.cluster_sizes`; NaN in the phase-1 rows, which come from the pretraining cache).
+HEALTH_COLUMNS = ("recon_mse", "code_rms", "decoder_rms", "min_cluster_share", "empty_clusters")
 
 #: Estimators of :func:`geometry` (see the module doc).
 LID_ESTIMATORS = ("global90", "authors", "authors_index")
@@ -150,6 +163,55 @@ def purity(z: Tensor, y: Tensor, m: int, beta: float, gamma: float, **options: A
             "gamma_value": float(t.gamma_used), "gamma_removed": float(t.removed_share)}
 
 
+@torch.no_grad()
+def health_signals(model: nn.Module, x: Tensor) -> dict[str, float]:
+    """How far the autoencoder has drifted, on the rows ``x`` (a fixed subsample), in eval mode, no gradients.
+
+    ``recon_mse``: mean squared error of the clean reconstruction ``g(f(x))``
+    against ``x``; ``code_rms``: root mean square of the codes ``f(x)``;
+    ``decoder_rms``: root mean square of ``g(f(x))``. A run whose codes and
+    decoder outputs rescale together (R-DC phase 2 with self-referential
+    targets, :mod:`dcutils.rdc.proximity`) shows here as a growing
+    ``recon_mse`` and ``decoder_rms`` while its loss may still look finite.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        z = model.encode(x).float()
+        x_hat = model.decode(z).reshape(x.shape[0], -1).float()
+    finally:
+        model.train(was_training)
+    flat = x.reshape(x.shape[0], -1).float()
+    return {"recon_mse": float((x_hat - flat).pow(2).mean()), "code_rms": float(z.pow(2).mean().sqrt()),
+            "decoder_rms": float(x_hat.pow(2).mean().sqrt())}
+
+
+def assess_health(history: pd.DataFrame, losses: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """:func:`dcutils.health.assess` over the rows of the phases named in ``losses``, each phase's growth rule
+    applied to its own loss columns only.
+
+    ``losses`` maps a phase label (``history["phase"]``) to the columns whose
+    growth is checked in that phase's rows (the reason why per method is
+    given where it is chosen); other phases' rows (phase 1, which comes from
+    the pretraining cache) are left out. The cluster-size rule reads
+    ``min_cluster_share`` / ``empty_clusters`` of all rows kept. A checked
+    column becomes ``"<phase> <column>"`` so that a loss of one phase is
+    never compared with another phase's start (P1+P2+P3: phase 2's loss is
+    ~100x DEC's) and a reason names its phase.
+    """
+    rows = history[history["phase"].isin(list(losses))] if "phase" in history else history.iloc[0:0]
+    frame = pd.DataFrame({c: rows[c] for c in ("min_cluster_share", "empty_clusters") if c in rows})
+    columns = []
+    for phase, cols in losses.items():
+        mine = rows["phase"] == phase
+        for col in cols:
+            if col in rows:
+                name = f"{phase} {col}"
+                frame[name] = pd.to_numeric(rows[col], errors="coerce").where(mine)
+                columns.append(name)
+    return health.assess(frame, loss_columns=columns)
+
+
 class EpochLogger:
     """Per-epoch evaluation shared by the loops: ACC/F1, ID/LID, neighbour purity, training time.
 
@@ -162,6 +224,16 @@ class EpochLogger:
     R-DC's final clusters, so one embedding always gets one ACC (k-means on
     the same codes with another seed can differ by several points).
 
+    Every row also carries the health columns (:data:`HEALTH_COLUMNS`):
+    :func:`health_signals` on the fixed geometry rows and the cluster sizes
+    of the row's labels (the method's own, else the k-means).
+
+    ``probe_every`` > 0 adds, between the rows, the ACC of the current network
+    at every ``probe_every``-th iteration of a phase (:meth:`probe`, called by
+    the loops after each optimizer step; the authors validate every 140
+    iterations and keep the best ACC, chosen with the labels); the probes
+    go to ``probes``, never into the history.
+
     ``neighbours_include_self``, ``gamma_mode`` and ``gamma_quantile`` make
     the purity columns use phase 2's neighbour rule; ``lid_estimator`` picks
     the ID / LID estimator (:func:`geometry`; the per-cluster estimators use
@@ -172,7 +244,7 @@ class EpochLogger:
     def __init__(self, x: Tensor, y: Tensor, n_clusters: int, geometry_index: Tensor, m: int, beta: float,
                  gamma: float, kmeans_n_init: int, start_iteration: int, every: int = 1, seed: int = 0, *,
                  neighbours_include_self: bool = False, gamma_mode: str = "absolute", gamma_quantile: float = 0.75,
-                 lid_estimator: str = "global90"):
+                 lid_estimator: str = "global90", probe_every: int = 0):
         self.x, self.y, self.k = x, y, n_clusters
         self.geometry_index, self.m, self.beta, self.gamma = geometry_index, m, beta, gamma
         self.kmeans_n_init, self.start, self.every = kmeans_n_init, start_iteration, max(int(every), 1)
@@ -186,7 +258,21 @@ class EpochLogger:
             raise ValueError(f"lid_estimator must be one of {LID_ESTIMATORS}, got {lid_estimator!r}")
         self.lid_estimator = lid_estimator
         self.rows: list[dict[str, Any]] = []
+        self.probe_every = max(int(probe_every or 0), 0)
+        self.probes: list[dict[str, float]] = []
         self.clock = Stopwatch(x.device)
+
+    def probe(self, model: nn.Module, iteration: int, labels: Callable[[], Tensor] | None = None) -> None:
+        """ACC of the current network after the phase's ``iteration``-th step, when it is a multiple of
+        ``probe_every`` (else nothing): ``labels()`` (the method's own clusters, computed only then) or the
+        run's k-means. Appended to ``probes`` as ``global_iteration`` / ``acc``; not timed as training."""
+        if not self.probe_every or iteration % self.probe_every:
+            return
+        with self.clock.paused():
+            lab = labels() if labels is not None else kmeans_fit(models.embed(model, self.x), self.k,
+                                                                  self.kmeans_n_init, self.seed).labels
+            self.probes.append({"global_iteration": float(self.start + iteration),
+                                "acc": metrics.cluster_acc(self.y, lab)})
 
     def __call__(self, model: nn.Module, phase: str, epoch: int, iteration: int, loss: float,
                  labels: Tensor | None = None, last: bool = False, **extra: float) -> dict[str, Any] | None:
@@ -212,6 +298,8 @@ class EpochLogger:
                    "purity_filtered": pur["purity_filtered"], "gamma_value": pur["gamma_value"],
                    "gamma_removed": pur["gamma_removed"], "confident_share": math.nan,
                    "train_seconds": seconds}
+            row.update(health_signals(model, self.x[self.geometry_index.to(self.x.device)]))
+            row.update(health.cluster_sizes(labels, self.k))
             row.update(extra)
             self.rows.append(row)
         return row

@@ -32,7 +32,7 @@ from dcutils.data import DATASETS, canonical_name
 from dcutils.hparams import RDC
 
 __all__ = ["batches", "batches_per_epoch", "sample_count", "UNKNOWN_SIZE", "augment", "noisy", "Training", "FP32",
-           "optimizer_step"]
+           "optimizer_step", "probe"]
 
 #: Samples assumed for a data set of unknown size run without a subsample (in step estimates only):
 #: 70,000, the size of FMNIST and MNIST, R-DC's largest image sets.
@@ -132,3 +132,12 @@ class Training:
 
 #: fp32 with torch's default Adam: what every loop did before :class:`Training` existed.
 FP32 = Training()
+
+
+def probe(log: Any, model: torch.nn.Module, step: int, labels: Any = None) -> None:
+    """The logger's extra ACC evaluation after the phase's ``step``-th optimizer step
+    (:meth:`dcutils.rdc.evaluation.EpochLogger.probe`), when the logger has one; ``labels``: a callable
+    giving the method's own clusters (None: the run's k-means)."""
+    fn = getattr(log, "probe", None)
+    if fn is not None:
+        fn(model, step, labels)

@@ -14,13 +14,14 @@
 :data:`METHOD_HYPERPARAMETERS`
     The method-specific hyperparameters of each method (R-DC Table 7).
 
-Options following the authors' code (version 2 defaults)
----------------------------------------------------------
+Options following the authors' code (version 2-3 defaults)
+-----------------------------------------------------------
 Where the paper's text is silent, version 2 defaults to what the authors'
 TensorFlow code does (``Amalsalem/Rethinking-DC``, file ``DynAE``; facts and
 line numbers in the modules named); where the text states a setting, to the
-text. Each option's other value gives version 1's behaviour (``dcutils``'
-earlier reading):
+text. Version 3 anchors R-DC's phase-2 targets (below) and reads out with
+20 k-means starts. Each option's other value gives version 1's behaviour
+(``dcutils``' earlier reading):
 
 - ``construction_weight``: 100 (authors; version 1: 1.0), the image term of
   R-DC phase 2 and DynAE, against ``pull_weight`` 1 for the latent term
@@ -32,7 +33,16 @@ earlier reading):
   scaling, which at our latent scale removes no neighbour; the quantile sets
   gamma relative to the latent scale, so the reliable-neighbour filter removes
   about a quarter; ``"absolute"`` uses Table 2's gamma);
-- ``border_target="own_code"`` (authors; version 1: ``"input"``);
+- ``border_target="input"`` and ``core_image_targets="per_refresh"``
+  (version 3, ours; the text for the border points): border points
+  reconstruct their input (Eq. 12) and the decoded core targets are made
+  once per refresh. Version 2 used the authors' ``"own_code"`` (border
+  points pulled to their own code and mapped to its decoding) with the
+  targets decoded by the current decoder at every iteration
+  (``"per_iteration"``, the authors' code); nothing then ties a target to
+  the data, and phase 2 diverged in every quick run (seed 0: loss 13.5 to
+  1.9e7, clean reconstruction MSE 0.19 to 755; :mod:`dcutils.rdc.proximity`).
+  Both remain options;
 - ``refresh_every``: 140 iterations (authors; profiles set about one epoch);
 - ``stop="budget"``: every method runs exactly ``cluster_epochs`` epochs, the
   stopping rules are only recorded (authors: no stopping rule in phase 2;
@@ -46,7 +56,22 @@ earlier reading):
   ``"dcutils"``);
 - ``precision`` ("fp32" default; "bf16" autocast of each mini-batch's forward
   pass and loss at the quick profile) and ``fused_adam`` (True; False =
-  torch's default Adam, version 1).
+  torch's default Adam, version 1);
+- ``kmeans_n_init=20`` (version 3; the authors' count in their evaluation;
+  versions 1-2: 5): the k-means of every readout (R-DC's and AE + k-means'
+  clusters, the rows of phase 2, the initial centroids of DEC / IDEC /
+  DynAE / P3).
+
+Readout and health (version 3)
+------------------------------
+A method's reported ``acc`` is always that of the final network: k-means
+with ``kmeans_n_init`` starts for ``ae_kmeans`` and ``rdc``, the method's own
+clusters for the others. Every clustering loop logs per epoch the health
+columns (:data:`dcutils.rdc.evaluation.HEALTH_COLUMNS`: ``recon_mse``,
+``code_rms``, ``decoder_rms`` on the fixed geometry rows, and the predicted
+clusters' ``min_cluster_share`` / ``empty_clusters``), and
+``meta["health"]`` holds :func:`dcutils.health.assess` of the method's rows
+with the losses of :data:`HEALTH_LOSSES`.
 
 ``stop="budget"`` ends every method after exactly ``cluster_epochs`` epochs
 (R-DC's core-ratio rule, DEC's label-change rule and DynAE's conflicted-share
@@ -54,11 +79,16 @@ rule are then only recorded: ``phase2_rule_fired_at``, ``rule_fired_at`` in
 meta). ``"core_ratio"`` lets each method's own rule end it (as before).
 
 The authors keep the checkpoint with the best ACC seen during phase 2,
-chosen with the true labels (``train_second_phase``, lines 1337-1344). The runs
-never do that; ``final["acc_best_chosen_with_labels"]`` (and
+chosen with the true labels (``train_second_phase``, lines 1337-1344; they
+validate every ``validate_interval=140`` iterations). The runs never do
+that; ``final["acc_best_chosen_with_labels"]`` (and
 ``iteration_best_chosen_with_labels``, the global iteration of that row)
-report the best ACC of the method's logged rows and its final ACC, so tables
-can show it apart from ``acc``, labelled as chosen with the labels.
+report the best ACC of the method's logged rows, of its probes and its final
+ACC, so tables can show it apart from ``acc``, labelled as chosen with the
+labels. ``best_acc_every`` > 0 adds a probe of the ACC every that many
+iterations of the method's phases (:meth:`dcutils.rdc.evaluation.EpochLogger.probe`;
+the paper profile sets 140, the authors' rhythm; 0 = the logged rows only,
+at quick one per epoch of 40 iterations).
 Per-refresh diagnostics of phase 2 (core ratio, gamma, share of the core
 points' neighbours removed by the filter, their purity before / after) are in
 ``meta["phase2_refreshes"]``; per epoch the history has ``gamma_value`` and
@@ -85,8 +115,12 @@ from dcutils.rdc.evaluation import (
     HISTORY_COLUMNS,
     LID_ESTIMATORS,
     PHASE_DEC,
+    PHASE_DYNAE,
     PHASE_IDEC,
+    PHASE_PROXIMITY,
+    PHASE_VADE,
     EpochLogger,
+    assess_health,
     geometry,
     geometry_index,
     kmeans_fit,
@@ -99,7 +133,7 @@ from dcutils.rdc.pretrain import ACAI_MIXINGS, pretrained_acai
 from dcutils.rdc.vade import train_vade
 from dcutils.timing import Stopwatch
 
-__all__ = ["METHODS", "METHOD_HYPERPARAMETERS", "resolve_beta_gamma", "method_steps", "run_method"]
+__all__ = ["METHODS", "METHOD_HYPERPARAMETERS", "HEALTH_LOSSES", "resolve_beta_gamma", "method_steps", "run_method"]
 
 #: Methods of ``rdc.method``; P1+P3 of the ablation is ``"dec"`` (DEC after phase 1).
 METHODS = ("ae_kmeans", "dec", "idec", "dynae", "rdc", "p1p2p3", "vade")
@@ -116,6 +150,25 @@ METHOD_HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
     "rdc": ("beta", "gamma", "n_neighbours", "pull_weight"),
     "p1p2p3": ("beta", "gamma", "n_neighbours", "pull_weight", "refresh_every", "dec_tol"),
     "vade": ("vade_lr", "gmm init (k components, diagonal)"),
+}
+
+
+#: The losses whose growth :func:`dcutils.health.assess` checks, per method and phase
+#: (:func:`dcutils.rdc.evaluation.assess_health`; the cluster-size rule reads every phase listed).
+#: Phase 2, IDEC, DynAE and VaDE train the decoder toward images: their loss and the clean
+#: reconstruction must stay bounded, and phase 2's divergence with self-referential targets shows in
+#: both (``recon_mse`` also where only the first and last epochs are logged, as in Figure 17's runs).
+#: DEC (and P3) is left without: its KL(P||Q) is bounded and rises from near 0 as clusters form
+#: (learning, not divergence, as in ``dcutils.brb.run.HEALTH_LOSSES``), and it does not train the
+#: decoder, so its ``recon_mse`` measures how far the codes moved, not a failure.
+HEALTH_LOSSES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ae_kmeans": {},
+    "dec": {PHASE_DEC: ()},
+    "idec": {PHASE_IDEC: ("loss", "recon_mse")},
+    "dynae": {PHASE_DYNAE: ("loss", "recon_mse")},
+    "rdc": {PHASE_PROXIMITY: ("loss", "recon_mse")},
+    "p1p2p3": {PHASE_PROXIMITY: ("loss", "recon_mse"), PHASE_DEC: ()},
+    "vade": {PHASE_VADE: ("loss", "recon_mse")},
 }
 
 
@@ -150,7 +203,8 @@ def method_steps(cfg: RunConfig) -> int:
 
 
 def _best_chosen_with_labels(rows: list[dict[str, Any]], final_acc: float, final_iteration: int) -> dict[str, float]:
-    """The best ACC over the method's logged rows and its final ACC, and where: chosen with the true labels.
+    """The best ACC over the method's logged rows (and ACC probes) and its final ACC, and where: chosen with
+    the true labels.
 
     The authors keep the checkpoint of their best ACC (module doc); this is
     that number, reported apart, never used to pick the run's network.
@@ -171,7 +225,7 @@ def _timed_kmeans(z: Tensor, k: int, n_init: int, seed: int) -> tuple[km.KMeansR
 
 @algorithm(
     "rdc.method",
-    version=2,
+    version=3,
     steps=method_steps,
     method="rdc",
     subsample=5000,
@@ -199,12 +253,14 @@ def _timed_kmeans(z: Tensor, k: int, n_init: int, seed: int) -> tuple[km.KMeansR
     dynae_threshold=0.1,
     vade_logvar_init=-4.0,
     geometry_sample=1000,
-    kmeans_n_init=5,
+    kmeans_n_init=20,  # version 3: the authors' count (version 2: 5)
+    best_acc_every=0,
     construction_weight=100.0,
     neighbours_include_self=True,
     gamma_mode="quantile",
     gamma_quantile=0.75,
-    border_target="own_code",
+    border_target="input",  # version 3: anchored targets (version 2: "own_code", the authors')
+    core_image_targets="per_refresh",  # version 3 (the authors' code: "per_iteration")
     lid_estimator="authors",
     dynae_rule="authors",
     acai_mixing="authors",
@@ -235,7 +291,10 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     Meta: the data's display name (``dataset``), ``split``, ``n_samples``,
     ``subsample`` (the loader's record) and ``data_fingerprint``; the
     pretrained network's key and whether it (and phase 2) came from the
-    cache; beta / gamma; how the phases stopped.
+    cache; beta / gamma; how the phases stopped; ``health``
+    (:func:`dcutils.rdc.evaluation.assess_health` of the method's rows with
+    :data:`HEALTH_LOSSES`: flagged when clusters collapse or a checked loss
+    grows beyond 10x its start).
 
     ``noise_std`` > 0 adds Gaussian noise to the z-scored inputs before any
     training (Figure 20); the pretraining then runs on the noisy data.
@@ -252,7 +311,8 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     geo = geometry_index(len(data), cfg["geometry_sample"], cfg.seed)
 
     for name, valid in (("stop", STOP_RULES), ("gamma_mode", proximity.GAMMA_MODES),
-                        ("border_target", proximity.BORDER_TARGETS), ("lid_estimator", LID_ESTIMATORS),
+                        ("border_target", proximity.BORDER_TARGETS),
+                        ("core_image_targets", proximity.CORE_IMAGE_TARGETS), ("lid_estimator", LID_ESTIMATORS),
                         ("dynae_rule", tuple(DYNAE_RULES)), ("acai_mixing", ACAI_MIXINGS)):
         if cfg[name] not in valid:
             raise ValueError(f"{name} must be one of {valid}, got {cfg[name]!r}")
@@ -262,7 +322,8 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     log = EpochLogger(x, y, k, geo, cfg["n_neighbours"], beta, gamma, cfg["kmeans_n_init"], n_pre,
                       every=cfg["cluster_log_every"], seed=cfg.seed,
                       neighbours_include_self=cfg["neighbours_include_self"], gamma_mode=cfg["gamma_mode"],
-                      gamma_quantile=cfg["gamma_quantile"], lid_estimator=cfg["lid_estimator"])
+                      gamma_quantile=cfg["gamma_quantile"], lid_estimator=cfg["lid_estimator"],
+                      probe_every=cfg["best_acc_every"])
     z0 = models.embed(model, x)
     km0, t_km = _timed_kmeans(z0, k, cfg["kmeans_n_init"], cfg.seed)
     acc_pre = metrics.cluster_acc(y, km0.labels)
@@ -277,6 +338,7 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     labels: Tensor | None = None
     rows: list[dict[str, Any]] = []
     info: dict[str, Any] = {"iterations": 0, "stopped": "no phase 2"}
+    probes: list[dict[str, float]] = []
     if method == "ae_kmeans":
         labels = km0.labels
     elif method in ("rdc", "p1p2p3"):
@@ -286,13 +348,16 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         meta.update(phase2_from_cache=info["phase2_from_cache"], core_ratios=info["core_ratios"],
                     phase2_stopped=info["stopped"], phase2_rule_fired_at=info.get("rule_fired_at"),
                     phase2_refreshes=info.get("refreshes", []))
+        probes = list(info.get("probes", []))
         log.start = n_pre + info["iterations"]
         if method == "p1p2p3":
             z2 = models.embed(model, x)
             km2, t_km = _timed_kmeans(z2, k, cfg["kmeans_n_init"], cfg.seed)
+            # P3 draws from its own seed: phase 2 consumes the run's generator when it trains, not when it is
+            # read from the cache, so P3 would otherwise draw other batches in either case (version 3)
             p3 = train_dec(model, x, km2.centroids, epochs=cfg["cluster_epochs"], recon_weight=0.0,
-                           cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=cfg["dec_tol"], **common,
-                           **stop)
+                           cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=cfg["dec_tol"],
+                           **{**common, "generator": seed_everything(cfg.seed + 20_000)}, **stop)
             meta["rule_fired_at"] = p3.get("rule_fired_at")
             rows += log.rows
             labels = p3["labels"]
@@ -338,13 +403,15 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
              **geometry(z, geo, cfg["lid_estimator"], geo_labels), "acc_pretrained": acc_pre,
              "iterations": float(info.get("iterations", 0)),
              "seconds_pretrain": phase_seconds(pre_rows), "seconds_cluster": phase_seconds(rows) + t_km}
-    final.update(_best_chosen_with_labels(rows, final["acc"], n_pre + int(info.get("iterations", 0))))
+    probes += log.probes
+    final.update(_best_chosen_with_labels([*rows, *probes], final["acc"], n_pre + int(info.get("iterations", 0))))
     meta["stopped"] = info.get("stopped")
     history = pd.DataFrame([*pre_rows, *rows])
     for col in HISTORY_COLUMNS:
         if col not in history.columns:
             history[col] = math.nan
     history = history[list(HISTORY_COLUMNS)]
+    meta["health"] = assess_health(history, HEALTH_LOSSES[method])
     g = geo.to(z.device)
     arrays = {"pca_final": pca_2d(z[g]), "pca_pretrained": pca_2d(z0[g]),
               "pca_y": y[g].cpu().numpy().astype(np.int64), "pca_pred": labels[g].cpu().numpy().astype(np.int64)}

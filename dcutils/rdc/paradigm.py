@@ -13,6 +13,12 @@ version 1, PCA to 90 % on the raw global codes): how ID / LID are computed, see
 :func:`dcutils.rdc.evaluation.geometry` (the authors standardise each
 k-means cluster's codes, count PCA components to 0.9999 and average ID and
 LID over the clusters).
+
+Version 3: k-means with 20 starts (``kmeans_n_init``, the authors' count;
+version 2: 3); both phases log the health columns per epoch (``recon_mse``,
+``code_rms``, ``decoder_rms`` on the fixed rows, ``min_cluster_share``,
+``empty_clusters``; :mod:`dcutils.rdc.evaluation`) and ``meta["health"]``
+holds :func:`dcutils.rdc.evaluation.assess_health` with :data:`HEALTH_LOSSES`.
 """
 from __future__ import annotations
 
@@ -25,15 +31,30 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dcutils import models
+from dcutils import health, models
 from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
 from dcutils.data import load_dataset
 from dcutils.device import seed_everything
 from dcutils.rdc import inputs
 from dcutils.rdc.baselines import train_dec
-from dcutils.rdc.evaluation import EpochLogger, geometry, geometry_index, kmeans_fit, scores
+from dcutils.rdc.evaluation import (
+    HEALTH_COLUMNS,
+    EpochLogger,
+    assess_health,
+    geometry,
+    geometry_index,
+    health_signals,
+    kmeans_fit,
+    scores,
+)
 
-__all__ = ["nt_xent", "paradigm_steps", "run_paradigm"]
+__all__ = ["nt_xent", "paradigm_steps", "run_paradigm", "HEALTH_LOSSES"]
+
+#: The losses whose growth :func:`dcutils.health.assess` checks per phase: the pretext loss (reconstruction
+#: or NT-Xent, both falling when training works); not DEC's KL, bounded and rising from near 0 as clusters
+#: form (learning, not divergence). DEC does not train the decoder (nor, after NT-Xent, was it ever
+#: trained), so ``recon_mse`` is logged, not checked.
+HEALTH_LOSSES = {"pretrain": ("loss",), "DEC": ()}
 
 
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
@@ -64,7 +85,7 @@ def paradigm_steps(cfg: RunConfig) -> int:
 
 @algorithm(
     "rdc.paradigm",
-    version=2,
+    version=3,
     steps=paradigm_steps,
     pretext="reconstruction",
     split="all",
@@ -81,7 +102,7 @@ def paradigm_steps(cfg: RunConfig) -> int:
     refresh_every=5,
     dec_tol=0.001,
     geometry_sample=1000,
-    kmeans_n_init=3,
+    kmeans_n_init=20,  # version 3: the authors' count (version 2: 3)
     lid_estimator="authors",  # version 2: the authors' estimator (version 1: "global90")
 )
 def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
@@ -98,7 +119,8 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     History: one row per logged epoch, ``phase`` ``"pretrain"`` or ``"DEC"``,
     ``global_iteration`` counting mini-batches over both phases, ``acc``
     (k-means in pretraining, DEC's assignment after), ``id`` (TwoNN) and
-    ``lid`` (PCA, 90 %; or ``lid_estimator``) of a fixed subsample of codes.
+    ``lid`` (PCA, 90 %; or ``lid_estimator``) of a fixed subsample of codes,
+    and the health columns (:data:`dcutils.rdc.evaluation.HEALTH_COLUMNS`).
     Meta: the data's display name (``dataset``), ``split``, ``n_samples``,
     ``subsample`` (the loader's record), ``data_fingerprint`` and how DEC stopped.
     """
@@ -122,7 +144,8 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         z = models.embed(model, x)
         labels = kmeans_fit(z, k, cfg["kmeans_n_init"], cfg.seed).labels
         rows.append({"phase": "pretrain", "epoch": epoch, "iteration": step, "global_iteration": step, "loss": loss,
-                     **scores(y, labels), **geometry(z, geo, est, None if est == "global90" else labels)})
+                     **scores(y, labels), **geometry(z, geo, est, None if est == "global90" else labels),
+                     **health_signals(model, x[geo.to(x.device)]), **health.cluster_sizes(labels, k)})
 
     log(0, math.nan)
     for epoch in ctx.progress(range(1, cfg["pretrain_epochs"] + 1)):
@@ -149,7 +172,7 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
                      use_augment=False, generator=generator, log=dec_log, phase="DEC", progress=ctx.progress)
     history = pd.DataFrame([*rows, *dec_log.rows])
     history = history[["phase", "epoch", "iteration", "global_iteration", "loss", "acc", "f1_macro", "f1_micro",
-                       "id", "lid"]]
+                       "id", "lid", *HEALTH_COLUMNS]]
     z = models.embed(model, x)
     geo_labels = None if est == "global90" else kmeans_fit(z, k, cfg["kmeans_n_init"], cfg.seed).labels
     final = {**scores(y, info["labels"]), **geometry(z, geo, est, geo_labels), "acc_pretrained": float(rows[-1]["acc"]),
@@ -158,4 +181,5 @@ def run_paradigm(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     return RunOutput(history=history, final=final,
                      meta={"dataset": data.info.get("display_name"), "split": cfg["split"],
                            "n_samples": len(data), "subsample": data.info.get("subsample"),
-                           "data_fingerprint": data.info.get("fingerprint"), "stopped": info["stopped"]})
+                           "data_fingerprint": data.info.get("fingerprint"), "stopped": info["stopped"],
+                           "health": assess_health(history, HEALTH_LOSSES)})

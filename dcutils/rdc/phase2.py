@@ -16,11 +16,16 @@
     cached before the options existed keep their keys), beta / gamma, the
     data set, the seed and the data fingerprint.
 
-Options following the authors' code (defaults: dcutils' earlier behaviour)
---------------------------------------------------------------------------
+Options following the authors' code (defaults: dcutils' own behaviour)
+-----------------------------------------------------------------------
 ``construction_weight``, ``lam`` (pull), ``neighbours_include_self``,
-``gamma_mode`` / ``gamma_quantile`` and ``border_target`` are those of
-:mod:`dcutils.rdc.proximity` (facts and line numbers there). Besides:
+``gamma_mode`` / ``gamma_quantile``, ``border_target`` and
+``core_image_targets`` are those of :mod:`dcutils.rdc.proximity` (facts and
+line numbers there). The defaults anchor the targets: border points
+reconstruct their input (``border_target="input"``, Eq. 12) and the decoded
+core targets are made once per refresh (``core_image_targets="per_refresh"``);
+the authors' self-referential targets (``"own_code"``, ``"per_iteration"``)
+diverge (the proximity module doc has the numbers). Besides:
 
 - ``refresh_every`` (default 5 in ``rdc.method``): the authors recompute
   neighbours and targets every ``validate_interval=140`` iterations
@@ -68,7 +73,7 @@ __all__ = ["PHASE2_VERSION", "PHASE2_PARAMS", "PHASE2_OPTIONS", "STOP_RULES", "t
 #: loop, its logging); cached phase-2 networks of the old version are then no
 #: longer found and are trained again. (A change of phase 1 changes the
 #: pretrained key and so reaches this cache without a bump here.)
-PHASE2_VERSION = 1
+PHASE2_VERSION = 2  # 2: the health columns in the history rows (recon_mse, code_rms, decoder_rms, cluster sizes)
 
 #: The ``rdc.method`` parameters that determine phase 2 (part of its cache key).
 PHASE2_PARAMS = ("cluster_epochs", "batch_size", "cluster_lr", "beta", "gamma", "n_neighbours", "pull_weight",
@@ -78,7 +83,8 @@ PHASE2_PARAMS = ("cluster_epochs", "batch_size", "cluster_lr", "beta", "gamma", 
 #: their defaults: they enter the cache key only when they differ from these,
 #: so the networks cached before them keep their keys.
 PHASE2_OPTIONS = {"construction_weight": 1.0, "neighbours_include_self": False, "gamma_mode": "absolute",
-                  "gamma_quantile": 0.75, "border_target": "input", "stop": "core_ratio",
+                  "gamma_quantile": 0.75, "border_target": "input", "core_image_targets": "per_refresh",
+                  "stop": "core_ratio", "best_acc_every": 0,
                   "lid_estimator": "global90", "precision": "fp32", "fused_adam": False}
 
 #: How a clustering phase ends: its own rule ("core_ratio": R-DC's core ratio,
@@ -92,7 +98,8 @@ def train_proximity(model: nn.Module, x: Tensor, *, epochs: int, batch_size: int
                     generator: torch.Generator, log: EpochLogger | Callable,
                     progress: Callable = lambda it: it, construction_weight: float = 1.0,
                     neighbours_include_self: bool = False, gamma_mode: str = "absolute",
-                    gamma_quantile: float = 0.75, border_target: str = "input", stop: str = "core_ratio",
+                    gamma_quantile: float = 0.75, border_target: str = "input",
+                    core_image_targets: str = "per_refresh", stop: str = "core_ratio",
                     y: Tensor | None = None, training: inputs.Training = inputs.FP32) -> dict[str, Any]:
     """R-DC phase 2 (Eq. 3-15): proximity-level self-supervision with refreshed targets.
 
@@ -101,8 +108,10 @@ def train_proximity(model: nn.Module, x: Tensor, *, epochs: int, batch_size: int
     :func:`dcutils.rdc.proximity.core_ratio_stopped` says the core ratio stopped
     growing for ``patience`` refreshes (``stop="core_ratio"``), or after
     ``epochs`` epochs. The keyword options after ``progress`` are described in
-    the module doc; their defaults are dcutils' earlier behaviour. ``y`` (true
-    labels, optional) is used only to record the neighbour purity per refresh.
+    the module doc; their defaults are dcutils' own (border points reconstruct
+    their input, decoded targets made once per refresh and held fixed until
+    the next). ``y`` (true labels, optional) is used only to record the
+    neighbour purity per refresh.
 
     Returns
     -------
@@ -115,6 +124,11 @@ def train_proximity(model: nn.Module, x: Tensor, *, epochs: int, batch_size: int
     """
     if stop not in STOP_RULES:
         raise ValueError(f"stop must be one of {STOP_RULES}, got {stop!r}")
+    if core_image_targets not in proximity.CORE_IMAGE_TARGETS:
+        raise ValueError(f"core_image_targets must be one of {proximity.CORE_IMAGE_TARGETS}, "
+                         f"got {core_image_targets!r}")
+    if border_target not in proximity.BORDER_TARGETS:
+        raise ValueError(f"border_target must be one of {proximity.BORDER_TARGETS}, got {border_target!r}")
     options = {}
     if neighbours_include_self:
         options["neighbours_include_self"] = True
@@ -130,6 +144,8 @@ def train_proximity(model: nn.Module, x: Tensor, *, epochs: int, batch_size: int
             p = proximity.neighbour_purity(t.idx, t.reliable, y, core=t.core)
             row.update(purity_initial=p["initial"], purity_filtered=p["filtered"])
         refreshes.append(row)
+        if core_image_targets == "per_refresh":  # decoded now, fixed until the next refresh
+            t = proximity.decode_targets(model, t, border_target)
         return t
 
     opt = training.adam(model.parameters(), lr)
@@ -160,6 +176,7 @@ def train_proximity(model: nn.Module, x: Tensor, *, epochs: int, batch_size: int
             total += value * idx.numel()
             count += idx.numel()
             step += 1
+            inputs.probe(log, model, step)
         early = stopped == "core ratio"
         log(model, PHASE_PROXIMITY, epoch, step, total / max(count, 1), core_ratio=targets.core_ratio,
             last=epoch == epochs or early)
@@ -182,7 +199,8 @@ def run_phase2(cfg: RunConfig, ctx: RunContext, model: nn.Module, x: Tensor, log
     Returns
     -------
     history rows of phase 2 (taken out of ``log.rows``), info dict (``iterations``,
-    ``stopped``, ``core_ratios``, ``phase2_from_cache``).
+    ``stopped``, ``core_ratios``, ``phase2_from_cache``, ``probes``: the logger's ACC probes of phase 2,
+    :meth:`dcutils.rdc.evaluation.EpochLogger.probe`, stored with the network).
     """
     fingerprint = cfg.data_fingerprint if data_fingerprint is None else data_fingerprint
     params = {k: cfg[k] for k in PHASE2_PARAMS}
@@ -203,11 +221,12 @@ def _load_or_train_phase2(cfg, ctx, model, x, log, beta, gamma, generator, path)
         info = {"iterations": int(stored["iterations"]), "stopped": str(stored["stopped"]),
                 "core_ratios": [float(v) for v in stored["core_ratios"]], "phase2_from_cache": True,
                 "rule_fired_at": None if fired is None else int(fired),
-                "refreshes": list(stored.get("refreshes", []))}  # networks cached before these were recorded: []
+                "refreshes": list(stored.get("refreshes", [])),  # networks cached before these were recorded: []
+                "probes": list(stored.get("probes", []))}
         return rows_from_columns(stored["history"]), info
-    start = len(log.rows)
+    start, start_probes = len(log.rows), len(getattr(log, "probes", []))
     options = {k: cfg.get(k, d) for k, d in PHASE2_OPTIONS.items()
-               if k not in ("lid_estimator", "precision", "fused_adam")}
+               if k not in ("lid_estimator", "precision", "fused_adam", "best_acc_every")}
     options["training"] = inputs.Training(cfg.get("precision", "fp32"), bool(cfg.get("fused_adam", False)))
     info = train_proximity(model, x, epochs=cfg["cluster_epochs"], batch_size=cfg["batch_size"],
                            lr=cfg["cluster_lr"], beta=beta, gamma=gamma, m=cfg["n_neighbours"],
@@ -216,8 +235,12 @@ def _load_or_train_phase2(cfg, ctx, model, x, log, beta, gamma, generator, path)
                            y=log.y, **options)
     rows = log.rows[start:]
     del log.rows[start:]
+    probes = list(getattr(log, "probes", [])[start_probes:])  # kept with the network, as the rows are
+    if hasattr(log, "probes"):
+        del log.probes[start_probes:]
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     cache.save_tensors(path, {"state": state, "history": rows_to_columns(rows), "iterations": info["iterations"],
                               "stopped": info["stopped"], "core_ratios": info["core_ratios"],
-                              "rule_fired_at": info["rule_fired_at"], "refreshes": info["refreshes"]})
-    return rows, {**info, "phase2_from_cache": False}
+                              "rule_fired_at": info["rule_fired_at"], "refreshes": info["refreshes"],
+                              "probes": probes})
+    return rows, {**info, "phase2_from_cache": False, "probes": probes}

@@ -24,9 +24,16 @@ appear or not. The authors' repository has no code for the toy.
 
 The R-DC phase-2 options of :mod:`dcutils.rdc.proximity`
 (``construction_weight``, ``neighbours_include_self``, ``gamma_mode`` /
-``gamma_quantile``, ``border_target``) are parameters here too, with the
-same version-2 defaults as ``rdc.method`` (the authors' values; gamma as a
-quantile).
+``gamma_quantile``, ``border_target``, ``core_image_targets``) are parameters
+here too, with the same defaults as ``rdc.method``: version 3 anchors the
+targets (border points reconstruct their input, Eq. 12, and the decoded core
+targets are made once per refresh); version 2 used the authors'
+self-referential ``border_target="own_code"`` with per-iteration decoding,
+which lets codes and decoder outputs drift (:mod:`dcutils.rdc.proximity`).
+Version 3 also reads out with 20 k-means starts (``kmeans_n_init``; version
+2: 5), logs the health columns per epoch (``recon_mse``, ``code_rms``,
+``decoder_rms`` on all points, ``min_cluster_share``, ``empty_clusters``) and
+stores ``meta["health"]``.
 """
 from __future__ import annotations
 
@@ -40,13 +47,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dcutils import metrics, models
+from dcutils import health, metrics, models
 from dcutils.core import RunConfig, RunContext, RunOutput, algorithm, check_finite
 from dcutils.data import fingerprint, make_curved_clusters
 from dcutils.device import seed_everything
 from dcutils.rdc import inputs, proximity
 from dcutils.rdc.baselines import train_dec
-from dcutils.rdc.evaluation import kmeans_fit
+from dcutils.rdc.evaluation import PHASE_DEC, PHASE_PROXIMITY, assess_health, health_signals, kmeans_fit
 from dcutils.rdc.phase2 import train_proximity
 
 __all__ = ["twist_autoencoder", "twist_steps", "run_twist"]
@@ -64,6 +71,11 @@ def twist_autoencoder(hidden: int = 16, activation: str | None = None) -> nn.Mod
 #: Clusters of the toy data (curved4).
 N_CLUSTERS = 4
 
+#: The losses whose growth :func:`dcutils.health.assess` checks per phase (as ``rdc.method``'s
+#: ``HEALTH_LOSSES``): R-DC phase 2 trains the decoder (loss and clean reconstruction must stay bounded);
+#: DEC's KL is bounded and rises from near 0 as clusters form, and DEC leaves the decoder untrained.
+HEALTH_LOSSES = {PHASE_PROXIMITY: ("loss", "recon_mse"), PHASE_DEC: ()}
+
 
 def _knn_purity(z: Tensor, y: Tensor, m: int = 5) -> float:
     """Share of the ``m`` nearest neighbours (the point itself excluded) with the same true cluster."""
@@ -80,18 +92,19 @@ def _flatness(z: Tensor) -> float:
 class _TwistLog:
     """The clustering phase's logger: k-means ACC, 5-NN purity, flatness and a snapshot per epoch."""
 
-    def __init__(self, x: Tensor, y: Tensor, n_pre: int, snap: Callable[[int], None]):
-        self.x, self.y, self.n_pre, self.snap = x, y, n_pre, snap
+    def __init__(self, x: Tensor, y: Tensor, n_pre: int, snap: Callable[[int], None], kmeans_n_init: int = 20):
+        self.x, self.y, self.n_pre, self.snap, self.kmeans_n_init = x, y, n_pre, snap, kmeans_n_init
         self.rows: list[dict[str, Any]] = []
 
     def __call__(self, model: nn.Module, phase: str, epoch: int, iteration: int, loss: float,
                  labels: Tensor | None = None, **extra: Any) -> None:
         z = models.embed(model, self.x)
         if labels is None:
-            labels = kmeans_fit(z, N_CLUSTERS, 5, 0).labels
+            labels = kmeans_fit(z, N_CLUSTERS, self.kmeans_n_init, 0).labels
         self.rows.append({"epoch": self.n_pre + epoch, "phase": phase, "iteration": iteration, "loss": loss,
                           "acc": metrics.cluster_acc(self.y, labels), "knn_purity": _knn_purity(z, self.y),
-                          "flatness": _flatness(z), "core_ratio": extra.get("core_ratio", math.nan)})
+                          "flatness": _flatness(z), "core_ratio": extra.get("core_ratio", math.nan),
+                          **health_signals(model, self.x), **health.cluster_sizes(labels, N_CLUSTERS)})
         self.snap(self.n_pre + epoch)
 
 
@@ -104,7 +117,7 @@ def twist_steps(cfg: RunConfig) -> int:
 
 @algorithm(
     "rdc.twist",
-    version=2,
+    version=3,
     steps=twist_steps,
     method="dec",
     n_per_cluster=250,
@@ -121,6 +134,7 @@ def twist_steps(cfg: RunConfig) -> int:
     n_neighbours=5,
     pull_weight=1.0,
     snapshots=5,
+    kmeans_n_init=20,  # version 3: the authors' count (version 2: 5)
     # version 2: a non-linear toy network (ReLU; the affine one, None, cannot twist anything) and R-DC's
     # phase 2 as the authors run it (as rdc.method version 2)
     twist_activation="relu",
@@ -128,7 +142,9 @@ def twist_steps(cfg: RunConfig) -> int:
     neighbours_include_self=True,
     gamma_mode="quantile",
     gamma_quantile=0.75,
-    border_target="own_code",
+    # version 3: anchored targets (version 2: "own_code" and per-iteration decoding, the authors' code)
+    border_target="input",
+    core_image_targets="per_refresh",
 )
 def run_twist(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     """Feature Twist toy: curved4, two-layer AE (affine unless ``twist_activation``), reconstruction
@@ -144,10 +160,12 @@ def run_twist(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     counted on from there), ``y`` (N,), ``x`` (N, 2) the z-scored input.
     History: one row per phase-2 epoch (and epoch 0 = after pretraining):
     ``knn_purity`` (share of 5-NN with the same true cluster), ``flatness``,
-    ``acc`` and ``loss``.
+    ``acc``, ``loss`` and the health columns (``recon_mse``, ``code_rms``,
+    ``decoder_rms``, ``min_cluster_share``, ``empty_clusters``).
     Meta: the data's display name (``dataset``), ``split``, ``n_samples``,
     ``data_fingerprint`` (:func:`dcutils.data.fingerprint` of the generated
-    points before z-scoring) and how the clustering phase stopped.
+    points before z-scoring), how the clustering phase stopped and ``health``
+    (:func:`dcutils.rdc.evaluation.assess_health`, losses :data:`HEALTH_LOSSES`).
     """
     method = cfg["method"]
     if method not in ("dec", "rdc"):
@@ -184,9 +202,9 @@ def run_twist(cfg: RunConfig, ctx: RunContext) -> RunOutput:
             opt.step()
         snap(epoch)
 
-    log = _TwistLog(x, y, n_pre, snap)
+    log = _TwistLog(x, y, n_pre, snap, cfg["kmeans_n_init"])
     if method == "dec":
-        mu = kmeans_fit(models.embed(model, x), k, 5, cfg.seed).centroids
+        mu = kmeans_fit(models.embed(model, x), k, cfg["kmeans_n_init"], cfg.seed).centroids
         info = train_dec(model, x, mu, epochs=n_cl, batch_size=cfg["batch_size"], lr=cfg["cluster_lr"],
                          recon_weight=0.0, cluster_weight=1.0, refresh_every=cfg["refresh_every"], tol=-1.0,
                          use_augment=False, generator=generator, log=log)
@@ -197,7 +215,8 @@ def run_twist(cfg: RunConfig, ctx: RunContext) -> RunOutput:
                                generator=generator, log=log, y=y, construction_weight=cfg["construction_weight"],
                                neighbours_include_self=cfg["neighbours_include_self"],
                                gamma_mode=cfg["gamma_mode"], gamma_quantile=cfg["gamma_quantile"],
-                               border_target=cfg["border_target"])
+                               border_target=cfg["border_target"],
+                               core_image_targets=cfg["core_image_targets"])
     for e in snap_epochs:  # a stop before the last epoch: later snapshots repeat the final state
         if e not in snaps:
             snaps[e] = models.embed(model, x).cpu().numpy()
@@ -215,5 +234,6 @@ def run_twist(cfg: RunConfig, ctx: RunContext) -> RunOutput:
              "acc_pretrained": float(first["acc"]), "iterations": float(info["iterations"])}
     meta = {"dataset": raw.info.get("display_name"), "split": raw.info.get("split", "all"), "n_samples": len(raw),
             "data_fingerprint": fingerprint(raw.x, raw.y, "curved4", "all"),  # the generated points, as made
-            "stopped": info["stopped"], "refreshes": info.get("refreshes", [])}
+            "stopped": info["stopped"], "refreshes": info.get("refreshes", []),
+            "health": assess_health(hist, HEALTH_LOSSES)}
     return RunOutput(history=hist, final=final, arrays=arrays, meta=meta)
