@@ -45,8 +45,71 @@ def test_strong_augment_is_batched_seeded_and_normalised():
     assert torch.isfinite(a).all()
     # before normalisation every op keeps [0, 1]; after it, values lie in [(0 - m)/s, (1 - m)/s]
     assert float(a.min()) >= (0 - 0.3) / 0.2 - 1e-5 and float(a.max()) <= (1 - 0.3) / 0.2 + 1e-5
-    # every image has a zeroed hole (cutout after normalisation: 0 is the mean)
-    assert ((a == 0).flatten(1).sum(1) > 0).all()
+    # with a fixed side every image has a zeroed hole (cutout after normalisation: 0 is the mean)
+    c = ra.strong_augment(x, mean, std, cutout_length=4, cutout_random=False,
+                          generator=torch.Generator().manual_seed(1))
+    assert ((c == 0).flatten(1).sum(1) > 0).all()
+
+
+def _scan_cutout(x: torch.Tensor, length: int, u: torch.Tensor) -> torch.Tensor:
+    """SCAN's Cutout written per image as its code reads (data/augment.py), from our uniform draws u (N, 3)."""
+    out = x.clone()
+    h, w = x.shape[-2:]
+    for i in range(x.shape[0]):
+        side = min(int(u[i, 2] * length), length - 1) + 1          # random.randint(1, length)
+        y, xc = min(int(u[i, 0] * h), h - 1), min(int(u[i, 1] * w), w - 1)  # np.random.randint(h), (w)
+        y1, y2 = np.clip(y - side // 2, 0, h), np.clip(y + side // 2, 0, h)
+        x1, x2 = np.clip(xc - side // 2, 0, w), np.clip(xc + side // 2, 0, w)
+        out[i, :, y1:y2, x1:x2] = 0.0
+    return out
+
+
+@pytest.mark.parametrize("length", [14, 16, 5])
+def test_cutout_is_scans_random_side_hole(length):
+    x = torch.rand(300, 2, 28, 28) + 0.5  # no zero before the hole
+    got = ra.cutout(x, length, torch.Generator().manual_seed(3))
+    u = torch.rand(300, 3, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(got, _scan_cutout(x, length, u))
+    holes = (got == 0).all(dim=1).flatten(1).sum(1)
+    assert (holes == 0).any() and int(holes.max()) <= (2 * (length // 2)) ** 2  # side 1 makes no hole
+
+
+def test_cutout_share_is_scans_at_32_and_scaled_at_28():
+    # SCAN at 32 px: side 2 (L // 2), L in 1..16: 8.4 % of the image before clipping, ~7 % after
+    for side, length in ((32, 16), (28, 14)):
+        holes = ra.cutout(torch.ones(4000, 1, side, side), length, torch.Generator().manual_seed(0))
+        assert 0.06 < float((holes == 0).float().mean()) < 0.08
+
+
+def test_strong_augment_crops_nothing_by_default_as_scans_random_crop_at_the_image_size():
+    x = torch.rand(64, 1, 10, 10)
+    flipped = ra._flip_crop(x, 0, torch.Generator().manual_seed(0))
+    assert all(torch.equal(f, i) or torch.equal(f, i.flip(-1)) for f, i in zip(flipped, x))
+
+
+def _pil_pair(op: str, a: np.ndarray, m: float):
+    from PIL import Image, ImageOps
+    img = Image.fromarray(a)
+    ref = {"equalize": lambda: ImageOps.equalize(img), "posterize": lambda: ImageOps.posterize(img, int(m)),
+           "shear_x": lambda: img.transform(img.size, Image.AFFINE, (1, m, 0, 0, 1, 0)),
+           "shear_y": lambda: img.transform(img.size, Image.AFFINE, (1, 0, 0, m, 1, 0)),
+           "translate_x": lambda: img.transform(img.size, Image.AFFINE, (1, 0, m * a.shape[1], 0, 1, 0))}[op]()
+    x = torch.tensor(a / 255.0, dtype=torch.float32).view(1, 1, *a.shape)
+    ours = (ra.apply_op(op, x, torch.tensor([m])) * 255).round().to(torch.uint8).numpy()[0, 0]
+    return np.asarray(ref), ours
+
+
+@pytest.mark.parametrize("op,m", [("equalize", 0.0), ("posterize", 4.9), ("posterize", 7.99), ("shear_x", 0.1),
+                                  ("shear_y", -0.08), ("translate_x", 0.1)])
+def test_operations_match_pil_on_8_bit_images(op, m):
+    pytest.importorskip("PIL")
+    rng = np.random.default_rng(0)
+    for trial in range(5):
+        a = (rng.random((28, 28)) ** rng.uniform(0.3, 3) * 255 * rng.uniform(0.1, 1)).astype(np.uint8)
+        if trial == 0:
+            a = (a // 64 * 64).astype(np.uint8)  # few levels
+        ref, ours = _pil_pair(op, a, m)
+        assert np.array_equal(ref, ours), (op, m, trial)
 
 
 @pytest.mark.parametrize("op", ra.OPS)
