@@ -74,7 +74,9 @@ PROBES: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
     "rdc.twist": {m: ("curved4", {"method": m, "n_per_cluster": 30, "pretrain_epochs": 3, "cluster_epochs": 2})
                   for m in ("dec", "rdc")},
     "rdc.paradigm": {p: ("optdigits", {**_PARADIGM, "pretext": p}) for p in ("reconstruction", "contrastive")},
-    "resl.selflabel": {s: ("fmnist", {**_RESL, "strategy": s}) for s in ("none", "sp", "ht")},
+    "resl.selflabel": {**{s: ("fmnist", {**_RESL, "strategy": s}) for s in ("none", "sp", "ht")},
+                       # version 2: the pseudo-label pass in eval mode
+                       "none_bn_eval": ("fmnist", {**_RESL, "strategy": "none", "pseudo_label_bn": "eval"})},
 }
 
 #: Columns (and final keys) compared: continuous quantities, matched by substring.

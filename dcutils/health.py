@@ -24,6 +24,14 @@ The rules (one place, every paper):
   network that was never trained is ~3e-4 at the first epoch (every
   embedding alike, Q nearly uniform, P no sharper) and rises a thousandfold
   as clusters form, which is learning, not divergence.
+* **unconfident clusters** (self-labeling; applied when ``assess`` is given
+  ``unconfident_column``): the run starts or ends with a cluster that has no
+  sample above the confidence threshold. Self-labeling trains only on
+  confident samples' pseudo-labels, so such a cluster receives no target and
+  can only lose samples: at the start its fate is decided before any reset
+  acts, at the end the run has given it up. :func:`unconfident_clusters`
+  reads the column (per epoch, how many of the K clusters have no confident
+  sample; row 0 the state before training).
 
 A run is *flagged* when any rule fires; its ``reasons`` say which, in words.
 """
@@ -37,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["MIN_SHARE", "MAX_SMALL_EPOCHS", "MAX_GROWTH", "START_SHARE", "LOSS_COLUMNS", "cluster_sizes", "assess",
-           "is_flagged", "flag_text", "flag_mark", "rests_on"]
+           "is_flagged", "flag_text", "flag_mark", "rests_on", "unconfident_clusters"]
 
 #: A cluster holding less than this share of the samples counts as collapsed.
 MIN_SHARE = 0.01
@@ -78,9 +86,34 @@ def _loss_growth(values: pd.Series, start_share: float = START_SHARE) -> float:
     return float(finite.max() / start)
 
 
+def unconfident_clusters(history: pd.DataFrame, column: str = "unconfident_clusters") -> dict[str, Any]:
+    """The unconfident-clusters rule (module docstring) on ``history[column]``.
+
+    Returns
+    -------
+    dict with ``unconfident_clusters_start`` and ``unconfident_clusters_end`` (the column's first and
+    last finite values; NaN without any) and ``reasons`` (list of str; empty when neither is positive).
+    """
+    out: dict[str, Any] = {"unconfident_clusters_start": math.nan, "unconfident_clusters_end": math.nan,
+                           "reasons": []}
+    if column not in history or not len(history):
+        return out
+    v = pd.to_numeric(history[column], errors="coerce").to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return out
+    start, end = int(v[0]), int(v[-1])
+    out.update(unconfident_clusters_start=start, unconfident_clusters_end=end)
+    for when, n in (("starts", start), ("ends", end)):
+        if n > 0:
+            out["reasons"].append(f"{when} with {n} cluster{'s' if n != 1 else ''} without a confident sample "
+                                  "(no pseudo-label: it can only shrink)")
+    return out
+
+
 def assess(history: pd.DataFrame, *, loss_columns: Iterable[str] = LOSS_COLUMNS, min_share: float = MIN_SHARE,
            max_small_epochs: float = MAX_SMALL_EPOCHS, max_growth: float = MAX_GROWTH,
-           start_share: float = START_SHARE) -> dict[str, Any]:
+           start_share: float = START_SHARE, unconfident_column: str | None = None) -> dict[str, Any]:
     """The health of one run from its per-epoch ``history``.
 
     Parameters
@@ -92,6 +125,9 @@ def assess(history: pd.DataFrame, *, loss_columns: Iterable[str] = LOSS_COLUMNS,
         (defaults :data:`MIN_SHARE`, :data:`MAX_SMALL_EPOCHS`, :data:`MAX_GROWTH`)
     start_share : the growth rule's start: the largest value of this share of
         the epochs (default :data:`START_SHARE` = 0: the first finite value)
+    unconfident_column : str, optional; self-labeling runs name their column of
+        clusters without a confident sample here to apply that rule
+        (:func:`unconfident_clusters`)
 
     Returns
     -------
@@ -99,7 +135,8 @@ def assess(history: pd.DataFrame, *, loss_columns: Iterable[str] = LOSS_COLUMNS,
     (share of epochs whose smallest cluster is below ``min_share``; NaN
     without the column), ``min_cluster_share`` (the smallest over the run and
     at the end), ``max_empty_clusters``, ``loss_growth`` ({column: largest
-    value / start}).
+    value / start}); with ``unconfident_column`` also ``unconfident_clusters_start`` and
+    ``unconfident_clusters_end``.
     """
     if not isinstance(history, pd.DataFrame):
         raise TypeError(f"history must be a pandas DataFrame, got {type(history).__name__}")
@@ -127,6 +164,10 @@ def assess(history: pd.DataFrame, *, loss_columns: Iterable[str] = LOSS_COLUMNS,
                 if g > max_growth:
                     out["reasons"].append(f"{col.replace('_', ' ')} grew to {g:.3g}x its start "
                                           f"(limit {max_growth:g}x)")
+    if unconfident_column is not None:
+        rule = unconfident_clusters(history, unconfident_column)
+        out["reasons"].extend(rule.pop("reasons"))
+        out.update(rule)
     out["flagged"] = bool(out["reasons"])
     return out
 

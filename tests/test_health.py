@@ -98,3 +98,29 @@ def test_a_run_built_to_collapse_is_flagged_and_a_healthy_one_is_not():
     healthy = _dec_health(pretrain_epochs=20)
     assert not healthy["flagged"] and healthy["reasons"] == []
     assert healthy["min_cluster_share"] > 0.2 and healthy["max_empty_clusters"] == 0
+
+
+def _selflabel_history(unconfident) -> pd.DataFrame:
+    n = len(unconfident)
+    return pd.DataFrame({"epoch": range(n), "min_cluster_share": [0.08] * n, "empty_clusters": [0] * n,
+                         "loss": [math.nan] + [0.2] * (n - 1), "unconfident_clusters": unconfident})
+
+
+def test_unconfident_cluster_rule_fires_when_a_run_starts_or_ends_with_one():
+    healthy = _selflabel_history([0, 0, 1, 0])  # one in between: not flagged
+    out = health.assess(healthy, unconfident_column="unconfident_clusters")
+    assert not out["flagged"] and out["unconfident_clusters_start"] == 0 and out["unconfident_clusters_end"] == 0
+    starts = health.assess(_selflabel_history([3, 1, 0, 0]), unconfident_column="unconfident_clusters")
+    assert starts["flagged"] and starts["unconfident_clusters_start"] == 3
+    assert starts["reasons"] == ["starts with 3 clusters without a confident sample (no pseudo-label: it can only "
+                                 "shrink)"]
+    both = health.assess(_selflabel_history([1, 2, 2]), unconfident_column="unconfident_clusters")
+    assert [r.split(" with")[0] for r in both["reasons"]] == ["starts", "ends"] and "1 cluster without" in \
+        both["reasons"][0]
+    # the rule applies only when asked for (other papers' histories have no such column)
+    assert not health.assess(_selflabel_history([3, 3]))["flagged"]
+    assert "unconfident_clusters_start" not in health.assess(_selflabel_history([3, 3]))
+    # a missing column or NaN rows: not flagged, NaN counts
+    rule = health.unconfident_clusters(_selflabel_history([math.nan, math.nan]))
+    assert rule["reasons"] == [] and math.isnan(rule["unconfident_clusters_start"])
+    assert health.unconfident_clusters(pd.DataFrame({"epoch": [0]}))["reasons"] == []

@@ -45,8 +45,71 @@ def test_strong_augment_is_batched_seeded_and_normalised():
     assert torch.isfinite(a).all()
     # before normalisation every op keeps [0, 1]; after it, values lie in [(0 - m)/s, (1 - m)/s]
     assert float(a.min()) >= (0 - 0.3) / 0.2 - 1e-5 and float(a.max()) <= (1 - 0.3) / 0.2 + 1e-5
-    # every image has a zeroed hole (cutout after normalisation: 0 is the mean)
-    assert ((a == 0).flatten(1).sum(1) > 0).all()
+    # with a fixed side every image has a zeroed hole (cutout after normalisation: 0 is the mean)
+    c = ra.strong_augment(x, mean, std, cutout_length=4, cutout_random=False,
+                          generator=torch.Generator().manual_seed(1))
+    assert ((c == 0).flatten(1).sum(1) > 0).all()
+
+
+def _scan_cutout(x: torch.Tensor, length: int, u: torch.Tensor) -> torch.Tensor:
+    """SCAN's Cutout written per image as its code reads (data/augment.py), from our uniform draws u (N, 3)."""
+    out = x.clone()
+    h, w = x.shape[-2:]
+    for i in range(x.shape[0]):
+        side = min(int(u[i, 2] * length), length - 1) + 1          # random.randint(1, length)
+        y, xc = min(int(u[i, 0] * h), h - 1), min(int(u[i, 1] * w), w - 1)  # np.random.randint(h), (w)
+        y1, y2 = np.clip(y - side // 2, 0, h), np.clip(y + side // 2, 0, h)
+        x1, x2 = np.clip(xc - side // 2, 0, w), np.clip(xc + side // 2, 0, w)
+        out[i, :, y1:y2, x1:x2] = 0.0
+    return out
+
+
+@pytest.mark.parametrize("length", [14, 16, 5])
+def test_cutout_is_scans_random_side_hole(length):
+    x = torch.rand(300, 2, 28, 28) + 0.5  # no zero before the hole
+    got = ra.cutout(x, length, torch.Generator().manual_seed(3))
+    u = torch.rand(300, 3, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(got, _scan_cutout(x, length, u))
+    holes = (got == 0).all(dim=1).flatten(1).sum(1)
+    assert (holes == 0).any() and int(holes.max()) <= (2 * (length // 2)) ** 2  # side 1 makes no hole
+
+
+def test_cutout_share_is_scans_at_32_and_scaled_at_28():
+    # SCAN at 32 px: side 2 (L // 2), L in 1..16: 8.4 % of the image before clipping, ~7 % after
+    for side, length in ((32, 16), (28, 14)):
+        holes = ra.cutout(torch.ones(4000, 1, side, side), length, torch.Generator().manual_seed(0))
+        assert 0.06 < float((holes == 0).float().mean()) < 0.08
+
+
+def test_strong_augment_crops_nothing_by_default_as_scans_random_crop_at_the_image_size():
+    x = torch.rand(64, 1, 10, 10)
+    flipped = ra._flip_crop(x, 0, torch.Generator().manual_seed(0))
+    assert all(torch.equal(f, i) or torch.equal(f, i.flip(-1)) for f, i in zip(flipped, x))
+
+
+def _pil_pair(op: str, a: np.ndarray, m: float):
+    from PIL import Image, ImageOps
+    img = Image.fromarray(a)
+    ref = {"equalize": lambda: ImageOps.equalize(img), "posterize": lambda: ImageOps.posterize(img, int(m)),
+           "shear_x": lambda: img.transform(img.size, Image.AFFINE, (1, m, 0, 0, 1, 0)),
+           "shear_y": lambda: img.transform(img.size, Image.AFFINE, (1, 0, 0, m, 1, 0)),
+           "translate_x": lambda: img.transform(img.size, Image.AFFINE, (1, 0, m * a.shape[1], 0, 1, 0))}[op]()
+    x = torch.tensor(a / 255.0, dtype=torch.float32).view(1, 1, *a.shape)
+    ours = (ra.apply_op(op, x, torch.tensor([m])) * 255).round().to(torch.uint8).numpy()[0, 0]
+    return np.asarray(ref), ours
+
+
+@pytest.mark.parametrize("op,m", [("equalize", 0.0), ("posterize", 4.9), ("posterize", 7.99), ("shear_x", 0.1),
+                                  ("shear_y", -0.08), ("translate_x", 0.1)])
+def test_operations_match_pil_on_8_bit_images(op, m):
+    pytest.importorskip("PIL")
+    rng = np.random.default_rng(0)
+    for trial in range(5):
+        a = (rng.random((28, 28)) ** rng.uniform(0.3, 3) * 255 * rng.uniform(0.1, 1)).astype(np.uint8)
+        if trial == 0:
+            a = (a // 64 * 64).astype(np.uint8)  # few levels
+        ref, ours = _pil_pair(op, a, m)
+        assert np.array_equal(ref, ours), (op, m, trial)
 
 
 @pytest.mark.parametrize("op", ra.OPS)
@@ -132,6 +195,99 @@ def test_plasticity_injection_in_the_loop_keeps_the_evaluation_at_injection():
     rows_ref, _ = self_label(ref, NoReset(), s, epochs=1, batch_size=8, lr=1e-2, weight_decay=0.0, threshold=0.0,
                              balance=True, n_ops=2, cutout=3, generator=torch.Generator().manual_seed(0), fused=False)
     assert rows[-1]["acc"] == rows_ref[-1]["acc"] and rows[-1]["nmi"] == rows_ref[-1]["nmi"]
+
+
+# ------------------------------------------------------------ the pseudo-label pass's BatchNorm mode
+def _bn_net(seed: int = 0) -> torch.nn.Module:
+    """Flatten -> BatchNorm -> Linear whose running statistics do not describe the data (variance 100x too small)."""
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.BatchNorm1d(16), torch.nn.Linear(16, 3))
+    with torch.no_grad():
+        net[1].running_mean.fill_(0.5)
+        net[1].running_var.fill_(1 / 12 / 100)  # uniform [0, 1] has variance 1/12
+        net[2].weight.mul_(3.0)
+    return net.train()
+
+
+def test_pseudo_label_bn_modes_give_different_confident_fractions_and_only_train_updates_statistics():
+    from dcutils.resl.selflabel import confident_counts, pseudo_label_logits
+
+    x = torch.rand(400, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    frac = {}
+    for bn in ("train", "eval"):
+        net = _bn_net()
+        before = net[1].running_var.clone()
+        logits = pseudo_label_logits(net, x, bn)
+        assert net.training and not logits.requires_grad
+        counts = confident_counts(torch.softmax(logits, 1), 0.99, 3)
+        frac[bn] = counts.sum() / x.shape[0]
+        # "train" normalises by the batch's statistics and updates the running ones (SCAN's code), "eval" neither
+        assert torch.equal(net[1].running_var, before) == (bn == "eval")
+    assert frac["eval"] > 0.5 > frac["train"], frac
+    with pytest.raises(ValueError, match="pseudo_label_bn"):
+        pseudo_label_logits(_bn_net(), x, "batch")
+
+
+@pytest.mark.parametrize("bn", ["train", "eval"])
+def test_pseudo_label_pass_precedes_the_strong_pass_as_in_scans_selflabel_train(bn):
+    # SCAN's selflabel_train: model.train(); per batch: no_grad model(images) -> model(images_augmented) -> step
+    s = _splits()
+    model = _model()
+    calls = []
+    model.register_forward_pre_hook(lambda m, a: calls.append((m.training, torch.is_grad_enabled(), a[0].detach())))
+    self_label(model, NoReset(), s, epochs=1, batch_size=8, lr=1e-2, weight_decay=1e-4, threshold=0.0, balance=True,
+               n_ops=2, cutout=3, generator=torch.Generator().manual_seed(0), fused=False, pseudo_label_bn=bn)
+    clean = ra.normalize(s.x_train, s.mean, s.std).flatten(1)
+    strong_passes = [i for i, c in enumerate(calls) if c[1]]
+    assert len(strong_passes) == 3  # 24 images, batches of 8
+    for i in strong_passes:
+        training, grad, x = calls[i - 1]
+        assert calls[i][0] and not grad and training == (bn == "train")
+        # the pseudo-label pass sees the clean (normalised, un-augmented) images of the batch
+        assert float(torch.cdist(x.flatten(1), clean).min(dim=1).values.max()) == 0.0
+        assert calls[i][2].shape == x.shape and not torch.equal(calls[i][2], x)
+
+
+def test_health_columns_of_the_history():
+    s = _splits()
+    model = _model()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    rows, _ = self_label(model, NoReset(), s, epochs=0, batch_size=8, lr=1e-2, weight_decay=1e-4, threshold=0.0,
+                         balance=True, n_ops=2, cutout=3, generator=torch.Generator().manual_seed(0), fused=False)
+    # row 0's pseudo-label counts come from a copy: the model (BatchNorm statistics included) is untouched
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    assert rows[0]["pseudo_confident_per_cluster"] and sum(rows[0]["pseudo_confident_per_cluster"]) == 24
+    _, rows, labels = _run(NoReset(), epochs=2, threshold=0.0)
+    for r in rows:
+        per = r["confident_per_cluster"]
+        assert len(per) == 3 and sum(per) == round(r["confident_fraction"] * 24)
+        assert r["unconfident_clusters"] == sum(c == 0 for c in per)
+        assert 0 <= r["min_cluster_share"] <= 1 / 3 and 0 <= r["empty_clusters"] < 3
+        # threshold 0: every target is confident, each training image once per epoch
+        assert sum(r["pseudo_confident_per_cluster"]) == 24 and r["pseudo_confident_fraction"] == 1.0
+    counts = np.bincount(labels, minlength=3)
+    assert rows[-1]["min_cluster_share"] == counts.min() / 12 and rows[-1]["empty_clusters"] == int((counts == 0).sum())
+    _, strict, _ = _run(NoReset(), epochs=1, threshold=1.0)  # nothing is ever confident
+    assert all(r["unconfident_clusters"] == 3 and r["pseudo_confident_fraction"] == 0.0 for r in strict)
+
+
+def test_resl_selflabel_records_health_and_the_bn_mode(results):
+    import dcutils.runs  # noqa: F401  (registers resl.selflabel)
+    from dcutils import items
+    from dcutils.core import RunContext, get_algorithm
+
+    cfg = items.config("resl.selflabel", "fmnist", 0, "smoke", n_train=40, n_test=20, width=1 / 32,
+                       simclr_epochs=1, simclr_batch=16, scan_epochs=1, scan_batch=16, n_neighbours=3, sl_epochs=1,
+                       sl_batch=20, pseudo_label_bn="eval")
+    out = get_algorithm("resl.selflabel").fn(cfg, RunContext(cfg, torch.device("cpu")))
+    h = out.meta["health"]
+    assert {"flagged", "reasons", "unconfident_clusters_start", "unconfident_clusters_end"} <= set(h)
+    assert h["unconfident_clusters_start"] == out.final["unconfident_clusters_scan"]
+    assert h["unconfident_clusters_end"] == out.final["unconfident_clusters"]
+    assert h["flagged"] == bool(h["unconfident_clusters_start"] or h["unconfident_clusters_end"] or h["reasons"])
+    with pytest.raises(ValueError, match="pseudo_label_bn"):
+        get_algorithm("resl.selflabel").fn(cfg.replace(pseudo_label_bn="batch"),
+                                           RunContext(cfg, torch.device("cpu")))
 
 
 # ------------------------------------------------------------ data and the cached base network

@@ -6,19 +6,43 @@ Images are float tensors (N, C, H, W) in [0, 1]; the caller normalises afterward
 - :func:`simclr_augment`: SimCLR's views as SCAN uses them for CIFAR: RandomResizedCrop
   (scale 0.2-1), horizontal flip (p 0.5), ColorJitter(0.4, 0.4, 0.4, 0.1) with p 0.8,
   RandomGrayscale p 0.2 (a no-op on one channel; saturation and hue likewise).
-- :func:`strong_augment`: SCAN's strong augmentation ("ours"): horizontal flip, random crop with
-  4 pixels of zero padding, then ``n_ops`` = 4 operations drawn per image (with replacement) from
-  :data:`OPS`, each at a magnitude drawn per image from its range (:data:`RANGES`, SCAN's), then
-  after normalisation one Cutout hole of side ``cutout`` (SCAN: 16 at 32 px; 14 at 28 px is ours)
-  whose centre is uniform over the image (the hole may be clipped at the border) and filled with 0,
-  the normalised mean.
+- :func:`strong_augment`: SCAN's strong augmentation (``augmentation_strategy: ours`` of SCAN's
+  configs, ``get_train_transformations`` of its ``utils/common_config.py``), step by step:
+
+  1. ``RandomHorizontalFlip()`` (p 0.5). Ours: the same.
+  2. ``RandomCrop(crop_size)`` with ``crop_size`` the image side (32 for CIFAR, 96 for STL10) and no
+     padding: it crops nothing. Ours: ``padding=0`` (default) likewise crops nothing; ``padding > 0``
+     pads with zeros and crops back to the side (not SCAN's; kept for experiments only).
+  3. ``Augment(num_strong_augs=4)``: ``random.choices`` of 4 operations from SCAN's 14 (with
+     replacement), each at a magnitude uniform in its range (:data:`OPS`, :data:`RANGES`); rotate,
+     shear and translate flip the sign of the magnitude with p 0.5 (their ranges are symmetric, so
+     drawing from the range is the same distribution). Ours: the same draws, per image, one batched
+     call per operation and slot.
+  4. ``ToTensor()``, ``Normalize(mean, std)``. Ours: :func:`normalize` with the training subset's
+     per-channel mean and std.
+  5. ``Cutout(n_holes=1, length=L_max, random=True)`` after normalisation: a side
+     ``L = random.randint(1, L_max)`` per image (both ends included), a centre (y, x) uniform over the
+     pixels, and the rows ``clip(y - L // 2, 0, H) : clip(y + L // 2, 0, H)`` (columns alike) set to 0,
+     the normalised mean: the hole's side is ``2 * (L // 2)`` (0 for L = 1, 16 for L = 16) before
+     clipping at the border. SCAN's ``L_max`` is 16 at 32 px (CIFAR) and 32 at 96 px (STL10). The
+     expected hole is ~8.4 % of a 32-px image before clipping (~7 % after). Ours: :func:`cutout`,
+     exactly this; at 28 px (FMNIST, MNIST) ``L_max`` = 14 = 16 x 28 / 32, SCAN's CIFAR side scaled
+     to the image (:func:`dcutils.resl.pretext.cutout_length`; ours, SCAN has no 28-px setting), the
+     same ~8.4 % of the image before clipping.
 
 The 14 operations follow PIL's ImageOps / ImageEnhance on [0, 1] floats: identity, autocontrast
-(per-channel min-max stretch), equalize (per-channel histogram equalisation by rank), rotate
-(degrees), solarize (invert above a threshold), color (blend with the grayscale image; identity on
-one channel), contrast (blend with the mean gray), brightness (blend with black), sharpness (blend
-with a 3x3 smoothed image, border kept), shear x / y (fraction), translate x / y (fraction of the
-side), posterize (keep ``bits`` bits). Geometric ops fill with 0 (black) as PIL does.
+(per-channel min-max stretch), equalize (PIL's histogram equalisation: ``lut[i] = (step // 2 +
+#pixels below i) // step`` with ``step = (#pixels - #pixels at the top level) // 255``, per
+channel), rotate (degrees, about the centre), solarize (invert pixels at or above the threshold;
+SCAN's threshold is uniform in [0, 256) on 8 bits, ours in [0, 256 / 255) on [0, 1], the same
+inversion probability p / 256 for a pixel of value p), color (blend with the grayscale image;
+identity on one channel), contrast (blend with the mean gray), brightness (blend with black),
+sharpness (blend with PIL's 3x3 SMOOTH-filtered image, border kept), shear x / y (PIL's affine
+transform about the top-left corner: ``x_in = x + v y``), translate x / y (fraction of the side),
+posterize (keep ``int(v)`` bits, v uniform in [4, 8): 4-7 bits, as SCAN's ``int(v)``). Geometric
+ops sample the nearest pixel and fill with 0 (black) as PIL does. Not SCAN's: PIL works on 8-bit
+images and rounds after every operation, ours stays in floats; PIL's contrast rounds the mean gray
+to an integer level.
 """
 from __future__ import annotations
 
@@ -34,10 +58,11 @@ __all__ = ["OPS", "RANGES", "normalize", "simclr_augment", "strong_augment", "ap
 OPS = ("identity", "autocontrast", "equalize", "rotate", "solarize", "color", "contrast", "brightness",
        "sharpness", "shear_x", "shear_y", "translate_x", "translate_y", "posterize")
 
-#: Magnitude range of each operation (uniform per image); None = no magnitude.
+#: Magnitude range of each operation (uniform per image; SCAN's ``augment_list``); None = no magnitude.
+#: Solarize's threshold is SCAN's [0, 256) on 8 bits expressed on [0, 1] (module docstring).
 RANGES: dict[str, tuple[float, float] | None] = {
     "identity": None, "autocontrast": None, "equalize": None,
-    "rotate": (-30.0, 30.0), "solarize": (0.0, 1.0), "color": (0.05, 0.95), "contrast": (0.05, 0.95),
+    "rotate": (-30.0, 30.0), "solarize": (0.0, 256.0 / 255.0), "color": (0.05, 0.95), "contrast": (0.05, 0.95),
     "brightness": (0.05, 0.95), "sharpness": (0.05, 0.95), "shear_x": (-0.1, 0.1), "shear_y": (-0.1, 0.1),
     "translate_x": (-0.1, 0.1), "translate_y": (-0.1, 0.1), "posterize": (4.0, 8.0),
 }
@@ -75,15 +100,18 @@ def _affine_theta(n: int, like: Tensor) -> Tensor:
 
 
 def _equalize(x: Tensor) -> Tensor:
+    """PIL's ``ImageOps.equalize`` per channel on the 8-bit levels ``round(255 x)`` (module docstring)."""
     n, c, h, w = x.shape
-    flat = (x * 255).round().reshape(n * c, h * w)
-    # rank of each value among the pixels <= it: the empirical CDF, mapped to [0, 1]
-    sorted_vals, _ = flat.sort(dim=1)
-    cdf = torch.searchsorted(sorted_vals.contiguous(), flat.contiguous(), right=True).to(x.dtype)
-    low = torch.searchsorted(sorted_vals.contiguous(), sorted_vals[:, :1].contiguous(), right=True).to(x.dtype)
-    span = (h * w - low).clamp_min(1.0)
-    out = ((cdf - low) / span).clamp(0.0, 1.0)
-    return out.reshape(n, c, h, w)
+    levels = (x * 255).round().clamp(0, 255).long().reshape(n * c, h * w)
+    sorted_levels, _ = levels.sort(dim=1)
+    below = torch.searchsorted(sorted_levels, levels, right=False)  # pixels strictly below each level
+    top = sorted_levels[:, -1:]
+    at_top = h * w - torch.searchsorted(sorted_levels, top.contiguous(), right=False)  # (N*C, 1)
+    step = (h * w - at_top) // 255
+    safe = step.clamp_min(1)
+    out = ((step // 2 + below) // safe).clamp(max=255).to(x.dtype) / 255
+    # one level only, or too few pixels below the top level: PIL's identity table
+    return torch.where(step > 0, out, x.reshape(n * c, h * w)).reshape(n, c, h, w)
 
 
 def apply_op(op: str, x: Tensor, m: Tensor) -> Tensor:
@@ -120,32 +148,44 @@ def apply_op(op: str, x: Tensor, m: Tensor) -> Tensor:
         smooth[:, :, :, 0], smooth[:, :, :, -1] = x[:, :, :, 0], x[:, :, :, -1]
         return _blend(x, smooth, m)
     if op in ("shear_x", "shear_y"):
+        # PIL's affine (1, v, 0, 0, 1, 0) maps x_out to x_in = x_out + v y_out about the top-left corner;
+        # in normalised coordinates (align_corners=False) that is X_in = X + v (Y + 1) H / W
+        h, w = x.shape[-2:]
         theta = _affine_theta(n, x)
-        theta[:, 0 if op == "shear_x" else 1, 1 if op == "shear_x" else 0] = m
+        row, col, scale = (0, 1, h / w) if op == "shear_x" else (1, 0, w / h)
+        theta[:, row, col] = m * scale
+        theta[:, row, 2] = m * scale
         return _warp(x, theta)
     if op in ("translate_x", "translate_y"):
         theta = _affine_theta(n, x)
         theta[:, 0 if op == "translate_x" else 1, 2] = 2.0 * m  # normalised coordinates span 2
         return _warp(x, theta)
     if op == "posterize":
-        bits = m.round().clamp(1, 8)
+        bits = m.floor().clamp(1, 8)  # SCAN's int(v)
         levels = (2.0 ** bits).view(-1, 1, 1, 1)
         return torch.floor(x * 255 / (256 / levels)) * (256 / levels) / 255
     raise ValueError(f"unknown operation {op!r}; choose one of {OPS}")
 
 
-def cutout(x: Tensor, length: int, generator: torch.Generator | None = None) -> Tensor:
-    """Zero one ``length`` x ``length`` square per image, centre uniform over the image (clipped at borders)."""
+def cutout(x: Tensor, length: int, generator: torch.Generator | None = None, *, random_length: bool = True
+           ) -> Tensor:
+    """SCAN's Cutout (module docstring, step 5) on a normalised batch: one hole per image, filled with 0.
+
+    ``random_length`` (SCAN's): side ``L`` uniform in 1..``length`` per image; else ``L = length``.
+    The hole covers rows ``[y - L // 2, y + L // 2)`` and columns alike, centre (y, x) uniform over the
+    pixels, clipped at the border (side ``2 * (L // 2)``, as SCAN's code).
+    """
     if length <= 0:
         return x
     n, _, h, w = x.shape
-    u = _rand((n, 2), generator, x)
-    cy = (u[:, 0] * h).floor().view(-1, 1, 1)
-    cx = (u[:, 1] * w).floor().view(-1, 1, 1)
+    u = _rand((n, 3), generator, x)
+    cy = (u[:, 0] * h).floor().clamp(max=h - 1).view(-1, 1, 1)
+    cx = (u[:, 1] * w).floor().clamp(max=w - 1).view(-1, 1, 1)
+    side = (u[:, 2] * length).floor().clamp(max=length - 1) + 1 if random_length else torch.full_like(u[:, 2], length)
+    half = torch.div(side, 2, rounding_mode="floor").view(-1, 1, 1)
     ys = torch.arange(h, device=x.device).view(1, h, 1)
     xs = torch.arange(w, device=x.device).view(1, 1, w)
-    half = length // 2
-    hole = (ys >= cy - half) & (ys < cy - half + length) & (xs >= cx - half) & (xs < cx - half + length)
+    hole = (ys >= cy - half) & (ys < cy + half) & (xs >= cx - half) & (xs < cx + half)
     return x * (~hole).unsqueeze(1).to(x.dtype)
 
 
@@ -167,13 +207,15 @@ def _flip_crop(x: Tensor, padding: int, generator: torch.Generator | None) -> Te
 
 
 def strong_augment(
-    x: Tensor, mean: Tensor, std: Tensor, *, n_ops: int = 4, cutout_length: int = 14, padding: int = 4,
-    generator: torch.Generator | None = None,
+    x: Tensor, mean: Tensor, std: Tensor, *, n_ops: int = 4, cutout_length: int = 14, cutout_random: bool = True,
+    padding: int = 0, generator: torch.Generator | None = None,
 ) -> Tensor:
     """SCAN's strong augmentation of a batch in [0, 1], returned normalised (module docstring).
 
-    Each of the ``n_ops`` slots draws one of :data:`OPS` per image; an operation is applied to the
-    images that drew it, all at once (one call per operation and slot, never per image).
+    ``cutout_length`` is SCAN's Cutout ``length`` (the largest side when ``cutout_random``, SCAN's);
+    ``padding`` 0 is SCAN's crop (none). Each of the ``n_ops`` slots draws one of :data:`OPS` per
+    image; an operation is applied to the images that drew it, all at once (one call per operation
+    and slot, never per image).
     """
     n = x.shape[0]
     out = _flip_crop(x, padding, generator)
@@ -191,7 +233,7 @@ def strong_augment(
             if rng is not None:
                 m = rng[0] + (rng[1] - rng[0]) * m
             out = out.index_copy(0, sel, apply_op(op, out[sel], m.to(out.dtype)))
-    return cutout(normalize(out, mean, std), cutout_length, generator)
+    return cutout(normalize(out, mean, std), cutout_length, generator, random_length=cutout_random)
 
 
 def simclr_augment(x: Tensor, mean: Tensor, std: Tensor, *, scale: tuple[float, float] = (0.2, 1.0),

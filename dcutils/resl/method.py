@@ -13,15 +13,26 @@ Strategies (``strategy``): ``"none"`` (SCAN+SL), ``"sp"`` (``alpha``, ``every``)
 (defaults and reasons in :mod:`dcutils.resl.strategies`): ``reset_at_epoch_zero`` (False: resets
 after R, 2R, ... epochs), ``ht_update`` ("step": the EMA after every optimizer step),
 ``ema_buffers`` (True), ``reset_optimizer_state`` (False: Adam's moments kept), ``init`` ("torch":
-theta' from PyTorch's default Linear initialiser).
+theta' from PyTorch's default Linear initialiser). ``pseudo_label_bn`` ("train", SCAN's code; or
+"eval"): BatchNorm mode of the pass that computes the targets (:mod:`dcutils.resl.selflabel`).
+``cutout`` (None: SCAN's value for the image side, 14 at 28 px): Cutout's largest side
+(:func:`dcutils.resl.pretext.cutout_length`).
 
 Final metrics: ``acc``, ``nmi``, ``ari`` of the evaluated model (HT: the tortoise) after the last
 epoch on the evaluation split, ``acc_scan`` / ``nmi_scan`` / ``ari_scan`` of the SCAN network before
 self-labeling, ``confident_fraction`` and ``nmi_match`` at the end, ``neighbour_accuracy`` of the
 mining, ``steps`` (self-labeling optimizer steps), ``skipped_batches`` (total), ``seconds_selflabel``
 (training time, evaluation excluded), ``seconds_simclr`` / ``seconds_scan`` (of the run that trained
-the shared network). Meta: the data's name, sizes, fingerprint, the base network's key and whether it
-came from the cache, the reset epochs.
+the shared network), ``unconfident_clusters_scan`` / ``unconfident_clusters`` (clusters without a
+training image above the threshold, before and after self-labeling), ``pseudo_confident_fraction_scan``
+(targets above the threshold in the pseudo-label pass at the start) and ``min_cluster_share``. Meta:
+the data's name, sizes, fingerprint, the base network's key and whether it came from the cache, the
+reset epochs, and ``health`` (:func:`dcutils.health.assess` of the history with the rule on
+unconfident clusters, ``unconfident_column="unconfident_clusters"``).
+
+Versions: 2 (issue "ReSL: self-labeling that helps before resets are judged"): SCAN's strong
+augmentation exactly (:mod:`dcutils.resl.augment`; base networks of version 2), ``pseudo_label_bn``,
+the health columns of the history.
 """
 from __future__ import annotations
 
@@ -30,11 +41,12 @@ from typing import Any
 
 import pandas as pd
 
+from dcutils import health
 from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
 from dcutils.device import seed_everything
 from dcutils.precision import check_precision
 from dcutils.resl.pretext import base_network, cutout_length, load_splits
-from dcutils.resl.selflabel import HISTORY_COLUMNS, self_label
+from dcutils.resl.selflabel import HISTORY_COLUMNS, check_pseudo_label_bn, self_label
 from dcutils.resl.strategies import HareTortoise, NoReset, PlasticityInjection, ResetStrategy, ShrinkPerturb
 
 __all__ = ["STRATEGIES", "make_run_strategy", "selflabel_steps", "run_selflabel"]
@@ -73,7 +85,7 @@ def selflabel_steps(cfg: RunConfig) -> int:
 
 @algorithm(
     "resl.selflabel",
-    version=1,
+    version=2,
     steps=selflabel_steps,
     split="all",
     n_train=3000,
@@ -108,6 +120,7 @@ def selflabel_steps(cfg: RunConfig) -> int:
     reset_at_epoch_zero=False,
     reset_optimizer_state=False,
     init="torch",
+    pseudo_label_bn="train",
     precision="fp32",
     fused_adam=True,
 )
@@ -116,6 +129,7 @@ def run_selflabel(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     if cfg["strategy"] not in STRATEGIES:
         raise ValueError(f"unknown strategy {cfg['strategy']!r}; choose one of {STRATEGIES}")
     check_precision(cfg["precision"])
+    check_pseudo_label_bn(cfg["pseudo_label_bn"])
     dev = ctx.device
     s = load_splits(cfg.dataset, split=cfg["split"], n_train=cfg["n_train"], n_test=cfg["n_test"],
                     data_seed=cfg["data_seed"], device=dev)
@@ -125,7 +139,8 @@ def run_selflabel(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     rows, _ = self_label(model, strategy, s, epochs=cfg["sl_epochs"], batch_size=cfg["sl_batch"], lr=cfg["sl_lr"],
                          weight_decay=cfg["weight_decay"], threshold=cfg["threshold"], balance=cfg["balance"],
                          n_ops=cfg["n_ops"], cutout=cutout_length(s.x_train.shape[-1], cfg["cutout"]),
-                         generator=generator, prec=cfg["precision"], fused=cfg["fused_adam"], progress=ctx.progress)
+                         generator=generator, prec=cfg["precision"], fused=cfg["fused_adam"],
+                         pseudo_label_bn=cfg["pseudo_label_bn"], progress=ctx.progress)
     for r in rows:
         ctx.check_finite(r["acc"], "acc", r["epoch"])
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
@@ -137,9 +152,14 @@ def run_selflabel(cfg: RunConfig, ctx: RunContext) -> RunOutput:
         "skipped_batches": float(sum(r["skipped_batches"] for r in rows)),
         "seconds_selflabel": float(last["train_seconds"]), "seconds_simclr": float(base["seconds_simclr"]),
         "seconds_scan": float(base["seconds_scan"]),
+        "unconfident_clusters_scan": float(first["unconfident_clusters"]),
+        "unconfident_clusters": float(last["unconfident_clusters"]),
+        "pseudo_confident_fraction_scan": float(first["pseudo_confident_fraction"]),
+        "min_cluster_share": float(last["min_cluster_share"]),
     }
     meta: dict[str, Any] = {**s.info, "data_fingerprint": s.info.get("fingerprint"), "base_key": base["key"],
                             "base_from_cache": base["from_cache"],
                             "reset_epochs": [int(r["epoch"]) for r in rows if r["reset"]],
-                            "base_history": base_rows}
+                            "base_history": base_rows,
+                            "health": health.assess(history, unconfident_column="unconfident_clusters")}
     return RunOutput(history=history, final=final, meta=meta)

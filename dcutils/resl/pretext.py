@@ -48,11 +48,21 @@ from dcutils.resl.mining import mine_neighbours, neighbour_accuracy
 from dcutils.resl.network import ClusteringModel, ContrastiveModel, resnet18
 from dcutils.timing import Stopwatch
 
-__all__ = ["BASE_VERSION", "BASE_PARAMS", "TRAIN_SIZES", "Splits", "load_splits", "batches", "train_simclr",
+__all__ = ["BASE_VERSION", "SIMCLR_VERSION", "SCAN_CUTOUT",
+           "BASE_PARAMS", "TRAIN_SIZES", "Splits", "load_splits", "batches", "train_simclr",
            "train_scan", "embed", "predict", "pretrained_simclr", "base_network", "cutout_length", "SIMCLR_PARAMS"]
 
-#: Version of the cached base networks; bump it when stage 1 or 2 changes its numbers.
-BASE_VERSION = 1
+#: Version of the cached SimCLR + SCAN networks; bump it when stage 1 or 2 changes its numbers.
+#: 2: SCAN's strong augmentation exactly (no padded crop, Cutout of random side, PIL's equalize,
+#: shear about the corner, posterize's int(v), solarize's threshold; :mod:`dcutils.resl.augment`).
+BASE_VERSION = 2
+#: Version of the cached SimCLR networks (stage 1 alone); bump it when stage 1 changes its numbers.
+#: Version 2 of :data:`BASE_VERSION` changed the SCAN stage only, so SimCLR networks stay at 1.
+SIMCLR_VERSION = 1
+
+#: SCAN's Cutout ``length`` (largest side) by image side, from its configs: 16 at 32 px (CIFAR),
+#: 32 at 96 px (STL10).
+SCAN_CUTOUT = {32: 16, 96: 32}
 
 #: ``resl.selflabel`` parameters that determine the SimCLR network (its cache key).
 SIMCLR_PARAMS = ("split", "n_train", "n_test", "data_seed", "width", "base_seed", "simclr_epochs", "simclr_batch",
@@ -118,8 +128,14 @@ def load_splits(dataset: str, *, split: str = "all", n_train: int | None, n_test
 
 
 def cutout_length(side: int, cutout: int | None) -> int:
-    """Cutout side: ``cutout`` when given, else SCAN's 16 at 32 px scaled to the image side (14 at 28)."""
-    return int(cutout) if cutout is not None else int(round(side / 2))
+    """Cutout's largest side (SCAN's ``length``; the side is drawn in 1..length per image).
+
+    ``cutout`` when given; else SCAN's value at that image side (:data:`SCAN_CUTOUT`: 16 at 32 px, 32 at
+    96 px), and at any other side SCAN's CIFAR 16 of 32 scaled to it: 14 at 28 px (FMNIST; ours).
+    """
+    if cutout is not None:
+        return int(cutout)
+    return SCAN_CUTOUT.get(int(side), int(round(side * 16 / 32)))
 
 
 def batches(n: int, batch_size: int, generator: torch.Generator, device, *, drop_last: bool = False) -> list[Tensor]:
@@ -236,7 +252,7 @@ def pretrained_simclr(cfg: RunConfig, s: Splits, device, progress: Callable = la
     Keyed by the data, subset, width, ``base_seed`` and the SimCLR parameters (:data:`SIMCLR_PARAMS`), so
     a change of the SCAN stage reuses it. Seeded by ``base_seed`` before any draw.
     """
-    key_obj = {"kind": "resl-simclr", "version": BASE_VERSION, "dataset": cfg.dataset,
+    key_obj = {"kind": "resl-simclr", "version": SIMCLR_VERSION, "dataset": cfg.dataset,
                "data_fingerprint": cfg.data_fingerprint or s.info.get("fingerprint") or "",
                "params": {k: cfg[k] for k in SIMCLR_PARAMS}}
     path, key = _net_path(cfg.dataset, key_obj, "simclr")
