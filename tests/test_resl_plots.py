@@ -139,3 +139,8 @@ def test_scaled_settings_round_trip():
     run = s["run"]
     for c in rs.grid_cells(s, "ht"):
         assert rp._paper_momentum(c["params"]["momentum"], rs.steps_per_run(run)) == pytest.approx(c["momentum_paper"])
+
+
+def test_identical_ht_and_scan_curves_are_allowed_at_smoke_only():
+    assert rp.smoke_coincidence(notebook_settings("resl/fig04", "quick", {})) is None
+    assert "smoke" in rp.smoke_coincidence(notebook_settings("resl/fig04", "smoke", {}))
