@@ -781,6 +781,9 @@ class DatasetSpec:
     origin : str
         Where complete copies of the files are published (a URL), named by
         :class:`DataFileError` messages.
+    split_samples : dict of str to int
+        Sample count of each published split (``"train"``, ``"test"``,
+        ``"all"``), for estimates made without loading; :func:`split_size`.
     """
 
     key: str
@@ -798,6 +801,7 @@ class DatasetSpec:
     note: str = ""
     extra_dirs: tuple[Path, ...] = ()
     origin: str = ""
+    split_samples: dict[str, int] = field(default_factory=dict)
 
     @property
     def features(self) -> int:
@@ -1092,6 +1096,7 @@ def _build_specs() -> dict[str, DatasetSpec]:
         layout = _idx_layout(folders)
         add(key, display=display, kind="grayscale", n_classes=10, paper_samples=70_000, shape=gray28,
             original_shape=gray28, papers=papers, layout=layout, origin=origin,
+            split_samples={"train": 60_000, "test": 10_000, "all": 70_000},
             download=_torchvision_download(tv_name, [{"train": True}, {"train": False}]),
             how_to_provide=_files_hint(layout, f"{folders[0]}/", _torchvision_hint(tv_name)),
             note="train + test (70,000) in the papers")
@@ -1099,6 +1104,7 @@ def _build_specs() -> dict[str, DatasetSpec]:
     usps = _usps_layout()
     add("usps", display="USPS", kind="grayscale", n_classes=10, paper_samples=9_298, shape=gray28,
         original_shape=(1, 16, 16), papers=("brb",), layout=usps,
+        split_samples={"train": 7_291, "test": 2_007, "all": 9_298},
         origin="https://hastie.su.domains/ElemStatLearn/ (zip.train.gz, zip.test.gz) or "
                "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass.html#usps (usps.bz2, usps.t.bz2)",
         download=_torchvision_download("USPS", [{"train": True}, {"train": False}]),
@@ -1109,6 +1115,7 @@ def _build_specs() -> dict[str, DatasetSpec]:
     optdigits = _optdigits_layout()
     add("optdigits", display="OPTDIGITS", kind="grayscale", n_classes=10, paper_samples=5_620, shape=gray28,
         original_shape=(1, 8, 8), papers=("brb",), layout=optdigits, loader=_load_optdigits,
+        split_samples={"train": 3_823, "test": 1_797, "all": 5_620},
         origin="https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits",
         how_to_provide=_files_hint(optdigits, "optdigits/", "without them split='all' and 'test' fall back to "
                                    "scikit-learn's bundled 1,797-image test part"),
@@ -1203,6 +1210,21 @@ ALIASES: dict[str, str] = {
     "curved": "curved4",
     "curved-clusters": "curved4",
 }
+
+
+def split_size(name: str, split: str = "all") -> int | None:
+    """Samples in ``split`` of data set ``name`` as published, without loading it.
+
+    The split's count from :attr:`DatasetSpec.split_samples` where the catalog
+    knows it, else the papers' count (:attr:`DatasetSpec.paper_samples`; None
+    for a set made by code). An estimate: OPTDIGITS' ``"all"`` without the UCI
+    files loads scikit-learn's 1,797 images.
+
+    >>> split_size("optdigits", "test"), split_size("USPS")
+    (1797, 9298)
+    """
+    spec = DATASETS[canonical_name(name)]
+    return spec.split_samples.get(split, spec.paper_samples)
 
 
 def canonical_name(name: str) -> str:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from dcutils import brb, experiments, kmeans, profiles, resets
+from dcutils import brb, data, experiments, kmeans, profiles, resets
 from dcutils.brb import settings as brb_exp
-from dcutils.data import Dataset
+from dcutils.data import Dataset, load_dataset
 from dcutils.experiments import notebook_settings
 from dcutils.models import brb_autoencoder, embed
 from dcutils.runs import NonFiniteLossError, RunConfig, get_run, load_cached
@@ -546,3 +546,13 @@ def test_an_item_about_a_data_set_quick_does_not_run_names_its_substitute():
     assert brb_exp.grid_datasets(fig02) == ["usps"]
     label = profiles.data_spec("quick", "mnist").label(2_000)
     assert label == "MNIST (test split only, 10,000 of 70,000; subsample 2,000)"
+
+
+def test_step_estimate_counts_the_split_that_is_loaded_not_the_papers_full_set():
+    """OPTDIGITS' test split is the 1,797 images a run loads (scikit-learn's copy when the UCI files are absent), so
+    an estimate from the papers' 5,620 would be three times too high."""
+    x = load_dataset("optdigits", split="test").x
+    assert data.split_size("optdigits", "test") == x.shape[0] == 1797
+    cfg = RunConfig.make("brb.dc", "optdigits", seed=0, profile="quick", split="test", pretrain=True,
+                         pretrain_epochs=250, cluster_epochs=567, batch_size=256, drop_last=True)
+    assert brb.run.estimate_steps(cfg) == 8 * 250 + 7 * 567

@@ -40,7 +40,7 @@ from dcutils import health, metrics
 from dcutils.brb.pretrain import new_model, pretrained_autoencoder
 from dcutils.brb.train import METRICS_SUBSAMPLE, batches_per_epoch, clustering_augmenter, train_clustering
 from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
-from dcutils.data import DATASETS, Dataset, canonical_name, load_dataset
+from dcutils.data import Dataset, load_dataset, split_size
 from dcutils.device import seed_everything
 from dcutils.hparams import BRB_GRAYSCALE as SETUP
 
@@ -71,12 +71,12 @@ def estimate_steps(cfg: RunConfig) -> int:
 
     Clustering epochs drop the last partial mini-batch when ``drop_last``; pretraining keeps it.
 
-    ``n`` is the subsample, else the split's size (MNIST-like test splits
-    10,000, otherwise the paper's count); pretraining is shared between the
-    variants of a data set and seed, so this overcounts a grid.
+    ``n`` is the subsample, else the split's published size
+    (:func:`dcutils.data.split_size`: OPTDIGITS' test split 1,797); pretraining
+    is shared between the variants of a data set and seed, so this overcounts a
+    grid.
     """
-    n = cfg["subsample"] or (10_000 if cfg["split"] == "test" and cfg.dataset in ("mnist", "fmnist", "kmnist")
-                             else DATASETS[canonical_name(cfg.dataset)].paper_samples or 10_000)
+    n = cfg["subsample"] or split_size(cfg.dataset, cfg["split"]) or 10_000
     pre = cfg["pretrain_epochs"] if cfg["pretrain"] else 0
     return (math.ceil(n / cfg["batch_size"]) * pre
             + batches_per_epoch(n, cfg["batch_size"], cfg["drop_last"]) * cfg["cluster_epochs"])
