@@ -42,7 +42,7 @@ import pandas as pd
 import dcutils.brb  # noqa: F401
 import dcutils.rdc  # noqa: F401
 import dcutils.resl  # noqa: F401
-from dcutils import cache, environment, paths
+from dcutils import cache, environment, health, paths
 from dcutils.core import (  # noqa: F401  (re-exported: the names notebooks and tests use)
     ALGORITHMS,
     Algorithm,
@@ -194,8 +194,10 @@ class RunSet(Sequence):
         return cols
 
     def finals(self) -> pd.DataFrame:
-        """One row per run: config columns, then final metrics."""
-        return pd.DataFrame([{**self._columns(r.config), **r.final} for r in self.results])
+        """One row per run: config columns, final metrics, then ``flagged``: the record's health assessment flags
+        the run (``meta["health"]``, :func:`dcutils.health.is_flagged`; False without an assessment)."""
+        return pd.DataFrame([{**self._columns(r.config), **r.final, "flagged": health.is_flagged(r.meta)}
+                             for r in self.results])
 
     def history(self) -> pd.DataFrame:
         """One row per (run, epoch): config columns, then the history's columns."""

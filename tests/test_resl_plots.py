@@ -144,3 +144,42 @@ def test_scaled_settings_round_trip():
 def test_identical_ht_and_scan_curves_are_allowed_at_smoke_only():
     assert rp.smoke_coincidence(notebook_settings("resl/fig04", "quick", {})) is None
     assert "smoke" in rp.smoke_coincidence(notebook_settings("resl/fig04", "smoke", {}))
+
+
+@pytest.mark.parametrize("degrades", [False, True])
+def test_reset_verdicts_wait_for_a_baseline_that_does_not_degrade(degrades):
+    """HT is 5 points ahead of SCAN+SL; that reproduces the paper only when SCAN+SL itself does not fall below the
+    SCAN network (else a reset that merely slows self-labeling would win for the wrong reason)."""
+    s = _settings()
+    fin = rp.label_runs(_finals(_runs(s, {"HT": 0.05})), s)
+    fin = fin.assign(acc_scan=fin["acc"] + (0.05 if degrades else -0.01), steps=240.0, skipped_batches=0.0)
+    base = rp.baseline_change(fin)
+    assert base["n"] == 3 and base["degrades"] is degrades
+    assert base["mean"] == pytest.approx(-5.0 if degrades else 1.0, abs=0.2)
+    verdict, reason, values, text = rp.results_findings(rp.results_table(fin, s, "acc"), "acc", s, fin)
+    assert text.startswith("Self-labeling itself") and findings.unchecked_numbers(text + " " + (reason or ""),
+                                                                                  values) == []
+    if degrades:
+        assert verdict == findings.INCONCLUSIVE and reason.startswith("the baseline degrades"), reason
+    else:
+        assert verdict == findings.REPRODUCES and reason is None
+    # the history gives the same baseline: the last epoch minus epoch 0 (the network before self-labeling)
+    hist = rp.label_runs(_runs(_settings("resl/fig04"), {"HT": 0.05}), _settings("resl/fig04"))
+    if degrades:
+        hist.loc[(hist["variant"] == "SCAN+SL") & (hist["epoch"] == 0), "acc"] = 0.9
+    assert rp.baseline_change(hist)["degrades"] is degrades
+    verdict, reason, _, _ = rp.fig04_findings(hist, _settings("resl/fig04"))
+    assert (verdict == findings.INCONCLUSIVE and reason.startswith("the baseline degrades")) is degrades
+
+
+def test_results_table_counts_and_marks_flagged_runs():
+    s = _settings()
+    fin = rp.label_runs(_finals(_runs(s, {"HT": 0.05})), s).assign(flagged=False)
+    ht_best = rp.best_cell(fin, "HT")
+    fin.loc[(fin["variant"] == "HT") & (fin["cell"] == ht_best) & (fin["seed"] == 1), "flagged"] = True
+    table = rp.results_table(fin, s, "acc")
+    ht = table[(table["dataset"] == "fmnist") & (table["variant"] == "HT")].iloc[0]
+    scan = table[(table["dataset"] == "fmnist") & (table["variant"] == "SCAN+SL")].iloc[0]
+    assert ht["flagged"] == 1 and "1 of 3 runs flagged unhealthy" in ht["note"] and scan["flagged"] == 0
+    wide = rp.wide_table(table)
+    assert "\u26a0" in wide.loc["HT", "FMNIST"] and "\u26a0" not in wide.loc["SCAN+SL", "FMNIST"]

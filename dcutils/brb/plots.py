@@ -76,11 +76,7 @@ def finals(runset: RunSet) -> pd.DataFrame:
         frame["pretrain"] = frame["pretrain"].astype(bool)
         if {"silhouette", "silhouette_pred"} <= set(frame.columns):
             frame["silhouette_gap"] = frame["silhouette_pred"] - frame["silhouette"]
-        if "flagged" not in frame:
-            metas = [getattr(r, "meta", None) for r in runset]
-            # a RunSet's finals hold its runs in order; without one meta per row no run can be read as flagged
-            frame["flagged"] = [health.is_flagged(m) for m in metas] if len(metas) == len(frame) else False
-        frame["flagged"] = frame["flagged"].fillna(False).astype(bool)
+        frame["flagged"] = frame["flagged"].fillna(False).astype(bool) if "flagged" in frame else False
     return frame
 
 

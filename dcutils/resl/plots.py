@@ -8,6 +8,14 @@ epochs of 200, ``momentum_paper`` with mu ** 10,000 steps kept, see :mod:`dcutil
 Verdicts compare a variant with SCAN+SL paired over seeds (every run of a seed starts from the same
 SCAN network and the same data order): mean ± SE of the per-seed difference, "ahead" / "behind"
 beyond 2 SE, else inconclusive (:func:`dcutils.outputs.paired`).
+
+**The baseline must not degrade** (:func:`baseline_change`, :func:`gate`). A reset strategy is judged
+against SCAN+SL; when self-labeling itself lowers ACC below the SCAN network it starts from (SCAN+SL
+minus SCAN behind beyond 2 SE), a strategy that merely slows self-labeling looks better for the wrong
+reason, so every reset verdict is then "inconclusive: the baseline degrades", and the texts state SCAN+SL
+minus SCAN first. Runs flagged by their health check (:mod:`dcutils.health`: a cluster without
+confident samples at the start or end, collapsed clusters) are counted in the tables and named in the
+texts.
 """
 from __future__ import annotations
 
@@ -19,13 +27,14 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from dcutils import findings, items, outputs, paper_data, plotting
+from dcutils import findings, health, items, outputs, paper_data, plotting
 from dcutils.profiles import Settings
 from dcutils.resl import settings as rs
 
 __all__ = ["VARIANTS", "PAPER_LABELS", "label_runs", "finals", "history", "grid_table", "best_cell",
            "results_table", "wide_table", "paired_vs_scan", "precondition", "protocol_note", "missing_text",
-           "dataset_labels", "curve_figure", "heatmap_figure", "nmi_match_table", "verdict_of", "num", "pm"]
+           "dataset_labels", "curve_figure", "heatmap_figure", "nmi_match_table", "verdict_of", "num", "pm",
+           "baseline_change", "gate"]
 
 #: Variant labels in table order.
 VARIANTS = ["SP", "SP*", "HT", "SCAN+SL"]
@@ -155,19 +164,24 @@ def results_table(fin: pd.DataFrame, settings: Settings, metric: str) -> pd.Data
             row = {"dataset": d, "variant": v, "paper_avg": float(p.get("avg", math.nan)),
                    "paper_max": float(p.get("max", math.nan)), "cell": cells.get(v, ""), "ours_avg": math.nan,
                    "ours_se": math.nan, "ours_max": math.nan, "seeds": 0, "vs_scan": math.nan, "vs_scan_se": math.nan,
-                   "verdict": "", "note": ""}
+                   "verdict": "", "flagged": 0, "note": ""}
             if not rs.available(d, settings.profile):
                 row["note"] = f"not run at {settings.profile} (paper profile)"
             else:
                 vals = _by_seed(fin, v, cells.get(v) or None, metric, d) * 100 if len(fin) else pd.Series(dtype=float)
                 if len(vals):
                     m, se, n = outputs.mean_se(vals)
-                    row.update(ours_avg=m, ours_se=se, ours_max=float(vals.max()), seeds=n)
+                    row.update(ours_avg=m, ours_se=se, ours_max=float(vals.max()), seeds=n,
+                               flagged=int(_by_seed(fin, v, cells.get(v) or None, "flagged", d).astype(bool).sum())
+                               if "flagged" in fin else 0)
                 if v != "SCAN+SL" and len(vals):
                     pr = paired_vs_scan(fin, v, cells.get(v) or None, metric, d)
                     row.update(vs_scan=pr["mean"], vs_scan_se=pr["se"], verdict=pr["verdict"])
                 if d not in rs.PAPER_DATASETS:
                     row["note"] = "substitute data set: no paper value"
+                if row["flagged"]:
+                    row["note"] = "; ".join(filter(None, [row["note"], f"{row['flagged']} of {row['seeds']} runs "
+                                                                       "flagged unhealthy"]))
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -175,7 +189,8 @@ def results_table(fin: pd.DataFrame, settings: Settings, metric: str) -> pd.Data
 def wide_table(table: pd.DataFrame) -> pd.DataFrame:
     """The paper's layout: variants x data sets, each cell "ours avg / max (paper avg / max)"."""
     def cell(r) -> str:
-        ours = "—" if not np.isfinite(r["ours_avg"]) else f"{r['ours_avg']:.2f} / {r['ours_max']:.2f}"
+        ours = ("—" if not np.isfinite(r["ours_avg"]) else
+                f"{r['ours_avg']:.2f} / {r['ours_max']:.2f}{health.flag_mark(bool(r.get('flagged', 0)))}")
         paper = "—" if not np.isfinite(r["paper_avg"]) else f"{r['paper_avg']:.2f} / {r['paper_max']:.2f}"
         return f"{ours} (paper {paper})"
 
@@ -339,6 +354,58 @@ def heatmap_figure(grid: pd.DataFrame, scan: float, *, settings: Settings, title
     return fig
 
 
+def baseline_change(frame: pd.DataFrame, metric: str = "acc", dataset: str | None = None) -> dict[str, Any]:
+    """SCAN+SL minus the SCAN network it starts from, in points, paired over seeds (:func:`dcutils.outputs.paired`).
+
+    ``frame``: finals (:func:`finals`: ``metric`` minus ``<metric>_scan``) or, without that column, a history
+    (:func:`history`: the last epoch minus epoch 0, the network before self-labeling); ``dataset`` None takes
+    every row's.
+    ``degrades`` is True when the change is behind beyond 2 SE.
+    """
+    sub = frame[frame["variant"] == "SCAN+SL"] if "variant" in frame else frame.iloc[0:0]
+    if dataset is not None and len(sub):
+        sub = sub[sub["dataset"] == dataset]
+    if sub.empty:
+        end = start = pd.Series(dtype=float)
+    elif f"{metric}_scan" in sub:
+        end, start = sub.set_index("seed")[metric], sub.set_index("seed")[f"{metric}_scan"]
+    elif "epoch" in sub:
+        end, start = _last(sub).set_index("seed")[metric], sub[sub["epoch"] == 0].set_index("seed")[metric]
+    else:
+        end = start = pd.Series(dtype=float)
+    pr = outputs.paired(end, start)
+    return {**pr, "degrades": pr["verdict"] == outputs.BEHIND}
+
+
+def baseline_text(base: dict[str, Any], cite: findings.Cite) -> str:
+    """"Self-labeling itself, SCAN+SL minus SCAN: ..." with every number cited, and what follows if it degrades."""
+    text = (f"Self-labeling itself, SCAN+SL minus the SCAN network it starts from: "
+            f"{pm(cite, 'sl_minus_scan', base)} ({base['verdict']}; in the paper self-labeling adds to SCAN).")
+    if base["degrades"]:
+        text += (" The baseline degrades, so a reset that slows self-labeling would look better for the wrong "
+                 "reason: the reset verdicts below are inconclusive whatever their sign.")
+    return text
+
+
+def gate(verdict: str, reason: str | None, base: dict[str, Any]) -> tuple[str, str | None]:
+    """A reset strategy's (verdict, reason), made inconclusive when the SCAN+SL baseline degrades (module
+    docstring); unchanged otherwise, and for a verdict that is already not testable."""
+    if not base["degrades"] or verdict == findings.NOT_TESTABLE:
+        return verdict, reason
+    return (findings.INCONCLUSIVE, "the baseline degrades: SCAN+SL minus the SCAN network is behind beyond 2 SE "
+            "(the text gives it), so the reset comparison is not judged")
+
+
+def _health_note(frame: pd.DataFrame, cite: findings.Cite) -> str:
+    """" k of n runs are flagged unhealthy (...)" for a finals frame with ``flagged``; "" when none is."""
+    if "flagged" not in frame or not frame["flagged"].astype(bool).any():
+        return ""
+    k = int(frame["flagged"].astype(bool).sum())
+    return (f" {cite('flagged_runs', k)} of {cite('runs', len(frame))} runs are flagged unhealthy by their health "
+            "check (a cluster without confident samples at the start or end of self-labeling, or collapsed "
+            "clusters); the tables mark them.")
+
+
 def verdict_of(pr: dict[str, Any], paper_sign: int) -> str:
     """A findings verdict from a paired comparison and the sign the paper claims (+1 ahead, -1 behind)."""
     if pr["n"] < 2:
@@ -466,8 +533,9 @@ def fig03_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
                 "confident set does not fall beyond 2 SE, so there is no decay for HT to slow", cite.values,
                 text + f" {settings.profile.capitalize()} cannot test the claim: the decay it is about does not "
                 "happen here.")
-    verdict, reason = verdict_and_reason(pr, +1, "HT minus SCAN+SL is within 2 SE of zero")
-    return verdict, reason, cite.values, text
+    base = baseline_change(hist, dataset=names[0])
+    verdict, reason = gate(*verdict_and_reason(pr, +1, "HT minus SCAN+SL is within 2 SE of zero"), base)
+    return verdict, reason, cite.values, baseline_text(base, cite) + " " + text
 
 
 def fig04_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
@@ -486,8 +554,9 @@ def fig04_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
             + f"; the paper: HT lower); final ACC "
             f"{pm(cite, 'ht_minus_scan/acc', acc)} ({acc['verdict']}); final NMI match "
             f"{pm(cite, 'ht_minus_scan/nmi_match', nm)} ({nm['verdict']}).")
-    verdict, reason = verdict_and_reason(cl, -1, "HT's CL change minus SCAN+SL's is within 2 SE of zero")
-    return verdict, reason, cite.values, text
+    base = baseline_change(hist)
+    verdict, reason = gate(*verdict_and_reason(cl, -1, "HT's CL change minus SCAN+SL's is within 2 SE of zero"), base)
+    return verdict, reason, cite.values, baseline_text(base, cite) + " " + text
 
 
 def injection_findings(hist: pd.DataFrame, fin: pd.DataFrame, settings: Settings) -> Finding:
@@ -512,8 +581,10 @@ def injection_findings(hist: pd.DataFrame, fin: pd.DataFrame, settings: Settings
             f"of {cite('scan/acc_sd', sd, '.2f')} points over {cite('scan/seeds', len(scan))} seeds. The paper: all "
             "runs end at similar accuracy (no loss of trainability).")
     similar = abs(diff) <= 2 * sd
-    verdict = findings.REPRODUCES if similar else findings.DOES_NOT_REPRODUCE
-    return verdict, None, cite.values, text + (" Within 2 SD: similar." if similar else " Beyond 2 SD: different.")
+    base = baseline_change(fin)
+    verdict, reason = gate(findings.REPRODUCES if similar else findings.DOES_NOT_REPRODUCE, None, base)
+    return verdict, reason, cite.values, (baseline_text(base, cite) + " " + text
+                                          + (" Within 2 SD: similar." if similar else " Beyond 2 SD: different."))
 
 
 def sp_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
@@ -533,8 +604,9 @@ def sp_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
             f"The best cell by mean ACC ({cite('sp/best_cell', best)}) minus SCAN+SL: "
             f"{pm(cite, 'sp_best_minus_scan', best_pr)} "
             f"({best_pr['verdict']}). Grid values are ours.")
-    verdict, reason = verdict_and_reason(pr, +1, "the paired difference is within 2 SE of zero")
-    return verdict, reason, cite.values, text
+    base = baseline_change(fin)
+    verdict, reason = gate(*verdict_and_reason(pr, +1, "the paired difference is within 2 SE of zero"), base)
+    return verdict, reason, cite.values, baseline_text(base, cite) + " " + text
 
 
 def ht_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
@@ -553,16 +625,16 @@ def ht_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
             f"({cite('ht/best_cell', best)}) minus SCAN+SL: {pm(cite, 'ht_best_minus_scan', best_pr)} "
             f"({best_pr['verdict']}). Grid values "
             "are ours.")
-    verdict, reason = verdict_and_reason(pr, +1, "the paired difference is within 2 SE of zero")
-    return verdict, reason, cite.values, text
+    base = baseline_change(fin)
+    verdict, reason = gate(*verdict_and_reason(pr, +1, "the paired difference is within 2 SE of zero"), base)
+    return verdict, reason, cite.values, baseline_text(base, cite) + " " + text
 
 
-def _context(fin: pd.DataFrame, metric: str, cite: findings.Cite) -> str:
-    """What self-labeling itself does (SCAN+SL minus the SCAN network) and how many batches each variant skipped."""
+def _context(fin: pd.DataFrame, cite: findings.Cite) -> str:
+    """How many batches each variant skipped for want of a confident sample."""
     scan = fin[fin["variant"] == "SCAN+SL"]
-    if scan.empty or f"{metric}_scan" not in scan:
+    if scan.empty:
         return ""
-    pr = outputs.paired(scan.set_index("seed")[metric], scan.set_index("seed")[f"{metric}_scan"])
     cells = chosen_cells(fin)
     skipped = []
     for v in VARIANTS:
@@ -572,15 +644,16 @@ def _context(fin: pd.DataFrame, metric: str, cite: findings.Cite) -> str:
         if len(sub):
             skipped.append(f"{v} {num(cite, f'skipped/{v}', float(sub['skipped_batches'].mean()), '.0f')}")
     steps = int(scan["steps"].max() + scan["skipped_batches"].max())
-    return (f" Self-labeling itself, SCAN+SL minus the SCAN network it starts from: {pm(cite, 'sl_minus_scan', pr)} "
-            f"({pr['verdict']}; in the paper self-labeling adds to SCAN). Batches skipped for want of a confident "
-            f"sample, of {cite('batches_per_run', steps)} per run (mean over seeds): " + ", ".join(skipped) + ".")
+    return (f" Batches skipped for want of a confident sample, of {cite('batches_per_run', steps)} per run (mean "
+            "over seeds): " + ", ".join(skipped) + ".")
 
 
-def results_findings(table: pd.DataFrame, metric: str, settings: Settings, fin: pd.DataFrame | None = None) -> Finding:
+def results_findings(table: pd.DataFrame, metric: str, settings: Settings, fin: pd.DataFrame) -> Finding:
     """Claim (Tables 1, 4-6): HT beats SCAN+SL (its best cell, paired over seeds); SP and SP* reported alongside.
 
-    With ``fin``, the text adds what self-labeling does to the SCAN network and how many batches each skipped.
+    The text states first what self-labeling does to the SCAN network (``fin``, :func:`baseline_change`; the
+    verdict is gated by it, :func:`gate`), then the comparisons, how many batches each variant skipped and
+    how many runs are flagged unhealthy.
     """
     ours = table[np.isfinite(table["vs_scan"])]
     if ours.empty:
@@ -595,11 +668,12 @@ def results_findings(table: pd.DataFrame, metric: str, settings: Settings, fin: 
     ht = ours[ours["variant"] == "HT"].iloc[0]
     pr = {"mean": ht["vs_scan"], "se": ht["vs_scan_se"], "n": int(ht["seeds"]), "verdict": ht["verdict"]}
     label = {"acc": "ACC", "ari": "ARI", "nmi": "NMI"}[metric]
-    text = (f"{label}, paired over seeds: " + "; ".join(parts) + ". The SP and HT cells are each strategy's best "
-            "by mean ACC over the same seeds, as the paper chooses them, which favours the resets a little. The "
-            "paper has HT ahead of SCAN+SL on every data set.")
-    text += _context(fin, metric, cite) if fin is not None else ""
-    verdict, reason = verdict_and_reason(pr, +1, "HT minus SCAN+SL is within 2 SE of zero")
+    base = baseline_change(fin, metric)
+    text = (baseline_text(base, cite) + f" {label}, paired over seeds: " + "; ".join(parts) + ". The SP and HT "
+            "cells are each strategy's best by mean ACC over the same seeds, as the paper chooses them, which "
+            "favours the resets a little. The paper has HT ahead of SCAN+SL on every data set.")
+    text += _context(fin, cite) + _health_note(fin, cite)
+    verdict, reason = gate(*verdict_and_reason(pr, +1, "HT minus SCAN+SL is within 2 SE of zero"), base)
     return verdict, reason, cite.values, text
 
 
@@ -621,12 +695,16 @@ def nmi_match_findings(table: pd.DataFrame, hist: pd.DataFrame, settings: Settin
             f"({out['end']['verdict']}). The paper has HT ahead at both on every data set.")
     cite("paper/e100", 100)
     cite("paper/e200", 200)
+    base = baseline_change(hist)
+    text = baseline_text(base, cite) + " " + text
     verdicts = {verdict_of(out[k], +1) for k in out}
     if verdicts == {findings.REPRODUCES}:
-        return findings.REPRODUCES, None, cite.values, text
-    if findings.DOES_NOT_REPRODUCE in verdicts:
-        return findings.DOES_NOT_REPRODUCE, None, cite.values, text
-    return findings.INCONCLUSIVE, "at least one of the two differences is within 2 SE of zero", cite.values, text
+        verdict, reason = findings.REPRODUCES, None
+    elif findings.DOES_NOT_REPRODUCE in verdicts:
+        verdict, reason = findings.DOES_NOT_REPRODUCE, None
+    else:
+        verdict, reason = findings.INCONCLUSIVE, "at least one of the two differences is within 2 SE of zero"
+    return (*gate(verdict, reason, base), cite.values, text)
 
 
 def algo1_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
