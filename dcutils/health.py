@@ -15,12 +15,11 @@ The rules (one place, every paper):
   :data:`MIN_SHARE` (1 %) of the samples in more than :data:`MAX_SMALL_EPOCHS`
   (10 %) of the epochs;
 * **growing loss**: a loss exceeds :data:`MAX_GROWTH` (10) times its start,
-  its first finite value (the first training epoch). A caller may widen the
-  start to the largest value of the first ``start_share`` of the epochs, but
-  none does: a window hides a divergence that begins at once (R-DC's
-  self-referential targets: the clean reconstruction error climbs from the
-  first refresh on). A loss that begins near zero by construction is left out
-  of the check instead, by the caller's ``loss_columns``: DEC's KL(P||Q) on a
+  its first finite value (the first training epoch). No window of early
+  epochs widens the start: it would hide a divergence that begins at once
+  (R-DC's self-referential targets: the clean reconstruction error climbs from
+  the first refresh on). A loss that begins near zero by construction is left
+  out of the check instead, by the caller's ``loss_columns``: DEC's KL(P||Q) on a
   network that was never trained is ~3e-4 at the first epoch (every
   embedding alike, Q nearly uniform, P no sharper) and rises a thousandfold
   as clusters form, which is learning, not divergence.
@@ -38,14 +37,14 @@ A run is *flagged* when any rule fires; its ``reasons`` say which, in words.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_SHARE", "MAX_SMALL_EPOCHS", "MAX_GROWTH", "START_SHARE", "LOSS_COLUMNS", "cluster_sizes", "assess",
-           "is_flagged", "flag_text", "flag_mark", "rests_on", "unconfident_clusters"]
+__all__ = ["MIN_SHARE", "MAX_SMALL_EPOCHS", "MAX_GROWTH", "LOSS_COLUMNS", "cluster_sizes", "assess",
+           "is_flagged", "flag_mark", "rests_on", "unconfident_clusters"]
 
 #: A cluster holding less than this share of the samples counts as collapsed.
 MIN_SHARE = 0.01
@@ -53,8 +52,6 @@ MIN_SHARE = 0.01
 MAX_SMALL_EPOCHS = 0.10
 #: Flag a run whose loss grows beyond this many times its first finite value.
 MAX_GROWTH = 10.0
-#: The share of a run's epochs whose largest loss is the loss's start (0: the first finite value alone).
-START_SHARE = 0.0
 #: History columns read as losses when present (the loops' names).
 LOSS_COLUMNS = ("loss", "cluster_loss", "recon_loss", "total_loss")
 
@@ -73,14 +70,13 @@ def cluster_sizes(labels: Any, k: int) -> dict[str, float]:
             "empty_clusters": int((counts == 0).sum())}
 
 
-def _loss_growth(values: pd.Series, start_share: float = START_SHARE) -> float:
-    """Largest finite value over the start (the largest of the first ``start_share`` of the finite values, at
-    least the first); NaN when there is none or the start is not positive."""
+def _loss_growth(values: pd.Series) -> float:
+    """Largest finite value over the first; NaN when there is none or the first is not positive."""
     v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     finite = v[np.isfinite(v)]
     if finite.size == 0:
         return math.nan
-    start = float(finite[: max(1, math.ceil(start_share * finite.size))].max())
+    start = float(finite[0])
     if start <= 0:
         return math.nan
     return float(finite.max() / start)
@@ -113,7 +109,7 @@ def unconfident_clusters(history: pd.DataFrame, column: str = "unconfident_clust
 
 def assess(history: pd.DataFrame, *, loss_columns: Iterable[str] = LOSS_COLUMNS, min_share: float = MIN_SHARE,
            max_small_epochs: float = MAX_SMALL_EPOCHS, max_growth: float = MAX_GROWTH,
-           start_share: float = START_SHARE, unconfident_column: str | None = None) -> dict[str, Any]:
+           unconfident_column: str | None = None) -> dict[str, Any]:
     """The health of one run from its per-epoch ``history``.
 
     Parameters
@@ -123,8 +119,6 @@ def assess(history: pd.DataFrame, *, loss_columns: Iterable[str] = LOSS_COLUMNS,
         Row 0 may be the state before training (its losses NaN).
     min_share, max_small_epochs, max_growth : the rules' thresholds
         (defaults :data:`MIN_SHARE`, :data:`MAX_SMALL_EPOCHS`, :data:`MAX_GROWTH`)
-    start_share : the growth rule's start: the largest value of this share of
-        the epochs (default :data:`START_SHARE` = 0: the first finite value)
     unconfident_column : str, optional; self-labeling runs name their column of
         clusters without a confident sample here to apply that rule
         (:func:`unconfident_clusters`)
@@ -158,7 +152,7 @@ def assess(history: pd.DataFrame, *, loss_columns: Iterable[str] = LOSS_COLUMNS,
         out["max_empty_clusters"] = int(empty.max())
     for col in loss_columns:
         if col in history:
-            g = _loss_growth(history[col], start_share)
+            g = _loss_growth(history[col])
             if not math.isnan(g):
                 out["loss_growth"][col] = g
                 if g > max_growth:
@@ -175,16 +169,6 @@ def assess(history: pd.DataFrame, *, loss_columns: Iterable[str] = LOSS_COLUMNS,
 def is_flagged(meta: Mapping[str, Any] | None) -> bool:
     """Whether a record's meta holds a health assessment that flags the run."""
     return bool(meta and isinstance(meta.get("health"), Mapping) and meta["health"].get("flagged"))
-
-
-def flag_text(metas: Sequence[Mapping[str, Any] | None], what: str = "run") -> str:
-    """A sentence naming how many of ``metas`` are flagged and why (the first reason), or ``""`` when none is."""
-    flagged = [m for m in metas if is_flagged(m)]
-    if not flagged:
-        return ""
-    reason = flagged[0]["health"]["reasons"][0]
-    n = len(flagged)
-    return f"{n} of {len(metas)} {what}{'s' if len(metas) != 1 else ''} flagged unhealthy ({reason})"
 
 
 def flag_mark(flagged: bool) -> str:

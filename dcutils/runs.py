@@ -117,7 +117,7 @@ def _result(cfg: RunConfig, payload: dict[str, Any], from_cache: bool,
     return RunResult(cfg, history, final, arrays, payload["meta"], from_cache, environment or {})
 
 
-def _expected(cfg: RunConfig) -> dict[str, Any]:
+def expected_header(cfg: RunConfig) -> dict[str, Any]:
     """Header fields a record of ``cfg`` must carry."""
     return {"config": cfg.to_dict(), "version": cfg.version()}
 
@@ -128,7 +128,7 @@ def load_cached(cfg: RunConfig) -> RunResult | None:
     if not path.exists():
         return None
     try:
-        record = cache.read_record(path, _expected(cfg))
+        record = cache.read_record(path, expected_header(cfg))
     except cache.CorruptCacheError as err:
         moved = cache.quarantine(path, str(err))
         warnings.warn(
@@ -160,7 +160,7 @@ def get_run(cfg: RunConfig, *, recompute: bool = False, device: Any = None) -> R
     out.meta.setdefault("device", str(ctx.device))
     payload = _payload(out)
     env = environment.describe(ctx.device, precision=str(cfg.get("precision", PRECISION)))
-    cache.write_record(record_path(cfg), {**_expected(cfg), "environment": env}, payload)
+    cache.write_record(record_path(cfg), {**expected_header(cfg), "environment": env}, payload)
     return _result(cfg, json.loads(cache.canonical_json(payload)), from_cache=False, environment=env)
 
 

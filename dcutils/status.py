@@ -127,7 +127,7 @@ def run_health(cfg: RunConfig) -> dict | None:
     """The health assessment in the record of ``cfg`` (``meta["health"]``, :func:`dcutils.health.assess`); None
     when the record has none or cannot be read (it is not moved aside here: loading it does that)."""
     try:
-        record = cache.read_record(runs.record_path(cfg), runs._expected(cfg))
+        record = cache.read_record(runs.record_path(cfg), runs.expected_header(cfg))
     except (OSError, cache.CorruptCacheError):
         return None
     meta = record["payload"].get("meta")

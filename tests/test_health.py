@@ -40,14 +40,13 @@ def test_small_cluster_rule_fires_above_ten_percent_of_the_epochs_only():
     assert out["min_cluster_share"] == 0.005 and out["final_min_cluster_share"] == 0.005
 
 
-def test_loss_rule_compares_with_the_first_epoch_unless_a_start_window_is_asked_for():
+def test_loss_rule_compares_with_the_first_epoch():
     n = 21  # row 0 before training, then 20 epochs
     rising = [math.nan, 3e-4] + [0.2] * (n - 2)  # DEC's KL from scratch: near 0, then clusters form
     out = health.assess(_history([0.1] * n, rising))
     assert out["flagged"] and out["loss_growth"]["cluster_loss"] == pytest.approx(0.2 / 3e-4)
-    # such a loss is left out by the caller (brb.dc checks no KL); a window of 10 % = 2 epochs would hide it
-    windowed = health.assess(_history([0.1] * n, rising), start_share=0.1)
-    assert not windowed["flagged"] and windowed["loss_growth"]["cluster_loss"] == pytest.approx(1.0)
+    # such a loss is left out by the caller (brb.dc checks no KL)
+    assert not health.assess(_history([0.1] * n, rising), loss_columns=())["flagged"]
     diverging = [math.nan, 1.0, 1.0] + [1.0 * 2 ** i for i in range(n - 3)]
     out = health.assess(_history([0.1] * n, diverging))
     assert out["flagged"] and "cluster loss grew to" in out["reasons"][0]
@@ -56,13 +55,11 @@ def test_loss_rule_compares_with_the_first_epoch_unless_a_start_window_is_asked_
     assert not health.assess(_history([0.1] * n, diverging), loss_columns=())["flagged"]
 
 
-def test_flag_helpers_name_the_count_and_the_reason():
+def test_flag_helpers_name_the_reason_and_mark_the_cell():
     flagged = {"health": health.assess(_history([0.0] * 10))}
     fine = {"health": health.assess(_history([0.2] * 10))}
     assert health.is_flagged(flagged) and not health.is_flagged(fine) and not health.is_flagged({})
-    text = health.flag_text([flagged, fine, None])
-    assert text.startswith("1 of 3 runs flagged unhealthy (smallest cluster below 1%")
-    assert health.flag_text([fine]) == ""
+    assert health.assess(_history([0.0] * 10))["reasons"][0].startswith("smallest cluster below 1%")
     assert health.flag_mark(True) and health.flag_mark(False) == ""
     with pytest.raises(TypeError, match="DataFrame"):
         health.assess({"min_cluster_share": [0.1]})
