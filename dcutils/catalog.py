@@ -208,6 +208,10 @@ EXTRAS: list[Item] = [
          "the authors' code vs the paper's text: each training choice run both ways (USPS, 3 seeds)",
          brb_v2_pending("done (a short sensitivity protocol, not the tables' floors; the notebook says so)"),
          (".csv", ".md", ".png", ".pdf")),
+    Item("rdc", "choices", "", "data",
+         "the paper's text vs the authors' code: phase-2 targets and refresh interval, each run both ways (FMNIST, 3 seeds)",
+         rdc_v3_pending("done (the authors' targets and refresh 140 against the defaults, paired per seed)"),
+         (".csv", ".md", ".png", ".pdf")),
 ]
 
 _BY_KEY = {item.key: item for item in [*ITEMS, *EXTRAS]}
@@ -266,7 +270,8 @@ def render_index() -> str:
         "",
         "Outputs here are from the `quick` profile unless their stamp says otherwise; what the quick runs",
         "of each item used is in [`SETTINGS.md`](SETTINGS.md) (linked per item as \"settings\"). Rows after a",
-        "paper's catalog items (brb `deviations`) are notebooks beyond the papers' figures and tables.",
+        "paper's catalog items (brb `deviations`, rdc `choices`) are notebooks beyond the papers'",
+        "figures and tables.",
         "",
         "**Status** says how much of the item this companion regenerates; **verdict** says what its runs",
         "show about the paper's claim, computed in the notebook (an item can be done and not reproduce):",

@@ -4,20 +4,22 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from dcutils import dec, items, rdc
+from dcutils import dec, findings, items, outputs, rdc
 from dcutils.core import NonFiniteLossError, RunConfig, RunContext, get_algorithm
 from dcutils.data import Dataset, fingerprint, make_curved_clusters
 from dcutils.experiments import configs_for, notebook_settings
 from dcutils.kmeans import gmm_em
 from dcutils.models import FeedForwardAutoencoder, embed
 from dcutils.rdc import baselines, evaluation, inputs, phase2, pretrain, twist
+from dcutils.rdc import choices_plots as choices
 from dcutils.rdc import settings as exp
 from dcutils.rdc.paradigm import nt_xent
 from dcutils.rdc.vade import VaDE
-from dcutils.runs import get_run
+from dcutils.runs import RunResult, RunSet, get_run
 
 N_PER_CLASS, N_CLASSES = 40, 4
 
@@ -800,3 +802,77 @@ def test_acc_probes_every_n_iterations_join_the_best_chosen_with_labels(results,
         log.probe(model, step, lambda: torch.zeros(8, dtype=torch.long))
     assert [p["global_iteration"] for p in log.probes] == [103.0, 106.0]
     assert all(p["acc"] == 1.0 for p in log.probes)
+
+
+# ---------------------------------------------------------------- rdc/choices
+
+
+def test_choices_run_each_choice_once_per_seed_on_the_shared_runs():
+    """rdc/choices: the shared FMNIST R-DC runs (the same configs as tab03 and fig12, computed once) plus, per seed,
+    one run per choice with only that choice switched to the authors' code's value."""
+    for profile, refresh in (("smoke", 3), ("quick", 40), ("paper", 1)):
+        s = notebook_settings("rdc/choices", profile)
+        cs = configs_for(s)
+        assert len(cs) == len(set(cs)) == (1 + len(exp.CHOICES)) * len(s.seeds)
+        shared = {c for c in configs_for(notebook_settings("rdc/tab03", profile))
+                  if c["method"] == "rdc" and c.dataset == "fmnist"}
+        assert shared <= set(configs_for(notebook_settings("rdc/fig12", profile)))
+        default = {"border_target": "input", "core_image_targets": "per_refresh", "refresh_every": refresh}
+        base = [c for c in cs if all(c[k] == v for k, v in default.items())]
+        assert set(base) == shared and sorted(c.seed for c in base) == s.seeds
+        for choice in exp.CHOICES:
+            switched = {**default, **choice["other"]}
+            mine = [c for c in cs if all(c[k] == v for k, v in switched.items())]
+            assert sorted(c.seed for c in mine) == s.seeds, (profile, choice["choice"])
+            for c in mine:  # only the choice differs from the same seed's shared run
+                twin = next(b for b in base if b.seed == c.seed)
+                assert c.replace(**{k: twin[k] for k in choice["other"]}) == twin
+    assert notebook_settings("rdc/choices", "quick").seeds == [0, 1, 2]  # 6 runs beyond the shared ones
+
+
+def _choice_run(seed: int, acc: float, *, sick: bool = False, recon: float = 0.2, growth: float = 1.5,
+                **switched):
+    """A fabricated rdc.method record of rdc/choices at quick: its final ACC, phase-2 recon_mse and health."""
+    cfg = RunConfig.make("rdc.method", "fmnist", seed=seed, profile="quick", method="rdc",
+                         **{"refresh_every": 40, **switched})
+    history = pd.DataFrame({"phase": ["P1", "P2", "P2"], "epoch": [100, 0, 63],
+                            "recon_mse": [0.3, 0.19, recon]})
+    reasons = ["P2 loss grew to 1e+06x its start (limit 10x)"] if sick else []
+    meta = {"dataset": "FMNIST", "split": "all", "n_samples": 10_000,
+            "health": {"flagged": sick, "reasons": reasons, "loss_growth": {"P2 loss": growth}}}
+    return RunResult(cfg, history, {"acc": acc}, {}, meta, True, {})
+
+
+def test_choices_table_pairs_each_choice_with_the_default_and_shows_flagged_runs():
+    default, own, slow = [0.60, 0.62, 0.61], [0.40, 0.47, 0.42], [0.61, 0.60, 0.64]
+    runs = [_choice_run(s, a) for s, a in enumerate(default)]
+    runs += [_choice_run(s, a, sick=True, recon=755.0, growth=1.4e6, border_target="own_code",
+                         core_image_targets="per_iteration") for s, a in enumerate(own)]
+    runs += [_choice_run(s, a, sick=s == 1, refresh_every=140) for s, a in enumerate(slow)]
+    settings = notebook_settings("rdc/choices", "quick")
+    table = choices.choices_table(RunSet(runs), settings).set_index("choice")
+    assert list(table.index) == [c["choice"] for c in exp.CHOICES]
+
+    targets = table.loc["phase-2 targets"]
+    diffs = [100 * (o - d) for o, d in zip(own, default)]
+    mean, se, n = outputs.mean_se(diffs)
+    assert targets["pairs"] == n == 3 and targets["paired"] == pytest.approx(mean)
+    assert targets["paired_se"] == pytest.approx(se) and targets["verdict"] == outputs.verdict(mean, se, n) == "behind"
+    assert targets["default_acc"] == pytest.approx(61.0) and targets["other_acc"] == pytest.approx(43.0)
+    assert targets["default"] == "border_target='input', core_image_targets='per_refresh'"
+    assert targets["other"] == "border_target='own_code', core_image_targets='per_iteration'"
+    assert targets["other_recon"] == pytest.approx(755.0) and targets["default_recon"] == pytest.approx(0.2)
+    assert targets["other_growth"] == pytest.approx(1.4e6) and targets["default_growth"] == pytest.approx(1.5)
+    assert (targets["other_flagged"], targets["default_flagged"]) == (3, 0)
+    assert targets["flag"] == "⚠" and targets["note"] == "rests on 3 of 3 pairs with a flagged run"
+
+    refresh = table.loc["target refresh interval"]
+    assert (refresh["default"], refresh["other"]) == ("refresh_every=40", "refresh_every=140")
+    assert refresh["paired"] == pytest.approx(100 * (sum(slow) - sum(default)) / 3)
+    assert refresh["verdict"] == "inconclusive" and refresh["note"] == "rests on 1 of 3 pairs with a flagged run"
+
+    found = choices.choices_findings(table.reset_index(), settings)
+    checked = findings.make("rdc/choices", "quick", "test", found["verdict"], found["reason"], found["values"],
+                            found["text"])  # every number of the text is cited
+    assert checked.verdict == findings.NOT_TESTABLE
+    assert "(⚠ rests on 3 of 3 pairs with a flagged run)" in checked.text and "`refresh_every=140`" in checked.text

@@ -108,7 +108,8 @@ DEC's soft assignment and target distribution are :mod:`dcutils.dec`'s (shared
 with BRB), re-exported here.
 
 Above them (import the run cache and the settings; not re-exported here):
-``settings`` (the items' settings and run lists) and ``plots`` (tables and figures).
+``settings`` (the items' settings and run lists), ``plots`` (tables and figures) and ``choices_plots``
+(the rdc/choices notebook: the text's rule vs the authors' code, each run both ways).
 """
 from __future__ import annotations
 
