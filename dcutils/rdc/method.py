@@ -66,7 +66,10 @@ Readout and health (version 3)
 ------------------------------
 A method's reported ``acc`` is always that of the final network: k-means
 with ``kmeans_n_init`` starts for ``ae_kmeans`` and ``rdc``, the method's own
-clusters for the others. Every clustering loop logs per epoch the health
+clusters for the others. ``acc_kmeans``, ``f1_macro_kmeans`` and
+``f1_micro_kmeans`` read every method out the same way, by k-means with
+``kmeans_n_init`` starts on its final codes (equal to ``acc`` etc. for
+``ae_kmeans`` and ``rdc``), so methods can also be compared under one readout. Every clustering loop logs per epoch the health
 columns (:data:`dcutils.rdc.evaluation.HEALTH_COLUMNS`: ``recon_mse``,
 ``code_rms``, ``decoder_rms`` on the fixed geometry rows, and the predicted
 clusters' ``min_cluster_share`` / ``empty_clusters``), and
@@ -399,7 +402,11 @@ def run_method(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     geo_labels = None
     if cfg["lid_estimator"] != "global90":  # per k-means cluster (evaluation, not timed)
         geo_labels = km_labels if km_labels is not None else kmeans_fit(z, k, cfg["kmeans_n_init"], cfg.seed).labels
+    readout = km_labels if km_labels is not None else geo_labels
+    if readout is None:
+        readout = kmeans_fit(z, k, cfg["kmeans_n_init"], cfg.seed).labels
     final = {**scores(y, labels), "nmi": metrics.nmi(y, labels), "ari": metrics.ari(y, labels),
+             **{f"{name}_kmeans": value for name, value in scores(y, readout).items()},
              **geometry(z, geo, cfg["lid_estimator"], geo_labels), "acc_pretrained": acc_pre,
              "iterations": float(info.get("iterations", 0)),
              "seconds_pretrain": phase_seconds(pre_rows), "seconds_cluster": phase_seconds(rows) + t_km}
