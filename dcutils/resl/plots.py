@@ -259,13 +259,15 @@ def protocol_note(settings: Settings) -> str:
     mu = rs.scaled_momentum(0.995, run)
     n_train = "all" if run["n_train"] is None else f"{run['n_train']:,}"
     n_test = "all" if run["n_test"] is None else f"{run['n_test']:,}"
+    threshold = float(run.get("threshold", 0.99))
     return (f"**Protocol ({settings.profile}).** Data: {', '.join(rs.run_datasets(settings)) or 'none run'} "
             f"({n_train} balanced training images, {n_test} balanced test images for evaluation). ResNet18 with the "
             f"CIFAR stem at width {run['width']:g}; SimCLR {run['simclr_epochs']} epochs (batch "
             f"{run['simclr_batch']}), SCAN {run['scan_epochs']} epochs (batch {run['scan_batch']}), one cached "
             f"SimCLR + SCAN network shared by every run; self-labeling {run['sl_epochs']} epochs at batch "
             f"{run['sl_batch']} = {steps:,} optimizer steps (the paper: 200 epochs = {rs.PAPER_STEPS:,} steps on "
-            f"CIFAR10), {run['precision']}. Resets scaled to the run: R = 20 paper epochs -> every "
+            f"CIFAR10), confidence threshold {threshold:g}{' (the paper: 0.99)' if threshold != 0.99 else ''}, "
+            f"{run['precision']}. Resets scaled to the run: R = 20 paper epochs -> every "
             f"{rs.scaled_every(20, run)} epochs, mu = 0.995 -> {mu:.4f} per step (mu ** steps as in the paper). "
             f"Seeds {settings.seeds}; plasticity injection seeds {settings['pi_seeds']}.")
 
