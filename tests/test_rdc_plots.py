@@ -175,3 +175,17 @@ def test_text_functions_work_without_cite_and_record_with_it():
     assert rp.claims_text(claims, "fmnist", "quick", cite) == plain
     assert findings.unchecked_numbers(plain, cite.values) == []
     assert rp.verdict_methods(rp.clustering_table(runs, settings), "fmnist", "quick")
+
+
+def test_paired_claims_under_one_kmeans_readout():
+    """R-DC's own readout is k-means; DEC's own is its clusters. Under readout='kmeans' every method is read by the
+    same k-means on its codes (acc_kmeans), which can reverse the comparison."""
+    runs = RunSet([_run("rdc", s, 0.60 + 0.01 * s, acc_kmeans=0.60 + 0.01 * s) for s in range(3)]
+                  + [_run("dec", s, 0.55 + 0.01 * s, acc_kmeans=0.65 + 0.01 * s) for s in range(3)])
+    own = rp.paired_claims(runs, "fmnist").set_index("comparison")
+    km = rp.paired_claims(runs, "fmnist", readout="kmeans").set_index("comparison")
+    assert own.loc["R-DC − DEC", "ours"] == pytest.approx(5.0) and own.loc["R-DC − DEC", "verdict"] == "ahead"
+    assert km.loc["R-DC − DEC", "ours"] == pytest.approx(-5.0) and km.loc["R-DC − DEC", "verdict"] == "behind"
+    assert rp.paired_claims(RunSet([_run("rdc", 0, 0.6)]), "fmnist", readout="kmeans").empty  # no such column
+    with pytest.raises(ValueError, match="readout"):
+        rp.paired_claims(runs, "fmnist", readout="best")

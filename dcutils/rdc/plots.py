@@ -1254,7 +1254,8 @@ def _per_seed(frame: pd.DataFrame, variant: str, metric: str) -> pd.Series:
     return frame[frame["variant"] == variant].set_index("seed")[metric]
 
 
-def paired_claims(runset: RunSet, dataset: str, metric: str = "acc", *, ablation: bool = False) -> pd.DataFrame:
+def paired_claims(runset: RunSet, dataset: str, metric: str = "acc", *, ablation: bool = False,
+                  readout: str = "own") -> pd.DataFrame:
     """The comparisons the paper's claims need, paired over seeds (every method of a seed starts from the same
     ACAI-pretrained network, so the seeds pair).
 
@@ -1262,14 +1263,21 @@ def paired_claims(runset: RunSet, dataset: str, metric: str = "acc", *, ablation
     choice is made on these runs, so read its verdict as optimistic for the baseline), and R-DC − each baseline.
     Table 8 (``ablation=True``): P1+P2 − P1, P1+P2 − P1+P3, P1+P2 − P1+P2+P3.
 
+    ``readout``: ``"own"`` compares each method's reported clusters (k-means for AE + k-means and R-DC, the
+    method's own assignments for the others); ``"kmeans"`` reads every method out by the same 20-start
+    k-means on its final codes (the records' ``<metric>_kmeans``).
+
     Returns
     -------
     DataFrame: comparison, ours (mean of the difference, points), se, pairs, verdict (ahead / behind /
     inconclusive at 2 SE), paper (the paper's difference of the two printed means).
     """
+    if readout not in ("own", "kmeans"):
+        raise ValueError(f"readout must be 'own' or 'kmeans', got {readout!r}")
     frame = finals(runset)
+    column = metric if readout == "own" else f"{metric}_kmeans"
     cols = ["comparison", "ours", "se", "pairs", "verdict", "paper"]
-    if frame.empty or not (frame["dataset"] == dataset).any():
+    if frame.empty or not (frame["dataset"] == dataset).any() or column not in frame:
         return pd.DataFrame(columns=cols)
     frame = frame[frame["dataset"] == dataset]
     if ablation:
@@ -1287,13 +1295,13 @@ def paired_claims(runset: RunSet, dataset: str, metric: str = "acc", *, ablation
         name = METHOD_NAME
     rows = []
     for a, b in pairs:
-        stat = outputs.paired(_per_seed(frame, a, metric), _per_seed(frame, b, metric))
+        stat = outputs.paired(_per_seed(frame, a, column), _per_seed(frame, b, column))
         rows.append({"comparison": f"{name[a]} − {name[b]}", "ours": stat["mean"], "se": stat["se"],
                      "pairs": stat["n"], "verdict": stat["verdict"],
                      "paper": paper.get(a, np.nan) - paper.get(b, np.nan), "_b": b})
     out = pd.DataFrame(rows)
     if not ablation and len(out):
-        means = {b: _per_seed(frame, b, metric).mean() for b in out["_b"]}
+        means = {b: _per_seed(frame, b, column).mean() for b in out["_b"]}
         best = max(means, key=means.get)
         top = out[out["_b"] == best].iloc[0].to_dict()
         top["comparison"] = f"R-DC − best baseline ({METHOD_NAME[best]})"
