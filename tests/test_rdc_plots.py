@@ -21,7 +21,8 @@ def _run(method: str, seed: int, acc: float, patience: int = 5, **final) -> RunR
     cfg = RunConfig.make("rdc.method", "fmnist", seed=seed, profile="smoke", method=method, patience=patience,
                          subsample=600, cluster_epochs=2)
     values = {"acc": acc, "f1_macro": acc - 0.01, "f1_micro": acc, "acc_pretrained": 0.5, "iterations": 6.0,
-              "seconds_pretrain": 10.0, "seconds_cluster": 4.0, **final}
+              "seconds_pretrain": 10.0, "seconds_cluster": 4.0, "acc_kmeans": acc, "f1_macro_kmeans": acc - 0.01,
+              "f1_micro_kmeans": acc, **final}
     return RunResult(config=cfg, history=pd.DataFrame({"epoch": [0]}), final=values, arrays={}, meta=dict(META),
                      from_cache=True, environment={})
 
@@ -186,6 +187,8 @@ def test_paired_claims_under_one_kmeans_readout():
     km = rp.paired_claims(runs, "fmnist", readout="kmeans").set_index("comparison")
     assert own.loc["R-DC − DEC", "ours"] == pytest.approx(5.0) and own.loc["R-DC − DEC", "verdict"] == "ahead"
     assert km.loc["R-DC − DEC", "ours"] == pytest.approx(-5.0) and km.loc["R-DC − DEC", "verdict"] == "behind"
-    assert rp.paired_claims(RunSet([_run("rdc", 0, 0.6)]), "fmnist", readout="kmeans").empty  # no such column
+    no_column = _run("rdc", 0, 0.6)
+    del no_column.final["acc_kmeans"]
+    assert rp.paired_claims(RunSet([no_column]), "fmnist", readout="kmeans").empty  # records without the readout
     with pytest.raises(ValueError, match="readout"):
         rp.paired_claims(runs, "fmnist", readout="best")
