@@ -139,3 +139,13 @@ def test_golden_numbers_hold(name):
 def test_every_probe_has_golden_numbers(name):
     # a probe missing from the golden file would run and be compared with nothing
     assert set(golden.load(name)["probes"]) == set(golden.PROBES[name])
+
+
+def test_every_committed_self_labeling_run_starts_with_every_cluster_confident():
+    """ReSL at quick: a cluster without a confident image at the start gets no pseudo-label and can only shrink,
+    so quick's threshold is chosen so that none is (issue 22); the committed records must show it."""
+    found = [runs.load_cached(c) for c in QUICK_CONFIGS if c.algorithm == "resl.selflabel"]
+    if not found:
+        pytest.skip("no resl item has its quick records committed yet")
+    starts = {r.config.label(): int(r.history["unconfident_clusters"].iloc[0]) for r in found}
+    assert all(n == 0 for n in starts.values()), {k: n for k, n in starts.items() if n}
