@@ -212,6 +212,11 @@ EXTRAS: list[Item] = [
          "the paper's text vs the authors' code: phase-2 targets and refresh interval, each run both ways (FMNIST, 3 seeds)",
          rdc_v3_pending("done (the authors' targets and refresh 140 against the defaults, paired per seed)"),
          (".csv", ".md", ".png", ".pdf")),
+    Item("resl", "deviations", "", "data",
+         "SCAN's code or not: the pseudo-label pass's BatchNorm mode, SCAN+SL run both ways (FMNIST, 3 seeds)",
+         resl_v2_pending("done (the profile's value against the other, paired per seed, each against the SCAN "
+                         "network)"),
+         (".csv", ".md", ".png", ".pdf")),
 ]
 
 _BY_KEY = {item.key: item for item in [*ITEMS, *EXTRAS]}
@@ -270,8 +275,8 @@ def render_index() -> str:
         "",
         "Outputs here are from the `quick` profile unless their stamp says otherwise; what the quick runs",
         "of each item used is in [`SETTINGS.md`](SETTINGS.md) (linked per item as \"settings\"). Rows after a",
-        "paper's catalog items (brb `deviations`, rdc `choices`) are notebooks beyond the papers'",
-        "figures and tables.",
+        "paper's catalog items (brb `deviations`, resl `deviations`, rdc `choices`) are notebooks beyond the",
+        "papers' figures and tables.",
         "",
         "**Status** says how much of the item this companion regenerates; **verdict** says what its runs",
         "show about the paper's claim, computed in the notebook (an item can be done and not reproduce):",

@@ -28,7 +28,8 @@ PRIMITIVES = {
 }
 TRAINING_PACKAGES = ("dcutils.brb", "dcutils.rdc", "dcutils.resl")
 #: Modules of a paper's package that belong to the upper layer.
-UPPER_IN_PAPERS = ("settings", "plots", "analysis_settings", "analysis_plots", "choices_plots", "crosscheck")
+UPPER_IN_PAPERS = ("settings", "plots", "analysis_settings", "analysis_plots", "choices_plots", "deviations_plots",
+                   "crosscheck")
 
 
 def _modules() -> dict[str, Path]:

@@ -183,3 +183,142 @@ def test_results_table_counts_and_marks_flagged_runs():
     assert ht["flagged"] == 1 and "1 of 3 runs flagged unhealthy" in ht["note"] and scan["flagged"] == 0
     wide = rp.wide_table(table)
     assert "\u26a0" in wide.loc["HT", "FMNIST"] and "\u26a0" not in wide.loc["SCAN+SL", "FMNIST"]
+
+
+# ---------------------------------------------------------------- resl/deviations
+def _deviation_settings(profile_value: str | None = None, item: str = "resl/deviations"):
+    """quick's settings, with the pseudo-label pass's BatchNorm mode of the profile set to ``profile_value``."""
+    s = notebook_settings(item, "quick", {})
+    if profile_value is None:
+        return s
+    return notebook_settings(item, "quick", {"run": {**s["run"], "pseudo_label_bn": profile_value}})
+
+
+def test_deviation_run_list_holds_each_other_value_once_per_seed_and_shares_scan_sl_with_tab01():
+    from dcutils import experiments
+
+    for value in (None, "train", "eval"):
+        s = _deviation_settings(value)
+        configs = experiments.configs_for(s)
+        assert len(configs) == len(set(configs))
+        tab01 = experiments.configs_for(_deviation_settings(value, "resl/tab01"))
+        scan_sl = [c for c in tab01 if c["strategy"] == "none"]
+        assert scan_sl and set(scan_sl) <= set(configs)  # the very runs of tab01: computed once
+        assert len(configs) == len(scan_sl) + len(rs.DEVIATIONS) * len(s.seeds)
+        for row in rs.DEVIATIONS:
+            mine, other = rs.deviation_values(s, row)
+            assert mine == s["run"][row["param"]] and {mine, other} == set(row["values"])  # read from the profile
+            switched = [c for c in configs if c[row["param"]] == other]
+            assert sorted(c.seed for c in switched) == list(s.seeds)
+            assert all(c["strategy"] == "none" and c.replace(**{row["param"]: mine}) in scan_sl for c in switched)
+
+
+def test_adding_the_bn_mode_to_the_run_parameters_keeps_every_config_key():
+    """Every profile states its pseudo_label_bn; at resl.selflabel's default the configs (and keys) are those made
+    without it, so no record of the other resl items changes."""
+    from dcutils import items
+    from dcutils.core import get_algorithm
+
+    default = get_algorithm("resl.selflabel").defaults["pseudo_label_bn"]
+    for profile, spec in rs.RUNS.items():
+        assert spec["run"]["pseudo_label_bn"] in rs.DEVIATIONS[0]["values"]
+        run = {k: v for k, v in spec["run"].items() if k != "pseudo_label_bn"}
+        plain = items.config("resl.selflabel", "fmnist", 0, "smoke", **run)
+        stated = items.config("resl.selflabel", "fmnist", 0, "smoke", **run, pseudo_label_bn=default)
+        assert plain == stated and plain.key() == stated.key(), profile
+
+
+def _deviation_frames(s, *, flagged_seed: int | None = None):
+    """finals and history of the deviation runs: SCAN at 60 % ACC; the profile's value ends 4-6 points below it
+    (it degrades the network), the other value near it and about 4 points above the profile's, paired by seed."""
+    from dcutils.resl import deviations_plots as dp
+
+    hist = rp.label_runs(_runs(s, {}), s)
+    row = rs.DEVIATIONS[0]
+    other = rs.deviation_values(s, row)[1]
+    is_other = (hist[row["param"]] == other).to_numpy()
+    last = hist["epoch"] == hist["epoch"].max()
+    noise = 0.001 * np.sin(hist["seed"] * 7.0 + is_other)
+    hist.loc[last, "acc"] = (0.55 + 0.01 * hist["seed"] + 0.04 * is_other + noise)[last]
+    hist.loc[hist["epoch"] == 0, "acc"] = 0.60
+    start = hist["epoch"] == 0
+    spread = np.where(start, 0, 0.01 * hist["seed"] ** 2)  # seeds apart, none on their mean
+    hist = hist.assign(confident_fraction=hist["confident_fraction"] + spread + 0.1 * is_other * ~start,
+                       pseudo_confident_fraction=np.where(is_other, 0.3, 0.1) + spread,
+                       unconfident_clusters=np.where(start, 3, np.where(is_other, 1, 4)))
+    fin = _finals(hist).assign(acc_scan=0.60, flagged=False)
+    if flagged_seed is not None:
+        fin.loc[(fin[row["param"]] == other) & (fin["seed"] == flagged_seed), "flagged"] = True
+    assert set(dp.SIDES) == {"profile", "other"}
+    return fin, hist
+
+
+@pytest.mark.parametrize("profile_value", ["train", "eval"])
+def test_deviations_table_pairs_the_sides_and_says_which_value_keeps_the_baseline(profile_value):
+    from dcutils.resl import deviations_plots as dp
+
+    s = _deviation_settings(profile_value)
+    other = rs.deviation_values(s, rs.DEVIATIONS[0])[1]
+    fin, hist = _deviation_frames(s)
+    table = dp.deviations_table(fin, hist, s)
+    assert len(table) == 1
+    r = table.iloc[0]
+    assert (r["profile_value"], r["other_value"], r["dataset"]) == (profile_value, other, "fmnist")
+    assert r["pairs"] == 3 and r["paired"] == pytest.approx(4.0, abs=0.3) and r["verdict"] == "ahead"
+    assert r["profile_acc"] == pytest.approx(56.0, abs=0.3) and r["other_acc"] == pytest.approx(60.0, abs=0.3)
+    assert r["profile_sl_minus_scan"] == pytest.approx(-4.0, abs=0.3) and r["profile_degrades"]
+    assert r["other_sl_minus_scan_verdict"] == "inconclusive" and not r["other_degrades"]
+    assert r["keeps"] == other and r["profile_scan_acc"] == pytest.approx(60.0)
+    assert r["profile_targets_start"] == pytest.approx(10.0) and r["other_targets_start"] == pytest.approx(30.0)
+    assert r["profile_unconfident_start"] == 3 and r["profile_unconfident_end"] == 4 and r["other_unconfident_end"] == 1
+    assert r["flag"] == "" and r["note"] == "" and r["profile_flagged"] == r["other_flagged"] == 0
+    out = dp.deviations_findings(table, s)
+    assert out["verdict"] == findings.NOT_TESTABLE and out["reason"]
+    assert findings.unchecked_numbers(out["text"] + " " + out["reason"], out["values"]) == []
+    assert f"Only `{other}` keeps SCAN+SL from degrading" in out["text"], out["text"]
+    assert f"the profile runs `{profile_value}`, which degrades it" in out["text"]
+
+
+def test_deviations_table_marks_a_flagged_run_and_the_text_cites_it():
+    from dcutils import health
+    from dcutils.resl import deviations_plots as dp
+
+    s = _deviation_settings()
+    fin, hist = _deviation_frames(s, flagged_seed=1)
+    r = dp.deviations_table(fin, hist, s).iloc[0]
+    assert r["flag"] == health.flag_mark(True) and r["other_flagged"] == 1 and r["profile_flagged"] == 0
+    assert r["flagged_pairs"] == 1 and r["note"] == health.rests_on(1, 3)
+    out = dp.deviations_findings(dp.deviations_table(fin, hist, s), s)
+    assert health.flag_mark(True) in out["text"] and "1 of 3 pairs hold a flagged run" in out["text"]
+    assert findings.unchecked_numbers(out["text"] + " " + out["reason"], out["values"]) == []
+
+
+def test_deviations_with_one_seed_or_no_runs_decide_nothing():
+    from dcutils.resl import deviations_plots as dp
+
+    s = _deviation_settings()
+    fin, hist = _deviation_frames(s)
+    one = dp.deviations_table(fin[fin["seed"] == 0], hist[hist["seed"] == 0], s)
+    assert one.iloc[0]["keeps"] == "" and one.iloc[0]["verdict"] == "inconclusive"
+    out = dp.deviations_findings(one, s)
+    assert "no standard error" in out["text"] and findings.unchecked_numbers(out["text"], out["values"]) == []
+    empty = dp.deviations_table(pd.DataFrame(), pd.DataFrame(), s)
+    assert dp.deviations_findings(empty, s)["text"] == "No runs to compare."
+
+
+def test_deviations_figure_draws_both_values_and_hides_no_series():
+    import matplotlib.pyplot as plt
+
+    from dcutils import plotting
+    from dcutils.resl import deviations_plots as dp
+
+    s = _deviation_settings()
+    fin, hist = _deviation_frames(s)
+    fig = dp.plot_deviations(fin, hist, s)
+    try:
+        labels = {t.get_text() for legend in fig.legends for t in legend.get_texts()}
+        assert {f"pseudo_label_bn={v!r}" for v in rs.DEVIATIONS[0]["values"]} <= {x.split(" (")[0] for x in labels}
+        assert "SCAN network (before self-labeling)" in labels
+        assert plotting.identical_series(fig) == []
+    finally:
+        plt.close(fig)

@@ -69,7 +69,8 @@ with ``kmeans_n_init`` starts for ``ae_kmeans`` and ``rdc``, the method's own
 clusters for the others. ``acc_kmeans``, ``f1_macro_kmeans`` and
 ``f1_micro_kmeans`` read every method out the same way, by k-means with
 ``kmeans_n_init`` starts on its final codes (equal to ``acc`` etc. for
-``ae_kmeans`` and ``rdc``), so methods can also be compared under one readout. Every clustering loop logs per epoch the health
+``ae_kmeans`` and ``rdc``), so methods can also be compared under one readout.
+Every clustering loop logs per epoch the health
 columns (:data:`dcutils.rdc.evaluation.HEALTH_COLUMNS`: ``recon_mse``,
 ``code_rms``, ``decoder_rms`` on the fixed geometry rows, and the predicted
 clusters' ``min_cluster_share`` / ``empty_clusters``), and

@@ -43,6 +43,14 @@ quick takes the largest of 0.99, 0.98, 0.95 and 0.9 at which every cluster has c
 start in both BatchNorm modes, a rule on the precondition, not on any result; the threshold is a run
 parameter and the paper profile keeps 0.99.
 
+**BatchNorm in the pseudo-label pass** (``pseudo_label_bn`` in each profile's ``run``; what the two values
+mean: :mod:`dcutils.resl.selflabel`). At present every profile runs "train", SCAN's code: the value under
+check, not a result. The issue's rule: quick uses whichever value keeps self-labeling from degrading
+the SCAN network it starts from (SCAN+SL minus SCAN not behind beyond 2 SE), chosen by the paired check of
+``resl/deviations`` (:data:`DEVIATIONS`) over 3 seeds on SCAN+SL alone; the other value is that
+notebook's deviation row. Nothing else reads which value is the profile's: every run list and text takes it
+from ``run`` (:func:`deviation_values`).
+
 Profiles (``RUNS``): smoke: a few hundred FMNIST images, the narrowest ResNet18 here (width 1/16),
 one seed, seconds. quick: FMNIST 3,000 balanced training images and 2,000 balanced test images,
 width 1/8 (``make bench``), bf16 autocast, 3 seeds for everything but plasticity injection (one
@@ -54,13 +62,13 @@ from __future__ import annotations
 import math
 
 from dcutils import items  # dcutils.resl, imported first, registers resl.selflabel
-from dcutils.core import RunConfig
+from dcutils.core import RunConfig, get_algorithm
 from dcutils.items import register_item, run_list
 from dcutils.profiles import Settings
 
 __all__ = ["RUNS", "PAPER_STEPS", "PAPER_EPOCHS", "PAPER_DATASETS", "ITEMS", "available", "steps_per_run",
            "scaled_every", "scaled_momentum", "injection_epochs", "selflabel_config", "strategy_configs",
-           "grid_cells", "run_datasets"]
+           "grid_cells", "run_datasets", "DEVIATIONS", "deviation_values", "deviation_configs"]
 
 #: Self-labeling in the paper: 200 epochs; CIFAR10/100 at batch 1000 = 50 steps per epoch.
 PAPER_EPOCHS = 200
@@ -73,6 +81,8 @@ _COMMON = {"sp_alphas": [0.8, 0.95], "sp_every": [10, 20], "ht_momenta": [0.99, 
            "pi_run_epochs": 300}
 
 #: Per profile: the ``resl.selflabel`` parameters (``run``), seeds and data sets, and the grids.
+#: ``pseudo_label_bn``: "train" (SCAN's code) at every profile until resl/deviations' paired check picks quick's
+#: value (module docstring); equal to resl.selflabel's default, so every config and key is what it was without it.
 RUNS: dict[str, dict] = {
     # smoke's one-epoch SCAN network is nearly uniform (no image reaches 0.3, let alone 0.99): a threshold of
     # 0.15 lets self-labeling train on confident samples, so the notebooks run that code path (numbers mean
@@ -81,15 +91,15 @@ RUNS: dict[str, dict] = {
     "smoke": {**_COMMON, "seeds": [0], "pi_seeds": [0], "datasets": ["fmnist"],
               "run": {"n_train": 200, "n_test": 100, "width": 0.0625, "simclr_epochs": 1, "simclr_batch": 64,
                       "scan_epochs": 1, "scan_batch": 64, "scan_lr": 1e-3, "sl_epochs": 4, "sl_batch": 20,
-                      "threshold": 0.15, "precision": "bf16"}},
+                      "threshold": 0.15, "precision": "bf16", "pseudo_label_bn": "train"}},
     "quick": {**_COMMON, "seeds": [0, 1, 2], "pi_seeds": [0], "datasets": ["fmnist"],
               "run": {"n_train": 3000, "n_test": 2000, "width": 0.125, "simclr_epochs": 80, "simclr_batch": 512,
                       "scan_epochs": 30, "scan_batch": 128, "scan_lr": 1e-3, "sl_epochs": 20, "sl_batch": 250,
-                      "threshold": 0.9, "precision": "bf16"}},
+                      "threshold": 0.9, "precision": "bf16", "pseudo_label_bn": "train"}},
     "paper": {**_COMMON, "seeds": list(range(5)), "pi_seeds": list(range(5)), "datasets": list(PAPER_DATASETS),
               "run": {"n_train": None, "n_test": None, "width": 1.0, "simclr_epochs": 500, "simclr_batch": 512,
                       "scan_epochs": 100, "scan_batch": 128, "scan_lr": 1e-4, "sl_epochs": 200, "sl_batch": 1000,
-                      "precision": "fp32"}},
+                      "precision": "fp32", "pseudo_label_bn": "train"}},
 }
 
 
@@ -224,3 +234,45 @@ for _item in ("resl/fig02", "resl/fig07"):
         # SCAN+SL at every seed: the injection runs' baseline, and its seed-to-seed spread as the yardstick
         out += [selflabel_config(s, d, seed, **base) for d in run_datasets(s) for seed in s.seeds]
         return list(dict.fromkeys(out))
+
+
+# ---------------------------------------------------------------- resl/deviations
+#: Choices of ours where SCAN's code could be followed or not, each run both ways on SCAN+SL alone: one row per
+#: choice, (name, the ``resl.selflabel`` parameter, what each of its values means). The profile's value is its
+#: ``run``'s (:func:`deviation_values`), the other value is the row's deviation run.
+DEVIATIONS: list[dict] = [
+    {"choice": "BatchNorm in the pseudo-label pass", "param": "pseudo_label_bn",
+     "values": {"train": "SCAN's code: train mode, the clean batch normalised by its own statistics, which "
+                         "update the running ones",
+                "eval": "eval mode: the running statistics, which our SCAN stage fitted to strong views; nothing "
+                        "updated"}},
+]
+
+
+def deviation_values(s: Settings, row: dict) -> tuple:
+    """``(profile's value, other value)`` of a row of :data:`DEVIATIONS`: the profile's is its ``run``'s (else
+    resl.selflabel's default), the other the row's one remaining value."""
+    param = row["param"]
+    mine = s["run"].get(param, get_algorithm("resl.selflabel").defaults[param])
+    others = [v for v in row["values"] if v != mine]
+    if mine not in row["values"] or len(others) != 1:
+        raise ValueError(f"{row['choice']}: the profile's {param}={mine!r} must be one of the two values "
+                         f"{list(row['values'])}")
+    return mine, others[0]
+
+
+#: resl/deviations runs the settings of every resl item (its SCAN+SL runs are theirs, computed once) and, per
+#: seed, SCAN+SL with each row's other value: at quick 3 runs beyond the shared ones.
+register_item("resl/deviations", {p: {**v, "kinds": ["none"]} for p, v in RUNS.items()})
+
+
+@run_list("resl/deviations")
+def deviation_configs(s: Settings) -> list[RunConfig]:
+    """SCAN+SL at the profile's run parameters per data set and seed (the configs of tab01, fig01, ...), then
+    SCAN+SL with each row of :data:`DEVIATIONS` switched to its other value, per seed."""
+    out = strategy_configs(s, ["none"])
+    for row in DEVIATIONS:
+        _, other = deviation_values(s, row)
+        out += [selflabel_config(s, d, seed, **{**strategy_params(s, "none"), row["param"]: other})
+                for d in run_datasets(s) for seed in s.seeds]
+    return list(dict.fromkeys(out))
