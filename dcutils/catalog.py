@@ -214,8 +214,7 @@ EXTRAS: list[Item] = [
          (".csv", ".md", ".png", ".pdf")),
     Item("resl", "deviations", "", "data",
          "SCAN's code or not: the pseudo-label pass's BatchNorm mode, SCAN+SL run both ways (FMNIST, 3 seeds)",
-         resl_v2_pending("done (the profile's value against the other, paired per seed, each against the SCAN "
-                         "network)"),
+         "done (the profile's value against the other, paired per seed, each against the SCAN network)",
          (".csv", ".md", ".png", ".pdf")),
 ]
 
