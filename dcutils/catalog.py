@@ -91,12 +91,6 @@ def brb_v2_pending(status: str) -> str:
     return recompute_pending(status, "brb.dc version 2, issue 20")
 
 
-def resl_v2_pending(status: str) -> str:
-    """A resl item waiting for resl.selflabel version 2 and base networks version 2 (issue 22: SCAN's
-    augmentation exactly, the pseudo-label pass's BatchNorm mode, self-labeling health)."""
-    return recompute_pending(status, "resl version 2, issue 22")
-
-
 def rdc_v3_pending(status: str) -> str:
     """An rdc item waiting for rdc.method / rdc.paradigm / rdc.twist version 3 (issue 21: anchored phase-2
     targets, run health, 20-start k-means readout)."""
@@ -158,23 +152,23 @@ ITEMS: list[Item] = [
         ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead", brb_v2_pending("partial: counted over the 4 rows quick runs (see the notebook)")),
     ]),
     *_items("resl", [
-        ("algo1", "resl-loop", "data", "the ReSL loop with a pluggable reset strategy", resl_v2_pending(DONE)),
-        ("fig01", "confident-fraction", "data", "fraction of confident samples per self-labeling epoch", resl_v2_pending(RESL_SUB)),
+        ("algo1", "resl-loop", "data", "the ReSL loop with a pluggable reset strategy", DONE),
+        ("fig01", "confident-fraction", "data", "fraction of confident samples per self-labeling epoch", RESL_SUB),
         ("fig02", "plasticity-injection", "data", "plasticity injection vs none, ACC per epoch (CIFAR10)",
-         resl_v2_pending("partial: FMNIST substitutes for CIFAR10 (paper profile); one injection seed at quick")),
+         "partial: FMNIST substitutes for CIFAR10 (paper profile); one injection seed at quick"),
         ("fig03", "nmi-match", "data", "NMI match of confident pseudo-labels, HT vs SCAN+SL (STL10)",
-         resl_v2_pending("partial: FMNIST substitutes for STL10 (paper profile)")),
-        ("fig04", "ht-vs-scan", "data", "HT vs SCAN+SL: ACC, NMI match, CL change", resl_v2_pending(RESL_SUB)),
-        ("fig05", "sp-heatmaps", "data", "ACC heatmaps for SP: reset frequency x alpha", resl_v2_pending(RESL_GRID)),
-        ("fig06", "ht-heatmaps", "data", "ACC heatmaps for HT: momentum x reset frequency", resl_v2_pending(RESL_GRID)),
+         "partial: FMNIST substitutes for STL10 (paper profile)"),
+        ("fig04", "ht-vs-scan", "data", "HT vs SCAN+SL: ACC, NMI match, CL change", RESL_SUB),
+        ("fig05", "sp-heatmaps", "data", "ACC heatmaps for SP: reset frequency x alpha", RESL_GRID),
+        ("fig06", "ht-heatmaps", "data", "ACC heatmaps for HT: momentum x reset frequency", RESL_GRID),
         ("fig07", "plasticity-injection-others", "data", "plasticity injection on the other data sets",
-         resl_v2_pending("partial: FMNIST substitutes for STL10, CIFAR20 and CIFAR100 (the runs of fig02); one injection seed")),
-        ("tab01", "acc", "data", "ACC avg/max: SP, SP*, HT, SCAN+SL", resl_v2_pending(RESL_TABLE)),
-        ("tab02", "nmi-match", "data", "NMI match at epochs 100 and 200", resl_v2_pending(RESL_TABLE)),
+         "partial: FMNIST substitutes for STL10, CIFAR20 and CIFAR100 (the runs of fig02); one injection seed"),
+        ("tab01", "acc", "data", "ACC avg/max: SP, SP*, HT, SCAN+SL", RESL_TABLE),
+        ("tab02", "nmi-match", "data", "NMI match at epochs 100 and 200", RESL_TABLE),
         ("tab03", "hyperparameters", "config", "SCAN self-labeling hyperparameters", DONE),
-        ("tab04", "acc-appendix", "data", "= tab01 (appendix copy)", resl_v2_pending(RESL_TABLE)),
-        ("tab05", "ari", "data", "ARI avg/max", resl_v2_pending(RESL_TABLE)),
-        ("tab06", "nmi", "data", "NMI avg/max", resl_v2_pending(RESL_TABLE)),
+        ("tab04", "acc-appendix", "data", "= tab01 (appendix copy)", RESL_TABLE),
+        ("tab05", "ari", "data", "ARI avg/max", RESL_TABLE),
+        ("tab06", "nmi", "data", "NMI avg/max", RESL_TABLE),
     ]),
     *_items("rdc", [
         ("algo1", "rdc-algorithm", "data", "the R-DC two-phase algorithm", rdc_v3_pending(DONE)),
