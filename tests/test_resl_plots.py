@@ -322,3 +322,12 @@ def test_deviations_figure_draws_both_values_and_hides_no_series():
         assert plotting.identical_series(fig) == []
     finally:
         plt.close(fig)
+
+
+def test_grid_findings_name_the_flagged_runs_they_rest_on():
+    s = _settings("resl/fig05")
+    fin = rp.label_runs(_finals(_runs(s, {})), s).assign(flagged=False)
+    fin.loc[(fin["variant"] == "SP") & (fin["alpha"] == 0.8), "flagged"] = True
+    verdict, reason, values, text = rp.sp_grid_findings(fin, s)
+    assert "runs are flagged unhealthy" in text and findings.unchecked_numbers(text, values) == []
+    assert "flagged unhealthy" not in rp.sp_grid_findings(fin.assign(flagged=False), s)[3]

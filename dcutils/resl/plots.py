@@ -586,7 +586,8 @@ def injection_findings(hist: pd.DataFrame, fin: pd.DataFrame, settings: Settings
     base = baseline_change(fin)
     verdict, reason = gate(findings.REPRODUCES if similar else findings.DOES_NOT_REPRODUCE, None, base)
     return verdict, reason, cite.values, (baseline_text(base, cite) + " " + text
-                                          + (" Within 2 SD: similar." if similar else " Beyond 2 SD: different."))
+                                          + (" Within 2 SD: similar." if similar else " Beyond 2 SD: different.")
+                                          + _health_note(fin, cite))
 
 
 def sp_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
@@ -608,7 +609,7 @@ def sp_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
             f"({best_pr['verdict']}). Grid values are ours.")
     base = baseline_change(fin)
     verdict, reason = gate(*verdict_and_reason(pr, +1, "the paired difference is within 2 SE of zero"), base)
-    return verdict, reason, cite.values, baseline_text(base, cite) + " " + text
+    return verdict, reason, cite.values, baseline_text(base, cite) + " " + text + _health_note(fin, cite)
 
 
 def ht_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
@@ -629,7 +630,7 @@ def ht_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
             "are ours.")
     base = baseline_change(fin)
     verdict, reason = gate(*verdict_and_reason(pr, +1, "the paired difference is within 2 SE of zero"), base)
-    return verdict, reason, cite.values, baseline_text(base, cite) + " " + text
+    return verdict, reason, cite.values, baseline_text(base, cite) + " " + text + _health_note(fin, cite)
 
 
 def _context(fin: pd.DataFrame, cite: findings.Cite) -> str:
