@@ -52,8 +52,8 @@ At quick both values keep SCAN+SL above the SCAN network (the notebook gives the
 project's rule for healthy runs decides: with "train" every seed ended with a cluster that had no
 confident image left (flagged by :mod:`dcutils.health`; the train-mode pass of the base network gives
 one cluster a single confident target), with "eval" none did. Quick runs "eval"; "train", SCAN's code,
-is the deviation row, although its ACC was higher, which the notebook shows. Nothing else reads which value is the profile's: every run list and text takes it
-from ``run`` (:func:`deviation_values`).
+is the deviation row, although its ACC was higher, which the notebook shows. Nothing else reads which
+value is the profile's: every run list and text takes it from ``run`` (:func:`deviation_values`).
 
 Profiles (``RUNS``): smoke: a few hundred FMNIST images, the narrowest ResNet18 here (width 1/16),
 one seed, seconds. quick: FMNIST 3,000 balanced training images and 2,000 balanced test images,
