@@ -181,7 +181,7 @@ ITEMS: list[Item] = [
         ("fig14", "neighbour-purity", "data", "% true / false neighbours, initial vs after filtering", "partial: FMNIST only; BloodMNIST (14c, 14d) is not run at quick (paper profile)"),
         ("fig15", "id-lid-phases", "data", "ID and LID through both phases, DynAE vs R-DC", DONE),
         ("fig16", "feature-twist-rdc", "data", "as fig02 with R-DC phase 2", rdc_v3_pending("done (1 seed at quick)")),
-        ("fig17", "sensitivity", "data", "sensitivity to beta x gamma", rdc_v3_pending("partial: FMNIST substitutes for PneumoniaMNIST (named on the figure); 3 x 3 grid at quick")),
+        ("fig17", "sensitivity", "data", "sensitivity to beta x gamma", "partial: FMNIST substitutes for PneumoniaMNIST (named on the figure); 3 x 3 grid at quick"),
         ("fig18", "pca-rdc", "data", "PCA 2-D of R-DC latent codes", "partial: FMNIST only of the six data sets"),
         ("fig19", "pca-cc", "data", "PCA 2-D of a contrastive-clustering baseline", "partial: CC is not implemented; DEC and DynAE substitute (named on the figure)"),
         ("fig20", "noise-robustness", "data", "ACC/F1 under input Gaussian noise", rdc_v3_pending("partial: FMNIST substitutes for BloodMNIST and VesselMNIST3D (named on the figure)")),
