@@ -192,3 +192,32 @@ def test_paired_claims_under_one_kmeans_readout():
     assert rp.paired_claims(RunSet([no_column]), "fmnist", readout="kmeans").empty  # records without the readout
     with pytest.raises(ValueError, match="readout"):
         rp.paired_claims(runs, "fmnist", readout="best")
+
+
+def _sick(result: RunResult, reason: str = "P2 recon mse grew to 300x its start (limit 10x)") -> RunResult:
+    result.meta["health"] = {"flagged": True, "reasons": [reason]}
+    return result
+
+
+def test_a_flagged_run_is_named_in_the_findings_the_table_and_the_paired_claim():
+    """A run its health check flags (dcutils.health) never carries a verdict silently: the reason counts it, the
+    text names it with the check's reason, its table cell carries ⚠ and the paired claim says how many pairs
+    rest on it. Without a flagged run none of that appears."""
+    settings = notebook_settings("rdc/tab03", "quick")
+    healthy = [_run(m, s, acc + 0.01 * s) for s in range(3) for m, acc in (("rdc", 0.66), ("dec", 0.56))]
+    clean = rp.table_findings(RunSet(healthy), settings, ["fmnist"])
+    assert "flagged" not in clean["reason"] and "flagged" not in clean["text"]
+    runs = RunSet([_sick(r) if (r.config["method"], r.config.seed) == ("dec", 1) else r for r in healthy])
+    out = rp.table_findings(runs, settings, ["fmnist"])
+    assert "1 of 6 runs flagged unhealthy" in out["reason"] and "rests on 1 of 3 pairs" in out["reason"]
+    assert "DEC, seed 1: P2 recon mse grew to 300x" in out["text"]
+    assert findings.make("rdc/tab03", "quick", "x", **out).values["health/flagged runs"] == 1
+    claim = rp.paired_claims(runs, "fmnist", readout="kmeans").set_index("comparison")
+    assert claim.loc["R-DC − DEC", "flagged"] == 1
+    table = rp.clustering_table(runs, settings)
+    dec = table[(table["Dataset"] == "FMNIST") & (table["Method"] == "DEC") & (table["Metric"] == "ACC")].iloc[0]
+    rdc = table[(table["Dataset"] == "FMNIST") & (table["Method"] == "R-DC") & (table["Metric"] == "ACC")].iloc[0]
+    assert dec["Flagged"] == 1 and "1 of 3 runs flagged unhealthy" in dec["Note"]
+    assert rdc["Flagged"] == 0 and rdc["Note"] == ""
+    wide = rp.wide(table).set_index("Method (paper / ours)")
+    assert wide.loc["DEC", "FMNIST"].endswith("⚠") and not wide.loc["R-DC", "FMNIST"].endswith("⚠")

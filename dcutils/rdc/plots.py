@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from dcutils import findings, items, metrics, outputs, paper_data, plotting
+from dcutils import findings, health, items, metrics, outputs, paper_data, plotting
 from dcutils.data import DATASETS, canonical_name
 from dcutils.findings import Cite, overall_verdict  # noqa: F401  (re-exported: item verdicts of this paper)
 from dcutils.profiles import Settings
@@ -213,19 +213,34 @@ def _comparison(runs: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     return table.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
 
 
-def _format(table: pd.DataFrame, notes: dict[tuple[str, str], str], missing: set[str], profile: str) -> pd.DataFrame:
+def _flag_counts(frame: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Runs flagged unhealthy per (data set, ``method_paper``) of a finals frame."""
+    if frame.empty or "flagged" not in frame:
+        return {}
+    counts = frame.assign(flagged=frame["flagged"].astype(bool)).groupby(["dataset", "method_paper"])["flagged"].sum()
+    return {key: int(v) for key, v in counts.items() if v}
+
+
+def _format(table: pd.DataFrame, notes: dict[tuple[str, str], str], missing: set[str], profile: str,
+            flagged: Mapping[tuple[str, str], int] | None = None) -> pd.DataFrame:
+    """The comparison table's columns; ``Flagged``: how many of a cell's runs their health check flags
+    (:mod:`dcutils.health`), said in its ``Note`` too."""
+    flagged = flagged or {}
     out = []
     for r in table.itertuples(index=False):
+        sick = flagged.get((r.dataset, r.method), 0)
         if r.dataset in missing:
             note = not_run_reason(r.dataset, profile)
         elif r.seeds == 0:
             note = notes.get((r.dataset, r.method), NOT_RERUN.get(r.method, "not rerun at this profile"))
+        elif sick:
+            note = f"{health.flag_mark(True)} {sick} of {r.seeds} runs flagged unhealthy"
         else:
             note = ""
         out.append({
             "Dataset": display_name(r.dataset), "Method": r.method, "Metric": r.metric,
             "Paper": r.paper, "Reproduced": r.reproduced, "± SE": r.reproduced_se, "Difference": r.difference,
-            "Seeds": r.seeds, "Note": note,
+            "Seeds": r.seeds, "Flagged": sick, "Note": note,
         })
     return pd.DataFrame(out)
 
@@ -247,7 +262,7 @@ def clustering_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     paper = _paper_frame([(d, m) for d in datasets for m in PAPER_METHODS], printed, "method")
     table = _comparison(frame, paper)
     return _format(table, {}, set(datasets) - set(frame["dataset"]) if len(frame) else set(datasets),
-                   settings.profile)
+                   settings.profile, _flag_counts(frame))
 
 
 def ablation_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
@@ -263,7 +278,7 @@ def ablation_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     paper = _paper_frame([(d, p) for d in datasets for p in ABLATION], paper_data.rdc_ablation(), "phases")
     table = _comparison(frame, paper)
     return _format(table, {}, set(datasets) - set(frame["dataset"]) if len(frame) else set(datasets),
-                   settings.profile)
+                   settings.profile, _flag_counts(frame))
 
 
 def wide(table: pd.DataFrame, metric: str = "ACC") -> pd.DataFrame:
@@ -271,7 +286,7 @@ def wide(table: pd.DataFrame, metric: str = "ACC") -> pd.DataFrame:
     sub = table[table["Metric"] == metric]
     cells = {}
     for r in sub.itertuples(index=False):
-        rep = outputs.plus_minus(r.Reproduced, r._5, 1)
+        rep = outputs.plus_minus(r.Reproduced, r._5, 1) + health.flag_mark(bool(getattr(r, "Flagged", 0)))
         paper = "—" if not np.isfinite(r.Paper) else f"{r.Paper:.1f}"
         cells.setdefault(r.Method, {})[r.Dataset] = f"{paper} / {rep}"
     return pd.DataFrame.from_dict(cells, orient="index").rename_axis("Method (paper / ours)").reset_index()
@@ -279,7 +294,8 @@ def wide(table: pd.DataFrame, metric: str = "ACC") -> pd.DataFrame:
 
 #: How to read a cell of :func:`wide_all`.
 WIDE_LEGEND = ("Each cell: the paper's value / ours (mean ± SE over seeds); \"—\" where a side has none (a method "
-               "the paper ran and we do not rerun, or a data set this profile does not run).")
+               "the paper ran and we do not rerun, or a data set this profile does not run); ⚠: a run of the cell "
+               "is flagged unhealthy (collapsed clusters or a growing loss).")
 
 
 def wide_all(table: pd.DataFrame) -> pd.DataFrame:
@@ -1028,7 +1044,8 @@ def algorithm_verdict(runset: RunSet, profile: str, cite: Cite | None = None) ->
 def sensitivity_frame(runset: RunSet) -> pd.DataFrame:
     """Mean over seeds of ACC / F1 (percent) per (beta, gamma)."""
     f = finals(runset)
-    g = f.groupby(["dataset", "beta", "gamma"])[list(METRICS)].mean().reset_index()
+    g = f.groupby(["dataset", "beta", "gamma"]).agg(
+        **{m: (m, "mean") for m in METRICS}, flagged=("flagged", lambda x: int(x.astype(bool).sum()))).reset_index()
     for m in METRICS:
         g[m] = 100 * g[m]
     return g
@@ -1041,6 +1058,7 @@ def sensitivity_figure(runset: RunSet):
     sample): the ACC panel says so instead of repeating it. Both panels share one colour scale.
     """
     g = sensitivity_frame(runset)
+    sick = g.pivot_table(index="beta", columns="gamma", values="flagged").sort_index(ascending=False)
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.2))
     lo, hi = float(g[["acc", "f1_macro"]].min().min()), float(g[["acc", "f1_macro"]].max().max())
     for ax, (m, name) in zip(axes, (("acc", "ACC (= F1 micro)"), ("f1_macro", "F1 macro"))):
@@ -1051,6 +1069,11 @@ def sensitivity_figure(runset: RunSet):
         ax.set_yticklabels([f"{v:g}" for v in piv.index], rotation=0)
         ax.set(xlabel="γ", ylabel="β", title=f"{name} (%)")
         ax.grid(False)
+        for i, j in zip(*np.nonzero(sick.reindex(index=piv.index, columns=piv.columns).fillna(0).to_numpy())):
+            ax.text(j + 0.95, i + 0.08, health.flag_mark(True), ha="right", va="top", fontsize=8, color="red")
+    if g["flagged"].any():
+        fig.text(0.01, 0.01, f"{health.flag_mark(True)} a run of the cell is flagged unhealthy (collapsed clusters "
+                 "or a growing loss)", fontsize=7, color="red")
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
     return fig
 
@@ -1067,7 +1090,27 @@ def sensitivity_verdict(runset: RunSet, profile: str, cite: Cite | None = None) 
             f"{cite('grid/ACC max', hi, '.1f')} % over the {cite('grid/pairs', len(g))} (β, γ) pairs "
             f"(spread {cite('grid/ACC spread', hi - lo, '.1f')} points; k-means after phase 1: "
             f"{cite('grid/ACC after phase 1', pre, '.1f')} %). Best: β = {cite('grid/best beta', best['beta'], 'g')}, "
-            f"γ = {cite('grid/best gamma', best['gamma'], 'g')}. The paper calls R-DC robust over its grid.")
+            f"γ = {cite('grid/best gamma', best['gamma'], 'g')}. The paper calls R-DC robust over its grid."
+            + _flagged_cells_text(runset, g, cite))
+
+
+def _flagged_cells_text(runset: RunSet, cells: pd.DataFrame, cite: Cite) -> str:
+    """" The flagged cells ... core ratio ..." for Figure 17's grid: which (β, γ) cells hold a flagged run and
+    their runs' mean core ratio (the share of points phase 2 treats as core; a border point reconstructs its
+    input, Eq. 12, which anchors the decoder); "" when no cell is flagged."""
+    bad = cells[cells["flagged"] > 0]
+    if bad.empty:
+        return ""
+    ratios = [float(np.mean(r.meta["core_ratios"])) for r in runset
+              if health.is_flagged(r.meta) and r.meta.get("core_ratios")]
+    names = ", ".join(f"(β = {b:g}, γ = {c:g})" for b, c in zip(bad["beta"], bad["gamma"]))
+    text = (f" {health.flag_mark(True)} {cite('grid/flagged cells', len(bad))} cells hold a run flagged unhealthy: "
+            f"{names}.")
+    if ratios:
+        text += (f" Their runs' core ratio averages {cite('grid/flagged core ratio', float(np.mean(ratios)), '.3f')} "
+                 "over phase 2: nearly every point is core, so nearly none reconstructs its input (Eq. 12), the "
+                 "term that anchors the decoder.")
+    return text
 
 
 def pca_figure(runset: RunSet, variants: Sequence[str], seed: int | None = None, pretrained: bool = True):
@@ -1138,6 +1181,10 @@ def noise_figure(runset: RunSet):
         for m, marker in (("acc", "o"), ("f1_macro", "s")):
             label = "ACC (= F1 micro)" if m == "acc" else METRICS[m]
             plotting.line_band(ax, sub, "noise_std", m, label=label, marker=marker, ms=3)
+        bad = sub[sub["flagged"].astype(bool)]
+        if len(bad):
+            ax.scatter(bad["noise_std"], bad["acc"], marker="x", color="red", zorder=5,
+                       label="flagged run (collapsed clusters or a growing loss)")
         ax.set(xlabel="noise standard deviation (share of the data's, after z-scoring)", ylabel="%",
                title=display_name(d), ylim=(0, 100))
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
@@ -1270,13 +1317,14 @@ def paired_claims(runset: RunSet, dataset: str, metric: str = "acc", *, ablation
     Returns
     -------
     DataFrame: comparison, ours (mean of the difference, points), se, pairs, verdict (ahead / behind /
-    inconclusive at 2 SE), paper (the paper's difference of the two printed means).
+    inconclusive at 2 SE), paper (the paper's difference of the two printed means), flagged (pairs with a run
+    flagged unhealthy on either side, :func:`dcutils.health.rests_on`).
     """
     if readout not in ("own", "kmeans"):
         raise ValueError(f"readout must be 'own' or 'kmeans', got {readout!r}")
     frame = finals(runset)
     column = metric if readout == "own" else f"{metric}_kmeans"
-    cols = ["comparison", "ours", "se", "pairs", "verdict", "paper"]
+    cols = ["comparison", "ours", "se", "pairs", "verdict", "paper", "flagged"]
     if frame.empty or not (frame["dataset"] == dataset).any() or column not in frame:
         return pd.DataFrame(columns=cols)
     frame = frame[frame["dataset"] == dataset]
@@ -1296,9 +1344,11 @@ def paired_claims(runset: RunSet, dataset: str, metric: str = "acc", *, ablation
     rows = []
     for a, b in pairs:
         stat = outputs.paired(_per_seed(frame, a, column), _per_seed(frame, b, column))
+        sick = pd.concat([_per_seed(frame, a, "flagged"), _per_seed(frame, b, "flagged")], axis=1,
+                         join="inner").astype(bool).any(axis=1)
         rows.append({"comparison": f"{name[a]} − {name[b]}", "ours": stat["mean"], "se": stat["se"],
                      "pairs": stat["n"], "verdict": stat["verdict"],
-                     "paper": paper.get(a, np.nan) - paper.get(b, np.nan), "_b": b})
+                     "paper": paper.get(a, np.nan) - paper.get(b, np.nan), "flagged": int(sick.sum()), "_b": b})
     out = pd.DataFrame(rows)
     if not ablation and len(out):
         means = {b: _per_seed(frame, b, column).mean() for b in out["_b"]}
@@ -1322,8 +1372,13 @@ def claims_text(claims: pd.DataFrame, dataset: str, profile: str, cite: Cite | N
         agrees = ("reproduces the paper's sign" if np.isfinite(r.paper) and (
             (r.verdict == "ahead" and r.paper > 0) or (r.verdict == "behind" and r.paper < 0)) else
             "does **not** reproduce" if np.isfinite(r.paper) and r.verdict != "inconclusive" else "inconclusive")
+        sick = ""
+        if getattr(r, "flagged", 0):
+            cite(k + "/flagged pairs", int(r.flagged))
+            sick = f" {health.flag_mark(True)} It {health.rests_on(int(r.flagged), int(r.pairs))}."
         lines.append(f"- {r.comparison} on {display_name(dataset)}: {_num(cite, k, r.ours, '+.1f')}{se} points ACC "
-                     f"over {cite(k + '/pairs', int(r.pairs))} paired seeds, **{r.verdict}** ({paper}; {agrees}).")
+                     f"over {cite(k + '/pairs', int(r.pairs))} paired seeds, **{r.verdict}** ({paper}; {agrees})."
+                     + sick)
     return "\n".join(lines)
 
 
@@ -1531,9 +1586,53 @@ def _check_words(cite: Cite, key: str, mean: float, se: float, n: int, spec: str
     return f"{_num(cite, key, mean, '+' + spec)}{unit} on one seed"
 
 
-def _finding(verdict: str, reason: str, cite: Cite, parts: Sequence[str]) -> dict:
+def run_label(result) -> str:
+    """A run in words for the health notes: method, the grid value or noise level that sets it apart, seed
+    (e.g. ``"R-DC (β = 0.1, γ = 0.6), seed 0"``)."""
+    cfg = result.config
+    name = METHOD_NAME.get(cfg.get("method"), cfg.get("method")) if cfg.algorithm == "rdc.method" else cfg.algorithm
+    extra = []
+    if cfg.algorithm == "rdc.method":
+        if cfg.get("beta") is not None:
+            extra.append(f"β = {cfg['beta']:g}")
+        if cfg.get("gamma") is not None and cfg.get("gamma_mode") == "absolute":
+            extra.append(f"γ = {cfg['gamma']:g}")
+        if cfg.get("noise_std"):
+            extra.append(f"noise σ = {cfg['noise_std']:g}")
+    return f"{name}{' (' + ', '.join(extra) + ')' if extra else ''}, seed {cfg.seed}"
+
+
+def flagged_runs(runset: RunSet) -> pd.DataFrame:
+    """The runs of ``runset`` whose record flags them unhealthy (:func:`dcutils.health.is_flagged`): one row per
+    run with ``run`` (:func:`run_label`) and ``reasons`` (the health check's, joined)."""
+    rows = [{"run": run_label(r), "reasons": "; ".join(r.meta["health"].get("reasons", []))}
+            for r in runset if health.is_flagged(r.meta)]
+    return pd.DataFrame(rows, columns=["run", "reasons"])
+
+
+def health_note(runset: RunSet | None, cite: Cite | None = None) -> str:
+    """Markdown: which of the item's runs the health check flags and why (:mod:`dcutils.health`: collapsed
+    clusters, a loss or the clean reconstruction error grown beyond 10× its start); "" when none is."""
+    cite = Cite() if cite is None else cite
+    flagged = flagged_runs(runset) if runset is not None else pd.DataFrame()
+    if flagged.empty:
+        return ""
+    items_ = "\n".join(f"- {r.run}: {r.reasons}" for r in flagged.itertuples())
+    verb = "run is" if len(runset) == 1 else ("runs are" if len(flagged) > 1 else "runs is")
+    return (f"{health.flag_mark(True)} **{cite('health/flagged runs', len(flagged))} of "
+            f"{cite('health/runs', len(runset))} {verb} flagged unhealthy** by their health check; every number "
+            f"above that uses them includes them, so read those as measuring the failure:\n{items_}")
+
+
+def _finding(verdict: str, reason: str, cite: Cite, parts: Sequence[str], runset: RunSet | None = None) -> dict:
+    """The findings dict; with ``runset``, its flagged runs are named in the text (:func:`health_note`) and the
+    reason says how many the verdict rests on."""
+    note = health_note(runset, cite)
+    if note:
+        k = len(flagged_runs(runset))
+        reason += f"; {health.flag_mark(True)} {k} of {len(runset)} runs flagged unhealthy (named in the text)"
     return {"verdict": verdict, "reason": reason, "values": dict(cite.values),
-            "text": "\n\n".join(p for p in parts if p)}
+            "text": "\n\n".join(p for p in [*parts, note] if p)}
 
 
 def _one_seed_reason(checks: Sequence[str], n_seeds: int, what: str) -> str | None:
@@ -1574,9 +1673,12 @@ def table_findings(runset: RunSet, settings: Settings, datasets: Sequence[str], 
         checks.append(check)
         k = f"paired/{d}/{r['comparison']}"
         se = f" ± {_num(cite, k + '/se', r['se'], '.1f')}" if r["pairs"] >= 2 else ""
+        sick = (f", {health.flag_mark(True)} {health.rests_on(int(r['flagged']), int(r['pairs']))}"
+                if r["flagged"] else "")
         reasons.append(f"{r['comparison']} on {display_name(d)}: {_num(cite, k, r['ours'], '+.1f')}{se} points ACC "
                        f"over {cite(k + '/pairs', int(r['pairs']))} paired seeds, {r['verdict']} at "
-                       f"{cite('verdict threshold (SE)', 2)} SE (paper {_num(cite, k + '/paper', r['paper'], '+.1f')})")
+                       f"{cite('verdict threshold (SE)', 2)} SE (paper {_num(cite, k + '/paper', r['paper'], '+.1f')})"
+                       + sick)
     missing = missing_text(settings)
     if not checks:
         names = ", ".join(display_name(d) for d in datasets)
@@ -1588,7 +1690,7 @@ def table_findings(runset: RunSet, settings: Settings, datasets: Sequence[str], 
                if cell(table, d, "P1+P2" if ablation else "R-DC")[2]]
     return _finding(overall_verdict(checks), "; ".join(reasons), cite,
                     [*parts, *methods, checkpoint_text(stopping_table(runset), cite=cite), missing,
-                     protocol_note(runset, cite)])
+                     protocol_note(runset, cite)], runset=runset)
 
 
 def accuracy_findings(runset: RunSet, settings: Settings, paper_start: float | None = None,
@@ -1622,7 +1724,7 @@ def accuracy_findings(runset: RunSet, settings: Settings, paper_start: float | N
     reason = "; ".join(reasons) + f", each judged at {cite('verdict threshold (SE)', 2)} SE"
     return _finding(overall_verdict(checks), reason, cite,
                     [accuracy_verdict(runset, settings.profile, paper_start, cite), missing_text(settings),
-                     protocol_note(runset, cite)])
+                     protocol_note(runset, cite)], runset=runset)
 
 
 def purity_findings(runset: RunSet, settings: Settings) -> dict:
@@ -1643,7 +1745,7 @@ def purity_findings(runset: RunSet, settings: Settings) -> dict:
                         [missing_text(settings)])
     return _finding(overall_verdict(checks), "; ".join(reasons), cite,
                     [purity_verdict(runset, settings.profile, cite), missing_text(settings),
-                     protocol_note(runset, cite)])
+                     protocol_note(runset, cite)], runset=runset)
 
 
 def geometry_gaps(runset: RunSet) -> pd.DataFrame:
@@ -1687,7 +1789,7 @@ def geometry_findings(runset: RunSet, settings: Settings) -> dict:
         return _finding(findings.NOT_TESTABLE, f"no DynAE or R-DC runs at profile {settings.profile}", cite, [])
     reason = "; ".join(reasons) + f", each at {cite('verdict threshold (SE)', 2)} SE"
     return _finding(overall_verdict(checks), reason, cite,
-                    [geometry_verdict(runset, settings.profile, cite), protocol_note(runset, cite)])
+                    [geometry_verdict(runset, settings.profile, cite), protocol_note(runset, cite)], runset=runset)
 
 
 def paradigm_per_seed(runset: RunSet) -> pd.DataFrame:
@@ -1732,7 +1834,7 @@ def paradigm_findings(runset: RunSet, settings: Settings) -> dict:
     reason = _one_seed_reason(checks, n_seeds, what) or (what + f"; checks at {cite('verdict threshold (SE)', 2)} SE")
     summary = paradigm_summary(runset)
     return _finding(verdict, reason, cite, [paradigm_verdict(summary, settings.profile, cite),
-                                            protocol_note(runset, cite)])
+                                            protocol_note(runset, cite)], runset=runset)
 
 
 def twist_findings(runset: RunSet, settings: Settings) -> dict:
@@ -1764,7 +1866,8 @@ def twist_findings(runset: RunSet, settings: Settings) -> dict:
     reason = _one_seed_reason(checks, n_seeds, what) or (
         "; ".join(reasons) + f", at {cite('verdict threshold (SE)', 2)} SE")
     return _finding(overall_verdict(checks), reason, cite,
-                    [twist_verdict(twist_summary(runset), settings.profile, cite), protocol_note(runset, cite)])
+                    [twist_verdict(twist_summary(runset), settings.profile, cite), protocol_note(runset, cite)],
+                    runset=runset)
 
 
 #: With one seed, a 5-NN purity change this large against the claim contradicts it by a wide margin.
@@ -1803,7 +1906,7 @@ def gain_findings(runset: RunSet, settings: Settings) -> dict:
                                                   f"of ACC beyond {two} SE, but the interval of {', '.join(rest)} "
                                                   f"reaches {bound} points")
     return _finding(verdict, reason, cite, [gain_verdict(runset, settings.profile, cite), missing_text(settings),
-                                            protocol_note(runset, cite)])
+                                            protocol_note(runset, cite)], runset=runset)
 
 
 def _spread_verdict(cells: pd.DataFrame, cite: Cite, key: str, what: str) -> tuple[str, str]:
@@ -1846,7 +1949,7 @@ def sensitivity_findings(runset: RunSet, settings: Settings) -> dict:
         return _finding(findings.NOT_TESTABLE, f"no grid runs at profile {settings.profile}", cite, [])
     verdict, reason = _spread_verdict(_cells(f, ["beta", "gamma"]), cite, "grid", "(β, γ) grid")
     return _finding(verdict, reason, cite, [sensitivity_verdict(runset, settings.profile, cite),
-                                            missing_text(settings), protocol_note(runset, cite)])
+                                            missing_text(settings), protocol_note(runset, cite)], runset=runset)
 
 
 def noise_findings(runset: RunSet, settings: Settings) -> dict:
@@ -1863,7 +1966,7 @@ def noise_findings(runset: RunSet, settings: Settings) -> dict:
         reasons.append(r)
     return _finding(overall_verdict(checks), "; ".join(reasons), cite,
                     [noise_verdict(runset, settings.profile, cite), missing_text(settings),
-                     protocol_note(runset, cite)])
+                     protocol_note(runset, cite)], runset=runset)
 
 
 def pca_findings(runset: RunSet, settings: Settings, reference: RunSet | None = None) -> dict:
@@ -1904,7 +2007,7 @@ def pca_findings(runset: RunSet, settings: Settings, reference: RunSet | None = 
         parts.append("R-DC's runs (Figure 18), for the comparison:\n"
                      + pca_text(pca_separation(reference), settings.profile, cite).split("\n", 1)[-1])
     return _finding(overall_verdict(checks), reason, cite, [*parts, missing_text(settings),
-                                                            protocol_note(runset, cite)])
+                                                            protocol_note(runset, cite)], runset=runset)
 
 
 def runtime_findings(runset: RunSet, settings: Settings) -> dict:
@@ -1932,7 +2035,7 @@ def runtime_findings(runset: RunSet, settings: Settings) -> dict:
               f"{cite('verdict threshold (SE)', 2)} SE: " + "; ".join(reasons))
     return _finding(overall_verdict(checks), reason, cite,
                     [runtime_verdict(table, settings.profile, cite), missing_text(settings),
-                     protocol_note(runset, cite)])
+                     protocol_note(runset, cite)], runset=runset)
 
 
 def algorithm_findings(runset: RunSet, settings: Settings) -> dict:
@@ -1949,7 +2052,7 @@ def algorithm_findings(runset: RunSet, settings: Settings) -> dict:
               f"{_check_words(cite, 'check/core ratio last - first', mean, se, n, '.3f')}"
               f" over phase 2 (the claim traced: it grows; {check} at {cite('verdict threshold (SE)', 2)} SE)")
     return _finding(overall_verdict([check]), reason, cite, [algorithm_verdict(runset, settings.profile, cite),
-                                                             protocol_note(runset, cite)])
+                                                             protocol_note(runset, cite)], runset=runset)
 
 
 def dataset_findings(table: pd.DataFrame, settings: Settings) -> dict:
