@@ -221,3 +221,5 @@ def test_a_flagged_run_is_named_in_the_findings_the_table_and_the_paired_claim()
     assert rdc["Flagged"] == 0 and rdc["Note"] == ""
     wide = rp.wide(table).set_index("Method (paper / ours)")
     assert wide.loc["DEC", "FMNIST"].endswith("⚠") and not wide.loc["R-DC", "FMNIST"].endswith("⚠")
+    stops = rp.stopping_table(runs).set_index("method")
+    assert stops.loc["DEC", "flagged"] == 1 and stops.loc["R-DC", "flagged"] == 0

@@ -1103,13 +1103,14 @@ def _flagged_cells_text(runset: RunSet, cells: pd.DataFrame, cite: Cite) -> str:
         return ""
     ratios = [float(np.mean(r.meta["core_ratios"])) for r in runset
               if health.is_flagged(r.meta) and r.meta.get("core_ratios")]
-    names = ", ".join(f"(β = {b:g}, γ = {c:g})" for b, c in zip(bad["beta"], bad["gamma"]))
+    names = cite("grid/flagged cells/names",
+                 ", ".join(f"(β = {b:g}, γ = {c:g})" for b, c in zip(bad["beta"], bad["gamma"])))
     text = (f" {health.flag_mark(True)} {cite('grid/flagged cells', len(bad))} cells hold a run flagged unhealthy: "
             f"{names}.")
     if ratios:
         text += (f" Their runs' core ratio averages {cite('grid/flagged core ratio', float(np.mean(ratios)), '.3f')} "
-                 "over phase 2: nearly every point is core, so nearly none reconstructs its input (Eq. 12), the "
-                 "term that anchors the decoder.")
+                 "over the second phase: nearly every point is core, so nearly none reconstructs its input "
+                 "(Eq. 12), the term that anchors the decoder.")
     return text
 
 
@@ -1385,7 +1386,7 @@ def claims_text(claims: pd.DataFrame, dataset: str, profile: str, cite: Cite | N
 def stopping_table(runset: RunSet) -> pd.DataFrame:
     """Per (data set, method): iterations run after phase 1, why each run stopped, when its own rule would have
     fired, and the final ACC next to the best ACC of the run chosen with the labels (what the authors' code
-    keeps; never used here to pick a network)."""
+    keeps; never used here to pick a network); ``flagged``: how many of the seeds' runs the health check flags."""
     frame = finals(runset)
     if frame.empty:
         return pd.DataFrame()
@@ -1398,13 +1399,14 @@ def stopping_table(runset: RunSet) -> pd.DataFrame:
                      "stopped": r.meta.get("stopped", r.meta.get("phase2_stopped", "—")),
                      "own rule fired at": fired if fired is not None else "never",
                      "ACC final": _pct(r.final.get("acc", np.nan)),
-                     "ACC best, chosen with labels": _pct(r.final.get("acc_best_chosen_with_labels", np.nan))})
+                     "ACC best, chosen with labels": _pct(r.final.get("acc_best_chosen_with_labels", np.nan)),
+                     "flagged": health.is_flagged(r.meta)})
     out = pd.DataFrame(rows)
     return (out.groupby(["dataset", "method"], sort=False)
             .agg(iterations=("iterations", "mean"), stopped=("stopped", lambda s: ", ".join(sorted(set(map(str, s))))),
                  rule_fired=("own rule fired at", lambda s: ", ".join(map(str, s))),
                  acc_final=("ACC final", "mean"), acc_best_with_labels=("ACC best, chosen with labels", "mean"),
-                 seeds=("seed", "nunique"))
+                 seeds=("seed", "nunique"), flagged=("flagged", "sum"))
             .reset_index())
 
 
@@ -1617,7 +1619,8 @@ def health_note(runset: RunSet | None, cite: Cite | None = None) -> str:
     flagged = flagged_runs(runset) if runset is not None else pd.DataFrame()
     if flagged.empty:
         return ""
-    items_ = "\n".join(f"- {r.run}: {r.reasons}" for r in flagged.itertuples())
+    items_ = "\n".join(f"- {cite(f'health/flagged/{i}', f'{r.run}: {r.reasons}')}"
+                        for i, r in enumerate(flagged.itertuples()))
     verb = "run is" if len(runset) == 1 else ("runs are" if len(flagged) > 1 else "runs is")
     return (f"{health.flag_mark(True)} **{cite('health/flagged runs', len(flagged))} of "
             f"{cite('health/runs', len(runset))} {verb} flagged unhealthy** by their health check; every number "
