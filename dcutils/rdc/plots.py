@@ -1623,7 +1623,7 @@ def health_note(runset: RunSet | None, cite: Cite | None = None) -> str:
                         for i, r in enumerate(flagged.itertuples()))
     verb = "run is" if len(runset) == 1 else ("runs are" if len(flagged) > 1 else "runs is")
     return (f"{health.flag_mark(True)} **{cite('health/flagged runs', len(flagged))} of "
-            f"{cite('health/runs', len(runset))} {verb} flagged unhealthy** by their health check; every number "
+            f"{cite('health/runs', len(runset))} {verb} flagged unhealthy** by the health check; every number "
             f"above that uses them includes them, so read those as measuring the failure:\n{items_}")
 
 
