@@ -91,10 +91,6 @@ def brb_v2_pending(status: str) -> str:
     return recompute_pending(status, "brb.dc version 2, issue 20")
 
 
-def rdc_v3_pending(status: str) -> str:
-    """An rdc item waiting for rdc.method / rdc.paradigm / rdc.twist version 3 (issue 21: anchored phase-2
-    targets, run health, 20-start k-means readout)."""
-    return recompute_pending(status, "rdc version 3, issue 21")
 #: The BRB grid at quick: the data sets its profile pins (the others are the paper profile's).
 BRB_OFFLINE = ("partial: quick runs 7 of the 36 (setting, method, data set) rows at the floors of issue 9 "
                "(OPTDIGITS whole: DEC, IDEC, DCN with and without pretraining, every variant; USPS: IDEC without "
@@ -172,27 +168,27 @@ ITEMS: list[Item] = [
     ]),
     *_items("rdc", [
         ("algo1", "rdc-algorithm", "data", "the R-DC two-phase algorithm", DONE),
-        ("fig01", "id-lid-paradigms", "data", "ID and LID through pretraining and DEC clustering", rdc_v3_pending("partial: MNIST is its 10,000-image test split (named on the figure)")),
-        ("fig02", "feature-twist-dec", "data", "feature twist: curved clusters under DEC", rdc_v3_pending("done (1 seed at quick)")),
+        ("fig01", "id-lid-paradigms", "data", "ID and LID through pretraining and DEC clustering", "partial: MNIST is its 10,000-image test split (named on the figure)"),
+        ("fig02", "feature-twist-dec", "data", "feature twist: curved clusters under DEC", "done (1 seed at quick)"),
         ("fig03", "clustering-gain", "data", "ACC gain of the clustering phase over pretraining", "partial: FMNIST only; the other four data sets are not run at quick (paper profile)"),
         *[(f"fig{n:02d}", "schematic", "schematic", "paradigm and pipeline diagram", SCHEMATIC) for n in range(4, 12)],
         ("fig12", "dynae-vs-rdc", "data", "ACC per iteration in phase 2, DynAE vs R-DC (FMNIST)", DONE),
         ("fig13", "rdc-accuracy", "data", "ACC per iteration of R-DC", "partial: FMNIST only; BloodMNIST (13b) is not run at quick (paper profile)"),
         ("fig14", "neighbour-purity", "data", "% true / false neighbours, initial vs after filtering", "partial: FMNIST only; BloodMNIST (14c, 14d) is not run at quick (paper profile)"),
         ("fig15", "id-lid-phases", "data", "ID and LID through both phases, DynAE vs R-DC", DONE),
-        ("fig16", "feature-twist-rdc", "data", "as fig02 with R-DC phase 2", rdc_v3_pending("done (1 seed at quick)")),
+        ("fig16", "feature-twist-rdc", "data", "as fig02 with R-DC phase 2", "done (1 seed at quick)"),
         ("fig17", "sensitivity", "data", "sensitivity to beta x gamma", "partial: FMNIST substitutes for PneumoniaMNIST (named on the figure); 3 x 3 grid at quick"),
         ("fig18", "pca-rdc", "data", "PCA 2-D of R-DC latent codes", "partial: FMNIST only of the six data sets"),
         ("fig19", "pca-cc", "data", "PCA 2-D of a contrastive-clustering baseline", "partial: CC is not implemented; DEC and DynAE substitute (named on the figure)"),
-        ("fig20", "noise-robustness", "data", "ACC/F1 under input Gaussian noise", rdc_v3_pending("partial: FMNIST substitutes for BloodMNIST and VesselMNIST3D (named on the figure)")),
+        ("fig20", "noise-robustness", "data", "ACC/F1 under input Gaussian noise", "partial: FMNIST substitutes for BloodMNIST and VesselMNIST3D (named on the figure)"),
         ("tab01", "datasets", "config", "data set statistics", DONE),
         ("tab02", "beta-gamma", "config", "beta / gamma per data set", DONE),
-        ("tab03", "cifar10-fmnist", "data", "ACC / F1 macro / F1 micro, 10 methods, CIFAR10 and FMNIST", rdc_v3_pending("partial: CIFAR10 is not run at quick (paper profile); FINCH, PSSC, CC and DDC-UCO are paper only")),
+        ("tab03", "cifar10-fmnist", "data", "ACC / F1 macro / F1 micro, 10 methods, CIFAR10 and FMNIST", "partial: CIFAR10 is not run at quick (paper profile); FINCH, PSSC, CC and DDC-UCO are paper only"),
         ("tab04", "vessel-pneumonia", "data", "the same, VesselMNIST3D and PneumoniaMNIST", "partial: paper only here: VesselMNIST3D and PneumoniaMNIST are not run at quick (paper profile)"),
         ("tab05", "breast-blood", "data", "the same, BreastMNIST and BloodMNIST", "partial: paper only here: BreastMNIST and BloodMNIST are not run at quick (paper profile)"),
-        ("tab06", "runtime", "data", "runtime at equal iterations", rdc_v3_pending("partial: FMNIST only; CPU timings on a subsample, ratios only")),
+        ("tab06", "runtime", "data", "runtime at equal iterations", "partial: FMNIST only; CPU timings on a subsample, ratios only"),
         ("tab07", "complexity", "config", "complexity and hyperparameter counts", "done (the complexity column was lost in the text)"),
-        ("tab08", "ablation", "data", "ablation: P1, P1+P2, P1+P3, P1+P2+P3", rdc_v3_pending("partial: FMNIST only; the three MedMNIST columns are paper only")),
+        ("tab08", "ablation", "data", "ablation: P1, P1+P2, P1+P3, P1+P2+P3", "partial: FMNIST only; the three MedMNIST columns are paper only"),
     ]),
 ]
 
@@ -204,7 +200,7 @@ EXTRAS: list[Item] = [
          (".csv", ".md", ".png", ".pdf")),
     Item("rdc", "choices", "", "data",
          "the paper's text vs the authors' code: phase-2 targets and refresh interval, each run both ways (FMNIST, 3 seeds)",
-         rdc_v3_pending("done (the authors' targets and refresh 140 against the defaults, paired per seed)"),
+         "done (the authors' targets and refresh 140 against the defaults, paired per seed)",
          (".csv", ".md", ".png", ".pdf")),
     Item("resl", "deviations", "", "data",
          "SCAN's code or not: the pseudo-label pass's BatchNorm mode, SCAN+SL run both ways (FMNIST, 3 seeds)",
