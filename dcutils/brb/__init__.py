@@ -52,9 +52,15 @@ Modules (training layer: they import only :mod:`dcutils.core` and the primitives
 ``augmentation``  the clustering phase's batched augmentation per data set
 ``train``         the clustering loop
 ``run``           the registered run ``brb.dc``
+``contrastive``   BRB with SimCLR as the auxiliary task: ResNet18 + MLP + projector, its block resets,
+                  losses, views and the clustering loop (Tables 1, 11, 16, 17); they also import
+                  ReSL's network, pretext data and self-labeling (:mod:`dcutils.resl`, training layer)
+``contrastive_pretrain`` its SimCLR pretraining and the cache of the pretrained network
+``contrastive_run`` the registered run ``brb.contrastive`` (pretraining, clustering, self-labeling)
 
 Above them (import the run cache and settings; not re-exported here):
-``settings`` (items' settings and run lists) and ``plots`` (tables and figures).
+``settings`` (items' settings and run lists), ``contrastive_settings`` (the contrastive items' run
+lists, not registered with the items) and ``plots`` (tables and figures).
 
 Choices where the paper is silent (stated so they can be checked)
 -----------------------------------------------------------------
@@ -120,6 +126,7 @@ with the other values keep their keys, since a config names every parameter):
   with seed 0), so seeds vary only the network and the algorithm's draws.
 """
 from dcutils.brb.augmentation import make_augmenter, setup_for
+from dcutils.brb.contrastive_run import run_contrastive
 from dcutils.brb.losses import (
     DCN_CENTROID_RATE,
     DCN_CENTROIDS,
@@ -159,5 +166,5 @@ __all__ = [
     "BRBStepInfo", "brb_step", "noise_step", "disentangled_step",
     "pretrain_autoencoder", "pretrained_autoencoder", "pretrained_path",
     "ClusteringResult", "train_clustering", "reset_epochs", "run_dc", "setup_for", "make_augmenter",
-    "clustering_augmenter",
+    "clustering_augmenter", "run_contrastive",
 ]
