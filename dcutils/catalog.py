@@ -91,6 +91,16 @@ def brb_v2_pending(status: str) -> str:
     return recompute_pending(status, "brb.dc version 2, issue 20")
 
 
+def contrastive_pending(status: str) -> str:
+    """A brb contrastive item (Tables 1, 11, 16, 17) whose notebook and run list exist, waiting for its first quick
+    records of ``brb.contrastive`` version 1 (issue 23)."""
+    return recompute_pending(status, "brb.contrastive version 1, issue 23")
+
+
+#: The contrastive items at quick: Fashion-MNIST at ReSL's quick scale for the paper's CIFAR data sets.
+BRB_CONTRASTIVE_SUB = ("partial: FMNIST (3,000 / 2,000 balanced train / test images, ResNet18 at width 1/8) "
+                       "substitutes for CIFAR10 and CIFAR100-20 (paper profile), whose cells show the paper's values")
+
 #: The BRB grid at quick: the data sets its profile pins (the others are the paper profile's).
 BRB_OFFLINE = ("partial: quick runs 7 of the 36 (setting, method, data set) rows at the floors of issue 9 "
                "(OPTDIGITS whole: DEC, IDEC, DCN with and without pretraining, every variant; USPS: IDEC without "
@@ -126,7 +136,7 @@ ITEMS: list[Item] = [
         ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels", "partial: USPS and GTSRB run no DCN at quick (paper profile); OPTDIGITS shown, named on the figure"),
         ("fig18", "reconstruction-loss", "data", "reconstruction loss per epoch, DCN with vs without BRB", "done (OPTDIGITS: scikit-learn part)"),
         ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise", brb_v2_pending("partial: OPTDIGITS DEC with pretraining stands in for the paper's DCN on USPS and OPTDIGITS")),
-        ("tab01", "contrastive", "data", "contrastive (SimCLR, ResNet18) + self-labeling, CIFAR10 / CIFAR100-20"),
+        ("tab01", "contrastive", "data", "contrastive (SimCLR, ResNet18) + self-labeling, CIFAR10 / CIFAR100-20", contrastive_pending(BRB_CONTRASTIVE_SUB + "; SCAN, GCC and SeCu are the paper's values only"), (".csv", ".md", ".png", ".pdf")),
         ("tab02", "appendix-contents", "config", "contents of the appendix", "index only: a list of appendix sections, nothing to compute"),
         ("tab03", "datasets", "config", "data set statistics from the loaders", DONE),
         ("tab04", "runtime", "data", "wall-clock time of one run per data set", brb_v2_pending("partial: the main grid's quick runs (OPTDIGITS, USPS) on a 2-core CPU; the other data sets are the paper profile's")),
@@ -136,13 +146,13 @@ ITEMS: list[Item] = [
         ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size", brb_v2_pending("partial: OPTDIGITS DEC, 10 % and 100 %, from tab09's runs")),
         ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size", brb_v2_pending("partial: OPTDIGITS DEC with pretraining, 10 % and 100 %")),
         ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms", brb_v2_pending("partial: from tab12's runs; k-medoids and MNIST are the paper profile's")),
-        ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)"),
+        ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)", contrastive_pending("partial: FMNIST substitutes for CIFAR10 (paper profile); DCN with the MLP reset, blocks none, 4 and all; blocks 1, 1+2, 4+3 and the column without the MLP reset are the paper profile's")),
         ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)", brb_v2_pending("partial: OPTDIGITS DEC with pretraining stands in; k-medoids is the paper profile's")),
         ("tab13", "acc-all-variants", "data", "ACC of all 24 variants on 6 data sets", brb_v2_pending(BRB_OFFLINE)),
         ("tab14", "nmi-all-variants", "data", "NMI of all 24 variants", brb_v2_pending(BRB_OFFLINE)),
         ("tab15", "ari-all-variants", "data", "ARI of all 24 variants", brb_v2_pending(BRB_OFFLINE)),
-        ("tab16", "contrastive-self-labeling", "data", "contrastive with self-labeling, ACC"),
-        ("tab17", "contrastive-no-self-labeling", "data", "contrastive without self-labeling, ACC"),
+        ("tab16", "contrastive-self-labeling", "data", "contrastive with self-labeling, ACC", contrastive_pending(BRB_CONTRASTIVE_SUB + " (tab01's runs)")),
+        ("tab17", "contrastive-no-self-labeling", "data", "contrastive without self-labeling, ACC", contrastive_pending(BRB_CONTRASTIVE_SUB + " (tab01's runs, read before self-labeling)")),
         ("tab18", "own-assignments-no-pretraining", "data", "reclustering with own assignments vs k-means, no pretraining", brb_v2_pending("partial: OPTDIGITS DEC")),
         ("tab19", "own-assignments-pretraining", "data", "the same with pretraining", brb_v2_pending("partial: OPTDIGITS DEC")),
         ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead", brb_v2_pending("partial: counted over the 4 rows quick runs (see the notebook)")),

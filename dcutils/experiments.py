@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 import dcutils.brb.analysis_settings  # noqa: F401  (registration)
+import dcutils.brb.contrastive_settings  # noqa: F401
 import dcutils.brb.settings  # noqa: F401  (registration)
 import dcutils.rdc.settings  # noqa: F401
 import dcutils.resl.settings  # noqa: F401

@@ -51,6 +51,11 @@ _PARADIGM = dict(subsample=200, pretrain_epochs=2, cluster_epochs=2, geometry_sa
                  preprocess="raw", split="test")
 _RESL = dict(n_train=60, n_test=30, width=1 / 32, simclr_epochs=1, simclr_batch=32, scan_epochs=1, scan_batch=32,
              n_neighbours=5, sl_epochs=2, sl_batch=30, threshold=0.0, every=1, alpha=0.5, momentum=0.5)
+#: brb.contrastive: 60 FMNIST training images, a ResNet18 at width 1/16 with a small head, one SimCLR epoch shared by
+#: the probes (pretrain_seed 0), two clustering epochs with a BRB step after the first, one self-labeling epoch.
+_CLR = dict(n_train=60, n_test=30, width=1 / 16, batch_size=12, mlp=(16, 8, 8), projector_width=16, pretrain_epochs=1,
+            pretrain_seed=0, cluster_epochs=2, reset_interval=1, warmup_epochs=1, kmeans_n_init=2, sl_warmup_epochs=1,
+            sl_epochs=1, sl_batch=30, threshold=0.2, precision="fp32")
 
 #: Per algorithm: probe name -> (data set, parameters). Seed 0, profile smoke.
 PROBES: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
@@ -77,6 +82,11 @@ PROBES: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
     "resl.selflabel": {**{s: ("fmnist", {**_RESL, "strategy": s}) for s in ("none", "sp", "ht")},
                        # version 2: the pseudo-label pass in eval mode
                        "none_bn_eval": ("fmnist", {**_RESL, "strategy": "none", "pseudo_label_bn": "eval"})},
+    "brb.contrastive": {**{m: ("fmnist", {**_CLR, "method": m}) for m in ("dec", "idec", "dcn")},
+                        # Table 11's block choices and the plain run without self-labeling (Table 17's reading)
+                        "dcn_all_blocks": ("fmnist", {**_CLR, "method": "dcn", "reset_blocks": "all"}),
+                        "dcn_no_mlp_reset": ("fmnist", {**_CLR, "method": "dcn", "reset_mlp": False}),
+                        "idec_plain": ("fmnist", {**_CLR, "method": "idec", "brb": False, "self_labeling": False})},
 }
 
 #: Columns (and final keys) compared: continuous quantities, matched by substring.

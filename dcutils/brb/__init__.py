@@ -59,8 +59,8 @@ Modules (training layer: they import only :mod:`dcutils.core` and the primitives
 ``contrastive_run`` the registered run ``brb.contrastive`` (pretraining, clustering, self-labeling)
 
 Above them (import the run cache and settings; not re-exported here):
-``settings`` (items' settings and run lists), ``contrastive_settings`` (the contrastive items' run
-lists, not registered with the items) and ``plots`` (tables and figures).
+``settings`` (items' settings and run lists), ``contrastive_settings`` (the contrastive items' settings
+and run lists), ``plots`` (tables and figures) and ``contrastive_plots`` (the contrastive items' tables).
 
 Choices where the paper is silent (stated so they can be checked)
 -----------------------------------------------------------------

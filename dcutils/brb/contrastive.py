@@ -117,8 +117,8 @@ __all__ = ["AUTHORS", "RESET_BLOCKS", "CLUSTER_COLUMNS", "ContrastiveNet", "bloc
 AUTHORS: dict[str, Any] = {
     "seeds": (214, 148, 820, 400, 40, 805, 111, 491, 215, 513),
     "pretrain_lr": 3e-3,
-    "pretrain_weight_decay": 1e-4,
-    "cluster_lr": {"dec": 1e-3, "idec": 3e-3, "dcn": 1e-2},
+    "pretrain_weight_decay": SETUP.pretrain_weight_decay,  # Table 7 states it: one copy, in dcutils.hparams
+    "cluster_lr": {name.lower(): lr for name, lr in SETUP.cluster_lr},  # Table 7's 1e-3 / 3e-3 / 1e-2
     "cluster_weight": {"dec": 1.0, "idec": 1.0, "dcn": 1e-4},
     "contrastive_weight": 1.0,
     "warmup_epochs": 20,      # LinearLR total_iters = DCOptimizerArgs.scheduler_total_epochs (default 20)

@@ -1,9 +1,12 @@
-"""Run lists of BRB's contrastive items, brb tab01, tab11, tab16 and tab17, per profile (not registered).
+"""Settings and run lists of BRB's contrastive items, brb tab01, tab11, tab16 and tab17, per profile.
 
-These functions only build :class:`~dcutils.core.RunConfig` lists of ``brb.contrastive``
-(:mod:`dcutils.brb.contrastive_run`); registering them with the items (:func:`dcutils.items.register_item`,
-:func:`~dcutils.items.run_list`) is left to the notebooks' integration. :func:`item_configs` gives an item's
-list, :func:`design` the protocol of a profile in optimizer steps.
+These functions build :class:`~dcutils.core.RunConfig` lists of ``brb.contrastive``
+(:mod:`dcutils.brb.contrastive_run`), and importing the module registers each item's values per profile
+(:func:`profile_values`: seeds, data sets, tab11's rows and every run parameter, so a notebook's
+``overrides`` reach the runs) and its run list with the items (:func:`dcutils.items.register_item`,
+:func:`~dcutils.items.run_list`; :mod:`dcutils.experiments` imports it). :func:`item_configs` gives an item's
+list, :func:`design` the protocol of a profile in optimizer steps; both take a profile's registered values or a
+notebook's settings.
 
 What each item reads
 --------------------
@@ -74,15 +77,17 @@ code), fp32, the authors' 10 seeds (``config/contrastive/*.py``: 214, 148, 820, 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import dcutils.brb.contrastive_run  # noqa: F401  (registers brb.contrastive)
 from dcutils import items
 from dcutils.brb.contrastive import AUTHORS, RESET_BLOCKS
-from dcutils.core import RunConfig
-from dcutils.profiles import check_profile
+from dcutils.core import RunConfig, get_algorithm
+from dcutils.profiles import SettingsError, check_profile
 
-__all__ = ["ITEMS", "METHODS", "RUNS", "run_config", "main_configs", "block_configs", "item_configs", "design"]
+__all__ = ["ITEMS", "METHODS", "RUNS", "RUN_KEYS", "profile_values", "run_config", "main_configs", "block_configs",
+           "item_configs", "design", "tab11_rows"]
 
 ITEMS = ("brb/tab01", "brb/tab11", "brb/tab16", "brb/tab17")
 METHODS = ("dec", "idec", "dcn")
@@ -114,46 +119,82 @@ RUNS: dict[str, dict[str, Any]] = {
 }
 
 
-def run_config(profile: str, dataset: str, seed: int, **params: Any) -> RunConfig:
-    """A ``brb.contrastive`` config on the data ``profile`` pins, with the profile's run parameters and ``params``."""
-    check_profile(profile)
-    return items.config("brb.contrastive", dataset, seed, profile, **{**RUNS[profile]["run"], **params})
+#: The ``brb.contrastive`` parameters an item's settings hold (each profile's ``run`` values, the algorithm's
+#: defaults where a profile gives none), so every profile declares the same names.
+RUN_KEYS: tuple[str, ...] = tuple(dict.fromkeys([*(k for p in RUNS.values() for k in p["run"]),
+                                                 "recluster_subsample"]))
 
 
-def main_configs(profile: str) -> list[RunConfig]:
-    """tab01 / tab16 / tab17: every data set x method x (plain, +BRB) x seed, with self-labeling."""
+def profile_values(profile: str) -> dict[str, Any]:
+    """The values the items register for ``profile``: seeds, data sets, tab11's method, data sets and rows (lists
+    ``[reset_blocks, reset_mlp]``), the run parameters of :data:`RUN_KEYS`, and ``subsample`` None (the profiles'
+    base value, which these runs do not read: they take ``n_train`` / ``n_test``)."""
     p = RUNS[check_profile(profile)]
-    return [run_config(profile, d, seed, method=m, brb=brb, self_labeling=True)
-            for d in p["datasets"] for m in METHODS for brb in (False, True) for seed in p["seeds"]]
+    defaults = get_algorithm("brb.contrastive").defaults
+    return {"seeds": list(p["seeds"]), "datasets": list(p["datasets"]), "tab11_method": p["tab11_method"],
+            "tab11_datasets": list(p["tab11_datasets"]), "tab11_rows": [[b, m] for b, m in p["tab11_rows"]],
+            "subsample": None, **{k: p["run"].get(k, defaults[k]) for k in RUN_KEYS}}
 
 
-def block_configs(profile: str) -> list[RunConfig]:
+def _values(profile: str, values: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if values is None:
+        return profile_values(profile)
+    if values.get("subsample") is not None:
+        raise SettingsError(f"the contrastive items take n_train / n_test, not subsample "
+                            f"(got subsample={values['subsample']!r})")
+    return values
+
+
+def tab11_rows(values: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    """tab11's (reset_blocks, reset_mlp) rows of a profile's values or a notebook's settings, in order."""
+    return [(str(b), bool(m)) for b, m in values["tab11_rows"]]
+
+
+def run_config(profile: str, dataset: str, seed: int, values: Mapping[str, Any] | None = None,
+               **params: Any) -> RunConfig:
+    """A ``brb.contrastive`` config on the data ``profile`` pins, with the run parameters of ``values`` (default:
+    the profile's, :func:`profile_values`) and ``params``."""
+    check_profile(profile)
+    v = _values(profile, values)
+    return items.config("brb.contrastive", dataset, seed, profile, **{**{k: v[k] for k in RUN_KEYS}, **params})
+
+
+def main_configs(profile: str, values: Mapping[str, Any] | None = None) -> list[RunConfig]:
+    """tab01 / tab16 / tab17: every data set x method x (plain, +BRB) x seed, with self-labeling."""
+    v = _values(profile, values)
+    return [run_config(profile, d, seed, v, method=m, brb=brb, self_labeling=True)
+            for d in v["datasets"] for m in METHODS for brb in (False, True) for seed in v["seeds"]]
+
+
+def block_configs(profile: str, values: Mapping[str, Any] | None = None) -> list[RunConfig]:
     """tab11: the profile's (reset_blocks, reset_mlp) rows of its method, every seed; a row equal to the main
     list's +BRB run (block 4 with the MLP reset) is that run, the others run without self-labeling."""
-    p = RUNS[check_profile(profile)]
+    v = _values(profile, values)
     main = {(c.dataset, c["method"], c["brb"], c["reset_blocks"], c["reset_mlp"], c.seed): c
-            for c in main_configs(profile)}
+            for c in main_configs(profile, v)}
     out = []
-    for d in p["tab11_datasets"]:
-        for blocks, mlp in p["tab11_rows"]:
-            for seed in p["seeds"]:
-                shared = main.get((items.data_spec(profile, d).name, p["tab11_method"], True, blocks, mlp, seed))
-                out.append(shared or run_config(profile, d, seed, method=p["tab11_method"], brb=True,
+    for d in v["tab11_datasets"]:
+        for blocks, mlp in tab11_rows(v):
+            for seed in v["seeds"]:
+                shared = main.get((items.data_spec(profile, d).name, v["tab11_method"], True, blocks, mlp, seed))
+                out.append(shared or run_config(profile, d, seed, v, method=v["tab11_method"], brb=True,
                                                 reset_blocks=blocks, reset_mlp=mlp, self_labeling=False))
     return out
 
 
-def item_configs(item: str, profile: str) -> list[RunConfig]:
-    """The run list of one of :data:`ITEMS` at ``profile`` (duplicates removed, order kept)."""
+def item_configs(item: str, profile: str, values: Mapping[str, Any] | None = None) -> list[RunConfig]:
+    """The run list of one of :data:`ITEMS` at ``profile`` (duplicates removed, order kept), from the profile's
+    values or a notebook's settings ``values``."""
     if item not in ITEMS:
         raise ValueError(f"unknown contrastive item {item!r}; choose one of {list(ITEMS)}")
-    configs = block_configs(profile) if item == "brb/tab11" else main_configs(profile)
+    configs = block_configs(profile, values) if item == "brb/tab11" else main_configs(profile, values)
     return list(dict.fromkeys(configs))
 
 
-def design(profile: str) -> dict[str, Any]:
+def design(profile: str, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The protocol of ``profile`` in optimizer steps (from its run parameters and the algorithm's defaults)."""
-    cfg = run_config(profile, RUNS[check_profile(profile)]["datasets"][0], 0)
+    v = _values(profile, values)
+    cfg = run_config(profile, v["datasets"][0], 0, v)
     n = cfg["n_train"] if cfg["n_train"] is not None else 50_000
     per_epoch = n // cfg["batch_size"]
     t, epochs = cfg["reset_interval"], cfg["cluster_epochs"]
@@ -163,5 +204,19 @@ def design(profile: str) -> dict[str, Any]:
             "steps_after_last_brb": (epochs - brb_epochs[-1]) * per_epoch if brb_epochs else math.nan,
             "pretrain_steps": cfg["pretrain_epochs"] * per_epoch,
             "selflabel_steps": cfg["sl_epochs"] * math.ceil(n / cfg["sl_batch"]),
-            "runs": {item: len(item_configs(item, profile)) for item in ITEMS},
-            "distinct_runs": len(set(main_configs(profile)) | set(block_configs(profile)))}
+            "runs": {item: len(item_configs(item, profile, v)) for item in ITEMS},
+            "distinct_runs": len(set(main_configs(profile, v)) | set(block_configs(profile, v)))}
+
+
+def _item_runs(s) -> list[RunConfig]:
+    """The registered run list of a contrastive item: :func:`item_configs` under the notebook's settings."""
+    return item_configs(s.item, s.profile, s)
+
+
+def _register() -> None:
+    for item in ITEMS:
+        items.register_item(item, {p: profile_values(p) for p in RUNS})
+        items.run_list(item)(_item_runs)
+
+
+_register()

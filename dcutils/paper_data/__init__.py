@@ -23,6 +23,11 @@ read-only, ``.copy()`` before changing it). Values are in percent as printed.
     R-DC Table 1 (Section 4.1): samples and classes per data set.
 ``rdc_figures.csv``
     Single numbers of R-DC's figures (Figure 12's start ACC), by key.
+``brb_contrastive.csv``
+    BRB Section 6, Table 1: ACC, NMI and ARI (percent) of DEC, IDEC and DCN, plain and +BRB, with SimCLR and
+    self-labeling on CIFAR10 and CIFAR100-20, and the rows "Pretraining + k-means", SCAN, GCC and SeCu; the
+    catalog's reference values (the authors' release), which agree with the rows the paper's text kept. Table 16
+    prints Table 1's ACC; Tables 11 and 17 were lost in the text (their notebooks state the text's claims).
 ``resl_tables.csv``
     ReSL Tables 1/4 (ACC), 5 (ARI), 6 (NMI): average and maximum over five
     seeds of SP, SP*, HT and SCAN+SL on four data sets; Table 2: NMI match at
@@ -122,6 +127,17 @@ def rdc_figure_value(key: str) -> float:
     if key not in values.index:
         raise KeyError(f"no R-DC figure number {key!r}; known: {', '.join(values.index)}")
     return float(values[key])
+
+
+@cache
+def brb_contrastive() -> pd.DataFrame:
+    """BRB Table 1 (= Table 16's ACC) as rows (row, method, brb, dataset, metric, value).
+
+    ``row`` as printed ("Pretraining + k-means", "DEC", "DEC+BRB", ..., "SCAN", "GCC", "SeCu"); ``method`` in
+    {dec, idec, dcn} for the compared algorithms, else ``pretraining``, ``scan``, ``gcc``, ``secu``; ``brb``
+    bool; ``dataset`` in {cifar10, cifar100-20}; ``metric`` in {acc, nmi, ari}; percent. GCC gives ACC only.
+    """
+    return _read("brb_contrastive.csv")
 
 
 @cache
