@@ -580,7 +580,8 @@ def hyperparameter_table() -> pd.DataFrame:
              ("BRB", "Reset factor step per block", f"{AUTHORS['alpha_step']:g} (block 4: α + step)", cfg),
              ("BRB", "Subsample size", f"{AUTHORS['recluster_subsample']:,}", cfg),
              ("BRB", "k-means n_init", str(AUTHORS["kmeans_n_init"]), cfg),
-             ("BRB", "Reset projector", str(d["reset_projector"]), "Appendix E's text (the configs: False)")]
+             ("BRB", "Reset projector", str(d["reset_projector"]),
+              "the authors' configs (config/brb_config.py default); Appendix E's text: True, a deviation")]
     ours = "brb.contrastive's default (Table 7's self-labeling values were lost; SCAN's where it has one)"
     rows += [("Self-labeling", name, value, ours) for name, value in (
         ("Head warm-up", f"{d['sl_warmup_epochs']} epochs, Adam lr {d['sl_warmup_lr']:g}"),

@@ -212,7 +212,7 @@ def _self_labeling(net: ContrastiveNet, labels_train: Tensor, s: Splits, cfg: Ru
     reset_interval=SETUP.reset_interval,
     reset_blocks=AUTHORS["reset_blocks"],
     reset_mlp=True,
-    reset_projector=True,
+    reset_projector=False,
     alpha=SETUP.alpha_mlp,
     alpha_step=AUTHORS["alpha_step"],
     reset_momentum=SETUP.reset_momentum,
