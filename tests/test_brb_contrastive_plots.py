@@ -150,9 +150,10 @@ def test_table_11_block_four_against_the_other_rows():
     comp = cp.comparisons(runset, s)
     assert list(comp["comparison"].str.split(",").str[0]) == [
         "block 4 + MLP reset − no block + MLP reset", "block 4 + MLP reset − all blocks + MLP reset",
-        "all blocks + MLP reset − no block + MLP reset"]
-    assert list(comp["reproduces"]) == [findings.REPRODUCES] * 3
-    assert list(cp.block_table(runset, s)["acc"]) == pytest.approx([51.0, 55.0, 46.0], abs=0.5)
+        "all blocks + MLP reset − no block + MLP reset",
+        "block 4 + MLP reset + projector reset − block 4 + MLP reset"]
+    assert list(comp["reproduces"]) == [findings.REPRODUCES] * 3 + ["shown, not judged"]
+    assert list(cp.block_table(runset, s)["acc"]) == pytest.approx([51.0, 55.0, 46.0, 55.0], abs=0.5)
     found = findings.make("brb/tab11", "quick", "x", **cp.item_findings(runset, s))
     assert found.verdict == findings.REPRODUCES and "blocks 4+3 + MLP reset" in found.text  # left to the paper
     assert "substitute for CIFAR10 ·" in cp.provenance(s).line()
@@ -162,3 +163,24 @@ def test_no_runs_is_not_testable():
     s = notebook_settings("brb/tab01", "quick", {})
     found = findings.make("brb/tab01", "quick", "x", **cp.item_findings(RunSet([]), s))
     assert found.verdict == findings.NOT_TESTABLE and "left to the paper profile" in found.reason
+
+
+def test_the_projector_deviation_row_is_its_own_run_paired_with_block_4_and_not_judged():
+    """tab11's fourth row resets the projector too (Appendix E's text; the configs and our default do not): its
+    runs differ from the block-4 row's only in reset_projector, the table keeps the two apart, and the paired
+    check is shown, not judged."""
+    settings = notebook_settings("brb/tab11", "quick")
+    rows = cs.tab11_rows(settings)
+    assert ("4", True, True) in rows and ("4", True, False) in rows
+    configs = experiments.configs_for(settings)
+    proj = [c for c in configs if c["reset_projector"]]
+    assert len(proj) == len(settings["seeds"]) and all(c["reset_blocks"] == "4" and c["reset_mlp"] for c in proj)
+    plain4 = {c.seed: c for c in configs if c["reset_blocks"] == "4" and not c["reset_projector"]}
+    for c in proj:
+        differs = {k for k, v in c.params if dict(plain4[c.seed].params).get(k) != v}
+        assert differs == {"reset_projector", "self_labeling"}  # the block-4 row is tab01's run, which self-labels
+    deviation = [c for c in cp.checks(settings) if "projector" in c.label]
+    assert len(deviation) == 1 and deviation[0].sign == 0
+    assert deviation[0].a["reset_projector"] and not deviation[0].b["reset_projector"]
+    with pytest.raises(SettingsError, match="tab11 row"):
+        cs.tab11_rows({"tab11_rows": [["4"]]})

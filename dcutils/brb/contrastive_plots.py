@@ -62,9 +62,9 @@ def algorithm(method: str, brb: bool) -> str:
     return method.upper() + ("+BRB" if brb else "")
 
 
-def blocks_label(blocks: str, mlp: bool) -> str:
-    """A Table 11 row: ``"block 4 + MLP reset"``."""
-    return f"{BLOCK_NAMES[blocks]} + {'MLP reset' if mlp else 'no MLP reset'}"
+def blocks_label(blocks: str, mlp: bool, projector: bool = False) -> str:
+    """A Table 11 row: ``"block 4 + MLP reset"`` (``+ projector reset``: the text's deviation)."""
+    return f"{BLOCK_NAMES[blocks]} + {'MLP reset' if mlp else 'no MLP reset'}{' + projector reset' * projector}"
 
 
 def finals(runset: RunSet) -> pd.DataFrame:
@@ -75,7 +75,8 @@ def finals(runset: RunSet) -> pd.DataFrame:
         return f
     f["flagged"] = f["flagged"].fillna(False).astype(bool)
     f["algorithm"] = [algorithm(m, bool(b)) for m, b in zip(f["method"], f["brb"])]
-    f["blocks"] = [blocks_label(b, bool(m)) for b, m in zip(f["reset_blocks"], f["reset_mlp"])]
+    f["blocks"] = [blocks_label(b, bool(m), bool(p)) for b, m, p in zip(f["reset_blocks"], f["reset_mlp"],
+                                                                        f["reset_projector"])]
     return f
 
 
@@ -126,7 +127,7 @@ def provenance(settings) -> outputs.Provenance:
 
 def _left_rows(settings) -> list[str]:
     ran = set(cs.tab11_rows(settings))
-    return [blocks_label(b, m) for b, m in cs.tab11_rows(cs.profile_values("paper")) if (b, m) not in ran]
+    return [blocks_label(*r) for r in cs.tab11_rows(cs.profile_values("paper")) if r not in ran]
 
 
 # ----------------------------------------------------------------------------------------- values (Tables 1, 16, 17)
@@ -137,7 +138,7 @@ def _long(runset: RunSet, stages: Sequence[str], metrics: Sequence[str]) -> pd.D
     cols = ["dataset", "seed", "row", "stage", "metric", "value", "flagged"]
     if f.empty:
         return pd.DataFrame(columns=cols)
-    f = f[(f["reset_blocks"] == "4") & f["reset_mlp"]]
+    f = f[(f["reset_blocks"] == "4") & f["reset_mlp"] & ~f["reset_projector"].astype(bool)]
     rows = []
     for m in metrics:
         if "pretrain" in stages:
@@ -259,15 +260,17 @@ ITEM_CHECKS: dict[str, list[Check]] = {
 }
 H3_BEST = "resetting block 4 outperforms other block reset combinations"
 H3_ALL = "resetting all ResNet blocks leads to a large drop in performance"
+PROJECTOR = ("a deviation, not a claim: Appendix E's text resets the projector with every BRB step, the authors' "
+             "configs (the runs behind the tables, our default) do not")
 
 
 def _block_checks(settings) -> list[Check]:
     """Table 11 (H.3) over the rows run: block 4 minus every other row of the same MLP setting (+), all blocks
     minus none (−), block 1 minus none (shown: "does not induce any cluster improvement")."""
     rows, out = cs.tab11_rows(settings), []
-    for mlp in dict.fromkeys(m for _, m in rows):
-        have = [b for b, m in rows if m == mlp]
-        sel = {b: {"reset_blocks": b, "reset_mlp": mlp} for b in have}
+    for mlp in dict.fromkeys(m for _, m, p in rows if not p):
+        have = [b for b, m, p in rows if m == mlp and not p]
+        sel = {b: {"reset_blocks": b, "reset_mlp": mlp, "reset_projector": False} for b in have}
         name = {b: blocks_label(b, mlp) for b in have}
         if "4" in have:
             out += [Check(f"{name['4']} − {name[b]}", sel["4"], sel[b], "acc", "cluster", "cluster", 1, H3_BEST)
@@ -278,6 +281,10 @@ def _block_checks(settings) -> list[Check]:
         if {"1", "none"} <= set(have):
             out.append(Check(f"{name['1']} − {name['none']}", sel["1"], sel["none"], "acc", "cluster", "cluster", 0,
                              "block 1 does not induce any cluster improvement over no block reset"))
+    for b, m, _ in (r for r in rows if r[2] and (r[0], r[1], False) in rows):  # the projector deviation, shown
+        with_p = {"reset_blocks": b, "reset_mlp": m, "reset_projector": True}
+        out.append(Check(f"{blocks_label(b, m, True)} − {blocks_label(b, m)}", with_p, {**with_p,
+                         "reset_projector": False}, "acc", "cluster", "cluster", 0, PROJECTOR))
     return out
 
 
@@ -353,9 +360,10 @@ def block_table(runset: RunSet, settings) -> pd.DataFrame:
     f = finals(runset)
     rows = []
     for d in run_datasets(settings):
-        for b, m in cs.tab11_rows(settings):
-            g = _select(f[f["dataset"] == d], {"reset_blocks": b, "reset_mlp": m}) if len(f) else f
-            row = {"dataset": _display(d), "row": blocks_label(b, m), "seeds": len(g),
+        for b, m, p in cs.tab11_rows(settings):
+            sel = {"reset_blocks": b, "reset_mlp": m, "reset_projector": p}
+            g = _select(f[f["dataset"] == d], sel) if len(f) else f
+            row = {"dataset": _display(d), "row": blocks_label(b, m, p), "seeds": len(g),
                    "flagged": int(g["flagged"].sum()) if len(g) else 0}
             for metric in METRICS:
                 row[metric], row[f"{metric}_se"], _ = outputs.mean_se(g[f"{metric}_cluster"] * 100) if len(g) else (
@@ -511,7 +519,7 @@ def protocol_note(settings, cite: Cite) -> str:
     if note:
         text += f" {cite('protocol/data', note)}."
     if settings.item == "brb/tab11":
-        ran = "; ".join(blocks_label(b, m) for b, m in cs.tab11_rows(settings))
+        ran = "; ".join(blocks_label(*r) for r in cs.tab11_rows(settings))
         text += (f" Rows run ({settings['tab11_method'].upper()}, read before self-labeling): "
                  f"{cite('protocol/rows', ran)}.")
         if _left_rows(settings):
@@ -522,7 +530,7 @@ def protocol_note(settings, cite: Cite) -> str:
 def _run_name(r) -> str:
     c = r.config
     return (f"{_display(c.dataset)} {algorithm(c['method'], c['brb'])} "
-            f"({blocks_label(c['reset_blocks'], c['reset_mlp'])}), seed {c.seed}")
+            f"({blocks_label(c['reset_blocks'], c['reset_mlp'], c['reset_projector'])}), seed {c.seed}")
 
 
 def health_note(runset: RunSet, cite: Cite) -> str:
