@@ -35,11 +35,17 @@ flagged runs with their first reason.
 
 Compute left = the optimizer steps of the failed and missing runs (what a
 rerun computes; :attr:`dcutils.core.Algorithm.steps`, runs of algorithms
-without an estimate are counted apart) × the seconds per optimizer step that
-``make bench`` measured on this machine, read from ``results/bench.json``
-(``{"seconds_per_step": 0.004, "device": "cuda (NVIDIA H200)"}``). Without
-that file the default :data:`DEFAULT_STEP_SECONDS` is used and the output
-says so.
+without an estimate are counted apart) × seconds per optimizer step. For an
+algorithm with at least :data:`MIN_CALIBRATION_RUNS` done runs of the profile
+computed on this kind of device (their records' ``meta["device"]``, cpu or
+cuda), that is **their own time**: the sum of their records' run times
+(``meta["seconds"]``: evaluation, k-means and any pretraining the run did
+included, and whatever load the machine had) over the sum of their estimated
+steps (:func:`calibration`); the report says which algorithms use it and from
+how many runs. Otherwise it is the step time ``make bench`` measured on this
+machine, read from ``results/bench.json`` (``{"seconds_per_step": 0.004,
+"device": "cuda (NVIDIA H200)"}``), or without that file the default
+:data:`DEFAULT_STEP_SECONDS`, and the output says so.
 
 Nothing here loads a data set or trains: configs come from the settings,
 states from file names, and health from the records of the done runs.
@@ -62,13 +68,17 @@ from dcutils.core import RunConfig, get_algorithm
 from dcutils.profiles import PROFILES, SettingsError, check_profile
 
 __all__ = ["STATES", "DEFAULT_STEP_SECONDS", "DEFAULT_STEP_NOTE", "StepTime", "step_time", "bench_file",
-           "run_state", "run_health", "estimated_steps", "status_table", "report", "main", "MAX_FLAGGED_LISTED"]
+           "run_state", "run_health", "record_facts", "calibration", "estimated_steps", "status_table", "report",
+           "main", "MAX_FLAGGED_LISTED", "MIN_CALIBRATION_RUNS"]
 
 #: The states of a run, in the table's column order.
 STATES = ("done", "running", "failed", "missing")
 
 #: The report names at most this many flagged runs.
 MAX_FLAGGED_LISTED = 10
+
+#: Done runs of an algorithm (on this kind of device) from which their own time per step is used.
+MIN_CALIBRATION_RUNS = 3
 
 #: Seconds per optimizer step when ``make bench`` has not measured this machine.
 DEFAULT_STEP_SECONDS = 0.03
@@ -123,16 +133,58 @@ def run_state(cfg: RunConfig) -> str:
     return "missing"
 
 
-def run_health(cfg: RunConfig) -> dict | None:
-    """The health assessment in the record of ``cfg`` (``meta["health"]``, :func:`dcutils.health.assess`); None
-    when the record has none or cannot be read (it is not moved aside here: loading it does that)."""
+def record_facts(cfg: RunConfig) -> dict:
+    """What the record of ``cfg`` says about itself: ``health`` (``meta["health"]``, :func:`dcutils.health.assess`;
+    None when absent), ``seconds`` (``meta["seconds"]``, its run time; None when absent) and ``device`` (the
+    device type it ran on, ``"cpu"`` / ``"cuda"``; None when absent). All None when the record cannot be read (it
+    is not moved aside here: loading it does that)."""
+    out: dict = {"health": None, "seconds": None, "device": None}
     try:
         record = cache.read_record(runs.record_path(cfg), runs.expected_header(cfg))
     except (OSError, cache.CorruptCacheError):
-        return None
+        return out
     meta = record["payload"].get("meta")
-    found = meta.get("health") if isinstance(meta, dict) else None
-    return found if isinstance(found, dict) else None
+    if not isinstance(meta, dict):
+        return out
+    found = meta.get("health")
+    out["health"] = found if isinstance(found, dict) else None
+    sec = meta.get("seconds")
+    if isinstance(sec, (int, float)) and not isinstance(sec, bool) and math.isfinite(sec) and sec > 0:
+        out["seconds"] = float(sec)
+    if isinstance(meta.get("device"), str):
+        out["device"] = meta["device"].split(":")[0]
+    return out
+
+
+def run_health(cfg: RunConfig) -> dict | None:
+    """The health assessment in the record of ``cfg`` (:func:`record_facts`' ``health``)."""
+    return record_facts(cfg)["health"]
+
+
+def _device_type() -> str:
+    from dcutils.device import default_device  # torch, imported only when a calibration is asked for
+
+    return default_device().type
+
+
+def calibration(facts: dict[RunConfig, dict], device: str | None = None) -> dict[str, tuple[float, int]]:
+    """Per algorithm: (seconds per estimated optimizer step, runs) from the done runs' own times (module
+    docstring), over those of ``facts`` (config -> :func:`record_facts`) that ran on ``device`` (default: this
+    machine's device type) with a time and a step estimate; only algorithms with at least
+    :data:`MIN_CALIBRATION_RUNS` such runs."""
+    device = device or _device_type()
+    sums: dict[str, list[float]] = {}
+    for cfg, fact in facts.items():
+        if fact.get("seconds") is None or fact.get("device") != device:
+            continue
+        steps, unknown = estimated_steps([cfg])
+        if unknown or steps <= 0:
+            continue
+        acc = sums.setdefault(cfg.algorithm, [0.0, 0.0, 0])
+        acc[0] += fact["seconds"]
+        acc[1] += steps
+        acc[2] += 1
+    return {a: (sec / steps, int(n)) for a, (sec, steps, n) in sums.items() if n >= MIN_CALIBRATION_RUNS}
 
 
 def estimated_steps(configs: Iterable[RunConfig]) -> tuple[int, int]:
@@ -160,12 +212,15 @@ def _configs_per_item(profile: str, items: Iterable[str] | None) -> dict[str, li
 
 
 def _row(name: str, configs: list[RunConfig], state: dict[RunConfig, str], seconds: float,
-         checks: dict[RunConfig, dict | None]) -> dict:
+         checks: dict[RunConfig, dict | None], rates: dict[str, tuple[float, int]] | None = None) -> dict:
     counts = {s: sum(state[c] == s for c in configs) for s in STATES}
-    steps, unknown = estimated_steps(c for c in configs if state[c] in ("failed", "missing"))
+    todo = [c for c in configs if state[c] in ("failed", "missing")]
+    steps, unknown = estimated_steps(todo)
+    rates = rates or {}
+    secs = sum(estimated_steps([c])[0] * rates.get(c.algorithm, (seconds, 0))[0] for c in todo)
     flagged = sum(health.is_flagged({"health": checks.get(c)}) for c in configs)
     return {"item": name, "runs": len(configs), **counts, "flagged": flagged, "steps to do": steps,
-            "no estimate": unknown, "seconds to do": steps * seconds}
+            "no estimate": unknown, "seconds to do": secs}
 
 
 def status_table(profile: str, items: Iterable[str] | None = None,
@@ -174,7 +229,8 @@ def status_table(profile: str, items: Iterable[str] | None = None,
     the total over distinct runs.
 
     Returns ``(table, total)``; ``total`` has the same keys as a row
-    (``item`` = ``"total"``) plus ``failed_runs``, the failed configs, and
+    (``item`` = ``"total"``) plus ``rates``, the per-algorithm step times from the done runs' own times used
+    for runs still to do (:func:`calibration`), ``failed_runs``, the failed configs, and
     ``flagged_runs``, (config, health) of each flagged run, and ``unassessed``, the done runs whose record
     holds no health assessment (:func:`run_health` None).
     """
@@ -182,11 +238,16 @@ def status_table(profile: str, items: Iterable[str] | None = None,
     per_item = _configs_per_item(profile, items)
     distinct = list(dict.fromkeys(c for configs in per_item.values() for c in configs))
     state = {c: run_state(c) for c in distinct}
-    checks = {c: run_health(c) for c in distinct if state[c] == "done"}
-    table = pd.DataFrame([_row(item, configs, state, step.seconds, checks) for item, configs in per_item.items()],
+    facts = {c: record_facts(c) for c in distinct if state[c] == "done"}
+    checks = {c: f["health"] for c, f in facts.items()}
+    todo_algorithms = {c.algorithm for c in distinct if state[c] in ("failed", "missing")}
+    rates = calibration(facts) if todo_algorithms else {}
+    table = pd.DataFrame([_row(item, configs, state, step.seconds, checks, rates)
+                          for item, configs in per_item.items()],
                          columns=["item", "runs", *STATES, "flagged", "steps to do", "no estimate",
                                   "seconds to do"])
-    total = _row("total", distinct, state, step.seconds, checks)
+    total = _row("total", distinct, state, step.seconds, checks, rates)
+    total["rates"] = {a: r for a, r in rates.items() if a in todo_algorithms}
     total["failed_runs"] = [c for c in distinct if state[c] == "failed"]
     total["flagged_runs"] = [(c, h) for c, h in checks.items() if health.is_flagged({"health": h})]
     total["unassessed"] = sum(h is None for h in checks.values())
@@ -236,7 +297,14 @@ def report(profile: str, items: Iterable[str] | None = None, step: StepTime | No
         line += f"; {total['steps to do']:,} optimizer steps to do ≈ {_duration(total['seconds to do'])}"
         if total["no estimate"]:
             line += f" (+ {total['no estimate']} run(s) without an estimate)"
-    lines += [line, f"step time: {step.describe()}", _health_line(total)]
+    rates = total["rates"]
+    if rates:
+        own = "; ".join(f"{a} {r:.3g} s per step from {n} done runs" for a, (r, n) in sorted(rates.items()))
+        lines += [line, f"step time: {own} (their records' own times on this kind of device: evaluation and "
+                        f"pretraining included, and any load the machine had); other algorithms: {step.describe()}"]
+    else:
+        lines += [line, f"step time: {step.describe()}"]
+    lines.append(_health_line(total))
     for cfg in total["failed_runs"]:
         marker = executors.read_marker(cfg, "failed") or {}
         where = f"log: {marker['log']}" if marker.get("log") else f"details: {executors.marker_path(cfg, 'failed')}"

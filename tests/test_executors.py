@@ -236,3 +236,24 @@ def test_slurm_job_script_carries_the_settings(tmp_path, monkeypatch):
     script = ex._executor(tmp_path / "jobs")._executor._make_submission_file_text("CMD", "uid")
     for line in ("--partition=gpu", "--gpus-per-node=2", "--time=90", "--cpus-per-task=8"):
         assert f"#SBATCH {line}" in script
+
+
+def test_status_estimates_from_the_done_runs_own_times_once_there_are_enough(results, calls, monkeypatch):
+    """With MIN_CALIBRATION_RUNS done runs of an algorithm on this kind of device, the runs still to do are
+    estimated at their records' own seconds per step, not the bench or default step time; fewer, or runs from
+    another device type, leave the default."""
+    done, todo = [_cfg(s) for s in range(status.MIN_CALIBRATION_RUNS)], [_cfg(10), _cfg(11)]
+    _item_with(monkeypatch, [*done, *todo])
+    executors.InProcess().submit_all(done[:-1])
+    table, total = status.status_table("smoke")
+    default = status.DEFAULT_STEP_SECONDS
+    assert total["rates"] == {} and total["seconds to do"] == pytest.approx(3 * tiny.STEPS * default)
+    executors.InProcess().submit_all(done[-1:])
+    facts = {c: status.record_facts(c) for c in done}
+    assert all(f["seconds"] > 0 and f["device"] == "cpu" for f in facts.values())
+    rate = sum(f["seconds"] for f in facts.values()) / (len(done) * tiny.STEPS)
+    table, total = status.status_table("smoke")
+    assert total["rates"] == {"test.tiny": (pytest.approx(rate), len(done))}
+    assert total["seconds to do"] == pytest.approx(len(todo) * tiny.STEPS * rate)
+    assert f"test.tiny {rate:.3g} s per step from {len(done)} done runs" in status.report("smoke")
+    assert status.calibration(facts, device="cuda") == {}  # a GPU estimate never rests on CPU times
