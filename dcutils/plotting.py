@@ -108,7 +108,12 @@ def bars(ax, data: pd.DataFrame, x: str, y: str, *, hue: str | None = None, orde
     if 1 < n <= MAX_SEEDS_DRAWN:
         levels = list(hue_order) if hue_order is not None else (list(data[hue].unique()) if hue else [])
         dots = {"palette": {h: "0.2" for h in levels}} if hue else {"color": "0.2"}
-        sns.stripplot(**common, dodge=dodge, jitter=0.08, size=3, legend=False, zorder=4, **dots)
+        state = np.random.get_state()  # seaborn jitters with NumPy's global generator: seed it, so a figure
+        np.random.seed(0)  # redrawn from the same runs is the same picture, and leave the caller's state alone
+        try:
+            sns.stripplot(**common, dodge=dodge, jitter=0.08, size=3, legend=False, zorder=4, **dots)
+        finally:
+            np.random.set_state(state)
         ax.scatter([], [], color="0.2", s=9, label="one run (seed)")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

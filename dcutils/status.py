@@ -65,6 +65,7 @@ import pandas as pd
 
 from dcutils import cache, executors, experiments, health, paths, runs
 from dcutils.core import RunConfig, get_algorithm
+from dcutils.device import default_device
 from dcutils.profiles import PROFILES, SettingsError, check_profile
 
 __all__ = ["STATES", "DEFAULT_STEP_SECONDS", "DEFAULT_STEP_NOTE", "StepTime", "step_time", "bench_file",
@@ -162,8 +163,6 @@ def run_health(cfg: RunConfig) -> dict | None:
 
 
 def _device_type() -> str:
-    from dcutils.device import default_device  # torch, imported only when a calibration is asked for
-
     return default_device().type
 
 

@@ -136,3 +136,23 @@ def test_paired_differences_draw_every_seed_and_the_mean_with_two_standard_error
     assert ax.get_legend_handles_labels()[1] == ["one seed's difference", "mean ± 2 SE"]
     assert len(ax.get_yticks()) == 2 and set(ax.lines[0].get_ydata()) == {1}
     plt.close(fig)
+
+
+def test_bars_draw_the_same_dots_twice_and_leave_numpys_generator_alone():
+    """The dots' horizontal jitter is seeded: the same runs redraw the same figure (no byte drift between
+    regenerations), and the caller's global NumPy state is what it was."""
+    def xs():
+        fig, ax = plt.subplots()
+        plotting.bars(ax, _finals(3), "dataset", "acc", hue="variant", order=["usps", "mnist"],
+                      hue_order=["plain", "brb"], palette={"plain": "C0", "brb": "C1"})
+        out = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections
+                              if isinstance(c, PathCollection) and len(c.get_offsets())])
+        plt.close(fig)
+        return out
+
+    np.random.seed(123)
+    expected_next = np.random.random()
+    np.random.seed(123)
+    first = xs()
+    assert np.random.random() == expected_next
+    assert np.array_equal(first, xs())

@@ -1,7 +1,8 @@
 """The rdc/choices notebook: R-DC's choices where the paper's text and the authors' code differ, each run both ways.
 
 Tables, figure and findings from cached runs (the layer above training, beside :mod:`dcutils.rdc.plots`,
-whose paired statistics it reuses). Each row of :data:`dcutils.rdc.settings.CHOICES` pairs, per seed, the
+whose frames (:mod:`dcutils.rdc.frames`) and paired statistics (:mod:`dcutils.rdc.verdicts`) it reuses). Each
+row of :data:`dcutils.rdc.settings.CHOICES` pairs, per seed, the
 shared R-DC run of the profile (``rdc.method``'s defaults and the profile's ``refresh_every``: "the
 default") with the run whose one choice is the authors' code's value ("the other"); both start from the
 same ACAI-pretrained network, so the seeds pair. ACC is the final one (k-means on the final codes with
@@ -23,7 +24,7 @@ from dcutils import findings, health, outputs, plotting
 from dcutils.core import get_algorithm
 from dcutils.findings import Cite
 from dcutils.profiles import Settings
-from dcutils.rdc import plots as rp
+from dcutils.rdc import frames, verdicts  # verdicts imports rdc.figures, which sets the plotting style
 from dcutils.rdc.evaluation import PHASE_PROXIMITY
 from dcutils.rdc.settings import CHOICES
 from dcutils.runs import RunSet
@@ -86,7 +87,7 @@ def choices_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     -------
     DataFrame: choice, default and other (the parameter values of each side), text and code (what the paper
     says and what the authors' code does), default_acc / default_se and other_acc / other_se (final ACC, mean
-    ± SE in percent, :func:`dcutils.rdc.plots.mean_se_pct`), paired / paired_se / pairs / verdict (other −
+    ± SE in percent, :func:`dcutils.rdc.frames.mean_se_pct`), paired / paired_se / pairs / verdict (other −
     default per seed, points of ACC, :func:`dcutils.outputs.paired`: ahead / behind / inconclusive at 2 SE),
     default_recon / other_recon (mean final clean reconstruction MSE), default_growth / other_growth (largest
     phase-2 loss over its start, the worst seed), default_flagged / other_flagged (runs flagged unhealthy),
@@ -98,8 +99,8 @@ def choices_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     for c in CHOICES:
         base, other = sides(runs, settings, c)
         stat = outputs.paired(other["acc"], base["acc"])
-        dm, ds, _ = rp.mean_se_pct(base["acc"])
-        om, os_, _ = rp.mean_se_pct(other["acc"])
+        dm, ds, _ = frames.mean_se_pct(base["acc"])
+        om, os_, _ = frames.mean_se_pct(other["acc"])
         both = pd.concat([base["flagged"], other["flagged"]], axis=1, join="inner").fillna(False).astype(bool)
         flagged = int(both.any(axis=1).sum())
         rows.append({"choice": c["choice"], "default": value_text({k: default_values(settings)[k] for k in c["other"]}),
@@ -136,9 +137,9 @@ def plot_choices(runset: RunSet, settings: Settings):
     for c in CHOICES:
         base, other = sides(runs, settings, c)
         label = f"{c['choice']}:\n{', '.join(map(str, c['other'].values()))}"
-        rows.append((label, rp.paired_difference(other["acc"], base["acc"]) * 100))
+        rows.append((label, verdicts.paired_difference(other["acc"], base["acc"]) * 100))
     plotting.paired_differences(top, rows, xlabel="final ACC: authors' code − default (points)")
-    hist = rp.history(runset)
+    hist = frames.history(runset)
     if len(hist) and "recon_mse" in hist:
         hist = hist[(hist["phase"] == PHASE_PROXIMITY) & (hist["method"] == "rdc")]
         colours: dict[str, str] = {}
@@ -165,13 +166,13 @@ def choices_provenance(settings: Settings, runset: RunSet) -> outputs.Provenance
     """Stamp of the choices outputs: the data the runs used, their seeds and the protocol."""
     note = (f"R-DC from the shared ACAI pretraining ({settings.pretrain_epochs} epochs), {settings.cluster_epochs} "
             f"phase-2 epochs, default refresh every {settings['refresh_every']} iterations, {settings['precision']}")
-    prov = rp.findings_provenance(settings, runset)
+    prov = frames.findings_provenance(settings, runset)
     return dataclasses.replace(prov, notes=(*prov.notes, note))
 
 
 def _pm(cite: Cite, name: str, mean: float, se: float, pairs: int, spec: str = ".1f") -> str:
-    text = rp._num(cite, name, mean, spec)
-    return text + (f" ± {rp._num(cite, name + '/se', se, spec)}" if pairs >= 2 and np.isfinite(se) else "")
+    text = frames._num(cite, name, mean, spec)
+    return text + (f" ± {frames._num(cite, name + '/se', se, spec)}" if pairs >= 2 and np.isfinite(se) else "")
 
 
 def choices_summary(table: pd.DataFrame, settings: Settings, cite: Cite | None = None) -> str:
@@ -179,7 +180,7 @@ def choices_summary(table: pd.DataFrame, settings: Settings, cite: Cite | None =
     cite = Cite() if cite is None else cite
     if table.empty or not table["pairs"].gt(0).any():
         return "No runs to compare."
-    lines = [f"Over {rp._seeds_words(cite, 'pairs per choice', int(table['pairs'].max()), 'paired seed')} per "
+    lines = [f"Over {frames._seeds_words(cite, 'pairs per choice', int(table['pairs'].max()), 'paired seed')} per "
              f"choice (FMNIST, "
              f"{cite('phase-2 epochs', settings.cluster_epochs)} phase-2 epochs from the shared ACAI pretraining), "
              f"each row switches one choice from this profile's default to the authors' code (ahead: the code's value "
@@ -187,13 +188,13 @@ def choices_summary(table: pd.DataFrame, settings: Settings, cite: Cite | None =
              f"{cite('k-means starts', int(get_algorithm('rdc.method').defaults['kmeans_n_init']))} starts):"]
     for r in table.itertuples():
         k = r.choice
-        paired = (f"paired {rp._num(cite, k + '/other - default', r.paired, '+.1f')}"
-                  + (f" ± {rp._num(cite, k + '/other - default/se', r.paired_se, '.1f')}" if r.pairs >= 2 else "")
+        paired = (f"paired {frames._num(cite, k + '/other - default', r.paired, '+.1f')}"
+                  + (f" ± {frames._num(cite, k + '/other - default/se', r.paired_se, '.1f')}" if r.pairs >= 2 else "")
                   + f" points, {r.verdict}")
-        recon = (f"{rp._num(cite, k + '/other/recon_mse', r.other_recon, '.3g')} vs "
-                 f"{rp._num(cite, k + '/default/recon_mse', r.default_recon, '.3g')}")
-        growth = (f"{rp._num(cite, k + '/other/loss growth', r.other_growth, '.3g')}× vs "
-                  f"{rp._num(cite, k + '/default/loss growth', r.default_growth, '.3g')}×")
+        recon = (f"{frames._num(cite, k + '/other/recon_mse', r.other_recon, '.3g')} vs "
+                 f"{frames._num(cite, k + '/default/recon_mse', r.default_recon, '.3g')}")
+        growth = (f"{frames._num(cite, k + '/other/loss growth', r.other_growth, '.3g')}× vs "
+                  f"{frames._num(cite, k + '/default/loss growth', r.default_growth, '.3g')}×")
         health_words = f"final clean reconstruction MSE {recon}, phase-2 loss up to {growth} its start"
         flagged = (f"; runs flagged unhealthy: {cite(k + '/other/flagged', r.other_flagged)} with the code's value, "
                    f"{cite(k + '/default/flagged', r.default_flagged)} with the default "
