@@ -4,8 +4,9 @@ comparison over the runs.
 A :class:`Claim` is one comparison the paper makes (a variant minus a baseline in a final metric, paired
 over seeds); :data:`ITEM_CLAIMS` gives each grid item's claims and the metrics its text shows, and
 :func:`claim_comparisons` compares every claim in every (data set, method, setting) that has runs of both
-sides, with the verdict at 2 SE and whether it has the paper's sign. The texts and verdicts built on them
-live in :mod:`dcutils.brb.grid_verdicts`.
+sides, with the verdict at 2 SE and whether it has the paper's sign. Their table is
+:func:`dcutils.brb.grid_tables.claims_table`; the texts and verdicts built on them live in
+:mod:`dcutils.brb.grid_verdicts`.
 """
 from __future__ import annotations
 

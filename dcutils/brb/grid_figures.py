@@ -1,8 +1,9 @@
 """BRB's figures from cached runs: every ``plot_*`` function and the frames it draws.
 
-Curves per epoch (Figures 1, 2, 4, 6, 16-18), bars of final values against the paper's (Figures 14-15),
-relative gains (Figures 5 and 15), the d1/d2 histogram (Figure 7) and the deviations' paired differences;
-each draws in the companion's matplotlib style (:func:`dcutils.plotting.style`).
+Curves per epoch (Algorithm 1, Figures 1, 2, 6, 16 and 18), the two silhouettes (Figure 17), bars of final
+values against the paper's (Figures 4 and 14), relative gains (Figures 5 and 15), the d1/d2 histogram
+(Figure 7) and the deviations' paired differences; each draws in the companion's matplotlib style
+(:func:`dcutils.plotting.style`).
 """
 from __future__ import annotations
 
