@@ -28,9 +28,10 @@ PRIMITIVES = {
 }
 TRAINING_PACKAGES = ("dcutils.brb", "dcutils.rdc", "dcutils.resl")
 #: Modules of a paper's package that belong to the upper layer.
-UPPER_IN_PAPERS = ("settings", "plots", "analysis_settings", "analysis_plots", "choices_plots", "deviations_plots",
-                   "crosscheck", "contrastive_settings", "contrastive_plots", "frames", "tables", "figures", "texts",
-                   "verdicts", "grid_frames", "grid_tables", "grid_figures", "grid_texts", "grid_verdicts", "claims")
+UPPER_IN_PAPERS = ("settings", "plots", "analysis_settings", "analysis_plots", "analysis_frames", "analysis_figures",
+                   "analysis_verdicts", "choices_plots", "deviations_plots", "crosscheck", "contrastive_settings",
+                   "contrastive_plots", "frames", "tables", "figures", "texts", "verdicts", "grid_frames",
+                   "grid_tables", "grid_figures", "grid_texts", "grid_verdicts", "claims")
 #: Training modules allowed to import another paper's training modules (and only these), and why.
 CROSS_PAPER = {
     # BRB's contrastive runs (issue 23) build on ReSL's ResNet18, data splits, NT-Xent and self-labeling stage
