@@ -116,7 +116,7 @@ RESL_TABLE = ("partial: an FMNIST row is added; the STL10 and CIFAR cells show t
 ITEMS: list[Item] = [
     *_items("brb", [
         ("algo1", "brb-pseudocode", "data", "BRB pseudocode (Appendix A) as the code that runs, on a toy problem", DONE),
-        ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)", brb_v2_pending("done (OPTDIGITS DEC with pretraining, as fig10; 3 seeds)")),
+        ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)", "done (OPTDIGITS DEC with pretraining, as fig10; 3 seeds)"),
         ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch", "done (T = 20, 180 epochs, 3 seeds; the notebook gives the verdict)"),
         ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)", "partial: GTSRB is not run at quick (paper profile); OPTDIGITS (DCN with pretraining: plain, +Recluster, +BRB) is shown instead, named on the figure"),
         ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding", brb_v2_pending("done (redrawn from fig13's runs)")),
@@ -126,9 +126,9 @@ ITEMS: list[Item] = [
         ("fig07", "centroid-distance-ratio", "data", "histogram of d1/d2 before and after a BRB step (DCN)", "partial: MNIST is not run at quick; OPTDIGITS shown, named on the figure"),
         ("fig08", "sensitivity-mnist", "data", "sensitivity over lr x T x alpha on MNIST", brb_v2_pending("partial: MNIST is the paper profile's; fig09's reduced OPTDIGITS grid shown")),
         ("fig09", "sensitivity-usps-optdigits", "data", "sensitivity grid on USPS and OPTDIGITS", brb_v2_pending("partial: a reduced grid (lr 5e-3, alpha 0.6 against the main row) on OPTDIGITS; USPS and the full grid are the paper profile's")),
-        ("fig10", "ablation-targets", "data", "BRB vs Disentangled vs embedding noise (OPTDIGITS)", brb_v2_pending("done (OPTDIGITS DEC with pretraining, 3 seeds)")),
-        ("fig11", "embedding-reset", "data", "BRB with vs without embedding-layer reset", brb_v2_pending("partial: OPTDIGITS DEC with pretraining; GTSRB, USPS, MNIST are the paper profile's")),
-        ("fig12", "momentum-reset", "data", "BRB with vs without centroid momentum reset", brb_v2_pending("partial: OPTDIGITS DEC with pretraining; IDEC and the other data sets are the paper profile's")),
+        ("fig10", "ablation-targets", "data", "BRB vs Disentangled vs embedding noise (OPTDIGITS)", "done (OPTDIGITS DEC with pretraining, 3 seeds)"),
+        ("fig11", "embedding-reset", "data", "BRB with vs without embedding-layer reset", "partial: OPTDIGITS DEC with pretraining; GTSRB, USPS, MNIST are the paper profile's"),
+        ("fig12", "momentum-reset", "data", "BRB with vs without centroid momentum reset", "partial: OPTDIGITS DEC with pretraining; IDEC and the other data sets are the paper profile's"),
         ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB", brb_v2_pending("done (USPS digits 0-3, 2-D embedding, 3 seeds)")),
         ("fig14", "pretrained-nmi-ari", "data", "NMI and ARI with pretraining, as fig04", BRB_OFFLINE),
         ("fig15", "no-pretraining-nmi-ari", "data", "NMI and ARI without pretraining, as fig05", BRB_OFFLINE),
@@ -153,8 +153,8 @@ ITEMS: list[Item] = [
         ("tab15", "ari-all-variants", "data", "ARI of all 24 variants", BRB_OFFLINE),
         ("tab16", "contrastive-self-labeling", "data", "contrastive with self-labeling, ACC", contrastive_pending(BRB_CONTRASTIVE_SUB + " (tab01's runs)")),
         ("tab17", "contrastive-no-self-labeling", "data", "contrastive without self-labeling, ACC", contrastive_pending(BRB_CONTRASTIVE_SUB + " (tab01's runs, read before self-labeling)")),
-        ("tab18", "own-assignments-no-pretraining", "data", "reclustering with own assignments vs k-means, no pretraining", brb_v2_pending("partial: OPTDIGITS DEC")),
-        ("tab19", "own-assignments-pretraining", "data", "the same with pretraining", brb_v2_pending("partial: OPTDIGITS DEC")),
+        ("tab18", "own-assignments-no-pretraining", "data", "reclustering with own assignments vs k-means, no pretraining", "partial: OPTDIGITS DEC"),
+        ("tab19", "own-assignments-pretraining", "data", "the same with pretraining", "partial: OPTDIGITS DEC"),
         ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead", "partial: counted over the rows the quick grid runs (see the notebook); the other data sets are the paper profile's"),
     ]),
     *_items("resl", [
