@@ -28,9 +28,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dcutils import catalog, findings, paths, plotting
+from dcutils import catalog, claims, findings, paths, plotting
+
+# the verdict engine's statistics, under the names the notebooks and older code use
+from dcutils.claims import AHEAD, BEHIND, INCONCLUSIVE, mean_se, paired  # noqa: F401
 from dcutils.findings import DOES_NOT_REPRODUCE, NOT_TESTABLE, REPRODUCES, VERDICTS, Findings  # noqa: F401
 from dcutils.profiles import Settings
+
+
+def verdict(mean: float, se: float, n: int) -> str:
+    """The direction of a paired difference at 2 SE: :func:`dcutils.claims.direction`."""
+    return claims.direction(mean, se, n)
 
 
 def git_commit() -> str:
@@ -242,15 +250,6 @@ def to_markdown(table: pd.DataFrame, floatfmt: str = ".2f") -> str:
 # paper vs reproduced
 
 
-def mean_se(values: Iterable[float]) -> tuple[float, float, int]:
-    """Mean, standard error (sample std / sqrt(n), 0 for one value) and n of the finite values."""
-    arr = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
-    if arr.size == 0:
-        return math.nan, math.nan, 0
-    se = float(arr.std(ddof=1) / math.sqrt(arr.size)) if arr.size > 1 else 0.0
-    return float(arr.mean()), se, int(arr.size)
-
-
 def comparison(runs: pd.DataFrame, paper: pd.DataFrame, keys: Sequence[str], metric: str,
                *, scale: float = 100.0) -> pd.DataFrame:
     """Paper value, reproduced mean ± SE, difference and seed count per cell.
@@ -284,37 +283,6 @@ def comparison(runs: pd.DataFrame, paper: pd.DataFrame, keys: Sequence[str], met
     table["seeds"] = table["seeds"].fillna(0).astype(int)
     table["difference"] = table["reproduced"] - table["paper"]
     return table[[*keys, "paper", "paper_se", "reproduced", "reproduced_se", "difference", "seeds"]]
-
-
-#: Verdicts of a paired comparison (:func:`verdict`).
-AHEAD, BEHIND, INCONCLUSIVE = "ahead", "behind", "inconclusive"
-
-
-def verdict(mean: float, se: float, n: int) -> str:
-    """``"ahead"`` when the mean paired difference exceeds 2 SE, ``"behind"`` below −2 SE, else ``"inconclusive"``.
-
-    With fewer than 2 pairs there is no standard error: inconclusive.
-    """
-    if n < 2 or not np.isfinite(mean) or not np.isfinite(se):
-        return INCONCLUSIVE
-    if mean > 2 * se:
-        return AHEAD
-    if mean < -2 * se:
-        return BEHIND
-    return INCONCLUSIVE
-
-
-def paired(a: pd.Series, b: pd.Series, *, scale: float = 100.0) -> dict[str, Any]:
-    """Paired difference ``a − b`` over the index both share (e.g. seeds), times ``scale``.
-
-    Returns
-    -------
-    dict with ``mean``, ``se`` (sample std / sqrt(n)), ``n`` (pairs) and ``verdict``
-    (:func:`verdict`: ahead / behind / inconclusive at |mean| vs 2 SE).
-    """
-    both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
-    mean, se, n = mean_se((both["a"] - both["b"]) * scale)
-    return {"mean": mean, "se": se, "n": n, "verdict": verdict(mean, se, n)}
 
 
 def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

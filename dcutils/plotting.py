@@ -16,6 +16,8 @@ import seaborn as sns
 from matplotlib.collections import PathCollection
 from matplotlib.lines import Line2D
 
+from dcutils import claims
+
 #: Colours of the BRB variants and R-DC methods, fixed so figures agree.
 COLORS = {
     "plain": "#4c72b0", "none": "#4c72b0", "brb": "#c44e52", "recluster": "#55a868", "reset": "#8172b2",
@@ -123,7 +125,7 @@ def paired_differences(ax, rows: Sequence[tuple[str, pd.Series]], *, xlabel: str
     """One line per comparison: each seed's paired difference (grey dots) and their mean ± 2 SE (red diamond).
 
     ``rows``: ``(label, diffs)`` with ``diffs`` the per-seed differences ``a − b`` (NaNs dropped), in the unit
-    the axis should show. The 2-SE bar is the verdict rule of :func:`dcutils.outputs.verdict`: a bar clear of
+    the axis should show. The 2-SE bar is the verdict rule of :func:`dcutils.claims.direction`: a bar clear of
     the zero line is "ahead" or "behind", one that crosses it "inconclusive"; with one pair there is no bar.
     Small differences stay visible where bars from zero would hide them. Labels read top to bottom in order.
     """
@@ -132,10 +134,10 @@ def paired_differences(ax, rows: Sequence[tuple[str, pd.Series]], *, xlabel: str
         d = pd.Series(diffs, dtype=float).dropna().to_numpy()
         if not len(d):
             continue
-        se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0  # as outputs.mean_se
+        mean, se, _ = claims.mean_se(d)
         ax.plot(d, np.full(len(d), i), "o", ms=4, color="0.6", zorder=2,
                 label=None if labelled else "one seed's difference")
-        ax.errorbar(float(d.mean()), i, xerr=2 * se, fmt="D", color="C3", ms=6, capsize=3, zorder=3,
+        ax.errorbar(mean, i, xerr=claims.THRESHOLD_SE * se, fmt="D", color="C3", ms=6, capsize=3, zorder=3,
                     label=None if labelled else "mean ± 2 SE")
         labelled = True
     ax.axvline(0, color="k", lw=0.8)

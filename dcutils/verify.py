@@ -32,10 +32,9 @@ import re
 import tempfile
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from dcutils import environment, executors, outputs, runs
+from dcutils import claims, environment, executors, runs
 from dcutils.core import RunConfig
 from dcutils.experiments import configs_for, configs_for_profile, notebook_settings
 
@@ -85,10 +84,8 @@ def cell_se(cfg: RunConfig, pool: list[RunConfig], metric: str = METRIC) -> tupl
     """Standard error over seeds of ``cfg``'s cell (same config, any seed) from the cached records."""
     same = [c for c in pool if c.replace(seed=cfg.seed) == cfg]
     values = [runs.load_cached(c).final.get(metric, math.nan) for c in same]
-    values = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if values.size < 2:
-        return math.nan, int(values.size)
-    return float(values.std(ddof=1) / math.sqrt(values.size)), int(values.size)
+    _, se, k = claims.mean_se(values)
+    return (se if k >= 2 else math.nan), k
 
 
 def verify(profile: str, n: int, seed: int = 0) -> list[Drift]:
@@ -220,7 +217,7 @@ def precision_check(profile: str, item: str, cells: list[tuple[str, str, bool]],
             seeds = {v: pd.Series({c.seed: results[c].final[metric] for c in configs
                                    if (c.dataset, c["method"], bool(c["pretrain"]), c["variant"]) == (d, m, p, v)})
                      for v in (variant, baseline)}
-            stat = outputs.paired(seeds[variant], seeds[baseline])
+            stat = claims.paired(seeds[variant], seeds[baseline])
             verdicts.append(stat["verdict"])
             rows.append({"cell": f"{m.upper()} {'with' if p else 'without'} pretraining, {d}", "precision": label,
                          "paired": stat["mean"], "paired_se": stat["se"], "pairs": stat["n"],

@@ -211,3 +211,21 @@ def test_ablation_bars_come_with_the_paired_differences_of_the_items_claims():
     assert len(fig.axes) == 3 and paired.get_xlabel() == "paired difference (points)"
     assert [t.get_text() for t in paired.get_yticklabels()] == ["BRB + embedding reset − BRB\nACC"]  # one line
     assert sorted(np.round(paired.lines[0].get_xdata(), 6)) == [-2.0, -1.0, -1.0]  # per seed, in points
+
+
+def test_coinciding_curves_are_measured_named_and_explain_the_hidden_line():
+    acc = {"plain": [0.6, 0.6, 0.6], "BRB": [0.9, 0.88, 0.92], "Disentangled": [0.6, 0.71, 0.69],
+           "Noise": [0.75, 0.74, 0.78]}
+    runset, s = _runset("brb/fig10", acc)
+    same = ap.coinciding(runset, s, "acc")
+    assert list(same["labels"]) == ["plain, Disentangled"] and list(same["seed"]) == [0]
+    reason = ap.identical_ok(s, runset)
+    assert reason and "plain, Disentangled" in reason and "same ACC" in reason
+    found = ap.ablation_findings(runset, s, ("acc",))
+    _check_text(found, "brb/fig10")  # every number of the new paragraph is cited
+    assert "**Coinciding curves.**" in found["text"]
+    apart, s = _runset("brb/fig10", {**acc, "Disentangled": [0.65, 0.71, 0.69]})
+    assert ap.coinciding(apart, s).empty
+    reason = ap.identical_ok(s, apart)  # the fake runs share one CL change curve: named, and ACC no longer
+    assert "same CL change" in reason and "same ACC" not in reason
+    assert ap.identical_ok(s) is None  # without the runs the figure check stays strict

@@ -7,15 +7,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from dcutils import outputs  # noqa: E402
+from dcutils import claims, outputs  # noqa: E402
 from dcutils.experiments import notebook_settings  # noqa: E402
 
 
 def test_mean_se():
-    m, se, n = outputs.mean_se([1.0, 2.0, 3.0, float("nan")])
+    m, se, n = claims.mean_se([1.0, 2.0, 3.0, float("nan")])
     assert (m, n) == (2.0, 3) and se == pytest.approx(1 / math.sqrt(3))
-    assert outputs.mean_se([5.0])[1] == 0.0
-    assert outputs.mean_se([])[2] == 0
+    assert claims.mean_se([5.0])[1] == 0.0
+    assert claims.mean_se([])[2] == 0
 
 
 def test_comparison_puts_paper_reproduced_and_difference_side_by_side():

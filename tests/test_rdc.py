@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dcutils import dec, findings, items, outputs, rdc
+from dcutils import claims, dec, findings, items, rdc
 from dcutils.core import NonFiniteLossError, RunConfig, RunContext, get_algorithm
 from dcutils.data import Dataset, fingerprint, make_curved_clusters
 from dcutils.experiments import configs_for, notebook_settings
@@ -855,9 +855,9 @@ def test_choices_table_pairs_each_choice_with_the_default_and_shows_flagged_runs
 
     targets = table.loc["phase-2 targets"]
     diffs = [100 * (o - d) for o, d in zip(own, default)]
-    mean, se, n = outputs.mean_se(diffs)
+    mean, se, n = claims.mean_se(diffs)
     assert targets["pairs"] == n == 3 and targets["paired"] == pytest.approx(mean)
-    assert targets["paired_se"] == pytest.approx(se) and targets["verdict"] == outputs.verdict(mean, se, n) == "behind"
+    assert targets["paired_se"] == pytest.approx(se) and targets["verdict"] == claims.direction(mean, se, n) == "behind"
     assert targets["default_acc"] == pytest.approx(61.0) and targets["other_acc"] == pytest.approx(43.0)
     assert targets["default"] == "border_target='input', core_image_targets='per_refresh'"
     assert targets["other"] == "border_target='own_code', core_image_targets='per_iteration'"

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
-from dcutils import health, outputs, plotting
+from dcutils import claims, health, outputs, plotting
 from dcutils.brb.analysis_settings import cell_of
 from dcutils.brb.plots import PERCENT_METRICS, _display, _label, protocol_note, provenance
 from dcutils.findings import Cite
@@ -110,7 +111,7 @@ def cell_table(runset: RunSet, settings, metrics: Sequence[str] = ("acc", "nmi",
         row = {"data set": _display(c["dataset"]), "method": c["method"].upper(),
                "pretraining": "with" if c["pretrain"] else "without", "cell": c["label"], "seeds": len(g)}
         for m in metrics:
-            mean, se, _ = outputs.mean_se(g[m] * _scale(m)) if len(g) and m in g else (math.nan, math.nan, 0)
+            mean, se, _ = claims.mean_se(g[m] * _scale(m)) if len(g) and m in g else (math.nan, math.nan, 0)
             row[m], row[f"{m}_se"] = mean, se
         rows.append(row)
     return pd.DataFrame(rows)
@@ -164,12 +165,73 @@ class _DatasetsView:
         return getattr(self._s, name)
 
 
-def identical_ok(settings) -> str | None:
-    """At the smoke profile, why two curves may coincide (a few epochs on a few hundred images often collapse
-    every variant to the same clustering); None at the other profiles, where the figure check stays strict."""
+#: The curves of the cell figures whose coincidence :func:`identical_ok` explains, with their names.
+CURVES = {"acc": "ACC", "cl_change": "CL change"}
+
+
+def coinciding(runset: RunSet, settings, curve: str = "acc") -> pd.DataFrame:
+    """Cells of one row whose ``curve`` is the same at every epoch on a seed (one line hides the other).
+
+    Returns
+    -------
+    DataFrame, one row per (dataset, method, pretrain, seed, group of coinciding cells): ``labels`` (the cells,
+    in the item's order, joined by ", ") and ``settled`` (the last epoch at which their common curve changes).
+    Empty when no curves coincide.
+    """
+    cols = ["dataset", "method", "pretrain", "seed", "labels", "settled"]
+    hist = cell_history(runset, settings)
+    if hist.empty or curve not in hist:
+        return pd.DataFrame(columns=cols)
+    order = {lab: i for i, lab in enumerate(_labels(settings))}
+    rows = []
+    for (d, m, p, seed), g in hist.groupby(["dataset", "method", "pretrain", "seed"], sort=True):
+        same: dict[bytes, list[str]] = {}
+        for lab, h in g.groupby("label", sort=False):
+            same.setdefault(h.sort_values("epoch")[curve].to_numpy(dtype=float).tobytes(), []).append(lab)
+        for labs in same.values():
+            if len(labs) < 2:
+                continue
+            h = g[g["label"] == labs[0]].sort_values("epoch")
+            values, epochs = h[curve].to_numpy(dtype=float), h["epoch"].to_numpy()
+            moves = [int(epochs[i]) for i in range(1, len(values)) if not (values[i] == values[i - 1]
+                                                                           or np.isnan(values[i - 1:i + 1]).all())]
+            rows.append({"dataset": d, "method": m, "pretrain": bool(p), "seed": int(seed),
+                         "labels": ", ".join(sorted(labs, key=lambda x: order.get(x, len(order)))),
+                         "settled": moves[-1] if moves else int(epochs[0])})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def coinciding_text(runset: RunSet, settings, cite: Cite | None = None, curves: dict[str, str] | None = None) -> str:
+    """Per curve and row, the cells whose curves coincide on some seed (:func:`coinciding`), with the seeds and
+    the last epoch at which that curve moves; "" when none do."""
+    cite = cite or Cite()
+    parts = []
+    for curve, name in (curves or {"acc": "ACC"}).items():
+        same = coinciding(runset, settings, curve)
+        for (d, m, p, labs), g in same.groupby(["dataset", "method", "pretrain", "labels"], sort=False):
+            k = f"coinciding/{curve}/{d}/{m}/{'pretrain' if p else 'no-pretrain'}/{labs}"
+            parts.append(f"{_row_name(d, m, p)}: {cite(k, labs)} have the same {name} at every epoch on seed(s) "
+                         f"{cite(k + '/seeds', ', '.join(map(str, g['seed'])))} (it last moves at epoch "
+                         f"{cite(k + '/settled', int(g['settled'].max()))})")
+    if not parts:
+        return ""
+    return ("**Coinciding curves.** " + "; ".join(parts) + ". Their lines lie on each other in the figure, and "
+            "their paired differences on those seeds are exactly 0.")
+
+
+def identical_ok(settings, runset: RunSet | None = None) -> str | None:
+    """Why two curves of a cell figure may coincide, or None (the figure check stays strict).
+
+    At the smoke profile: a few epochs on a few hundred images often collapse every variant to the same
+    clustering. At the other profiles, given the runs: the cells whose ACC or CL change curves are the same at
+    every epoch on some seed (:func:`coinciding_text`), measured, never assumed.
+    """
     if settings.profile == "smoke":
         return "smoke profile: a few epochs on a few hundred images, where variants can end in the same clustering"
-    return None
+    if runset is None:
+        return None
+    text = coinciding_text(runset, settings, curves=CURVES)
+    return text.replace("**Coinciding curves.** ", "") or None
 
 
 def analysis_provenance(settings) -> outputs.Provenance:
@@ -224,7 +286,7 @@ def runtime_table(runset: RunSet) -> pd.DataFrame:
                         "paper (A100, 400 epochs)": PAPER_RUNTIME_MIN[d]})
             continue
         for (m, p), gm in g.groupby(["method", "pretrain"], sort=False):
-            mean, se, n = outputs.mean_se(gm["minutes"])
+            mean, se, n = claims.mean_se(gm["minutes"])
             out.append({"dataset": _display(d), "run": f"{m.upper()}{' with' if p else ' without'} pretraining",
                         "runs": n, "clustering epochs": int(gm["epochs"].max()), "minutes per run (here)": mean,
                         "se": se, "machine": ", ".join(sorted(set(gm["machine"]))),

@@ -43,6 +43,8 @@ from dcutils.brb.analysis_frames import (
     cell_history,
     cell_table,
     cells_note,
+    coinciding,
+    coinciding_text,
     component_table,
     embedding_snapshots,
     identical_ok,
@@ -67,6 +69,6 @@ from dcutils.brb.analysis_verdicts import (
 
 __all__ = ["Comparison", "ITEM_COMPARISONS", "cell_finals", "cell_history", "cell_table", "comparisons",
            "plot_cells", "plot_cell_curves", "plot_sensitivity", "ablation_findings", "analysis_provenance",
-           "cells_note", "identical_ok", "comparison_table",
+           "cells_note", "coinciding", "coinciding_text", "identical_ok", "comparison_table",
            "embedding_snapshots", "plot_embedding", "embedding_findings", "runtime_table", "runtime_findings",
            "component_table", "component_findings", "PAPER_RUNTIME_MIN"]

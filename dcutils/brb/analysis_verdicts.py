@@ -2,8 +2,8 @@
 
 The paper's claims are comparisons between two labels of one row (:class:`Comparison`; per item
 :data:`ITEM_COMPARISONS`), tested on the final values paired over seeds (mean ± SE, ahead / behind /
-inconclusive at 2 SE, :func:`dcutils.outputs.paired`), with the verdict rules of :mod:`dcutils.brb.plots`
-(:func:`~dcutils.brb.plots.overall_verdict`). Every number of a "What we see" text is cited through a
+inconclusive at 2 SE, :class:`Comparison` as a :class:`dcutils.claims.Claim`), under the verdict engine's rule
+(:mod:`dcutils.claims`). Every number of a "What we see" text is cited through a
 :class:`~dcutils.findings.Cite`. The cells' frames and notes are in :mod:`dcutils.brb.analysis_frames`.
 """
 from __future__ import annotations
@@ -14,21 +14,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dcutils import findings, health, metrics, outputs
+from dcutils import claims, findings, health, metrics
+from dcutils import claims as engine
 from dcutils.brb.analysis_frames import (
     _protocol,
     _row_name,
     _rows,
     _scale,
-    _series,
     cell_finals,
     cell_table,
     cells_note,
+    coinciding_text,
     component_table,
     embedding_snapshots,
 )
 from dcutils.brb.analysis_settings import FIG13_CLASSES
-from dcutils.brb.plots import METRIC_NAME, PERCENT_METRICS, _finding, _num, _reproduces, overall_verdict, protocol_note
+from dcutils.brb.plots import METRIC_NAME, PERCENT_METRICS, _finding, _num, protocol_note
 from dcutils.findings import Cite
 from dcutils.runs import RunSet
 
@@ -52,6 +53,12 @@ class Comparison:
 
     def label(self) -> str:
         return f"{self.a} − {self.b}, {NAMES.get(self.metric, self.metric)}"
+
+    def engine(self) -> engine.Claim:
+        """This comparison for the verdict engine: the two cells' labels, the rows it is about."""
+        where = {k: v for k, v in (("dataset", self.datasets), ("method", self.methods)) if v is not None}
+        return engine.Claim({"label": self.a}, {"label": self.b}, self.metric, self.sign, paper=self.paper,
+                            label=self.label(), where=where, scale=_scale(self.metric))
 
     def applies(self, dataset: str, method: str) -> bool:
         return ((self.datasets is None or dataset in self.datasets)
@@ -114,32 +121,23 @@ ITEM_COMPARISONS: dict[str, list[Comparison]] = {
 
 
 def comparisons(runset: RunSet, settings) -> pd.DataFrame:
-    """Every comparison of the item in every row that has both cells: dataset, method, pretrain, claim (index),
-    mean, se, pairs (a − b paired over seeds; points for percent metrics), verdict, sign, reproduces, flagged /
-    note (pairs with a run flagged unhealthy on either side, :func:`dcutils.health.rests_on`)."""
+    """Every comparison of the item in every row that has both cells, through the verdict engine
+    (:func:`dcutils.claims.compare`): dataset, method, pretrain, claim (index), mean, se, pairs (a − b paired over
+    seeds; points for percent metrics), verdict, sign, reproduces (:data:`dcutils.claims.SHOWN` for a comparison
+    whose paper states no direction), flagged / note (pairs with a run flagged unhealthy on either side,
+    :func:`dcutils.health.rests_on`)."""
     runs = cell_finals(runset, settings)
     cols = ["dataset", "method", "pretrain", "claim", "mean", "se", "pairs", "verdict", "sign", "reproduces",
             "flagged", "note"]
-    rows = []
-    for i, c in enumerate(ITEM_COMPARISONS.get(settings.item, [])):
-        for key in _rows(settings):
-            if runs.empty or not c.applies(key[0], key[1]):
-                continue
-            a, b = _series(runs, key, c.a, c.metric), _series(runs, key, c.b, c.metric)
-            if a.empty or b.empty:
-                continue
-            stat = outputs.paired(a, b, scale=_scale(c.metric))
-            if not stat["n"]:
-                continue
-            rep = _reproduces(stat["verdict"], float(c.sign)) if c.sign else "no direction claimed"
-            both = pd.concat([a, b], axis=1, join="inner").dropna().index
-            sick = pd.concat([_series(runs, key, c.a, "flagged"), _series(runs, key, c.b, "flagged")], axis=1,
-                             join="inner").reindex(both).fillna(False).astype(bool).any(axis=1)
-            flagged = int(sick.sum())
-            rows.append({"dataset": key[0], "method": key[1], "pretrain": key[2], "claim": i, "mean": stat["mean"],
-                         "se": stat["se"], "pairs": stat["n"], "verdict": stat["verdict"], "sign": c.sign,
-                         "reproduces": rep, "flagged": flagged, "note": health.rests_on(flagged, stat["n"])})
-    return pd.DataFrame(rows, columns=cols)
+    rows = _rows(settings)
+    if runs.empty or not rows:
+        return pd.DataFrame(columns=cols)
+    keys = ["dataset", "method", "pretrain"]
+    comp = engine.compare(runs, [c.engine() for c in ITEM_COMPARISONS.get(settings.item, [])], by=keys)
+    order = {key: i for i, key in enumerate(rows)}
+    comp["_row"] = [order.get((r.dataset, r.method, bool(r.pretrain)), -1) for r in comp.itertuples()]
+    comp = comp[comp["_row"] >= 0].sort_values(["claim", "_row"], kind="stable")
+    return comp.assign(pretrain=comp["pretrain"].astype(bool))[cols].reset_index(drop=True)
 
 
 def comparison_table(runset: RunSet, settings) -> pd.DataFrame:
@@ -174,7 +172,6 @@ def _comparison_lines(comp: pd.DataFrame, claims: Sequence[Comparison], cite: Ci
 
 def _verdict_of(comp: pd.DataFrame, claims: Sequence[Comparison], settings, cite: Cite) -> tuple[str, str]:
     judged = comp[comp["sign"] != 0] if len(comp) else comp
-    verdict = overall_verdict(list(judged["reproduces"]))
     if judged.empty:
         stated = [c for c in claims if c.sign]
         if not stated:
@@ -182,16 +179,7 @@ def _verdict_of(comp: pd.DataFrame, claims: Sequence[Comparison], settings, cite
                                           "lost in the text); the numbers are shown, not judged"
         return findings.NOT_TESTABLE, (f"the paper's comparisons ({'; '.join(c.label() for c in stated)}) are about "
                                        f"rows profile {settings.profile} does not run: left to the paper profile")
-    rep = int((judged["reproduces"] == findings.REPRODUCES).sum())
-    contra = int((judged["reproduces"] == findings.DOES_NOT_REPRODUCE).sum())
-    reason = (f"{cite('claims/reproduce', rep)} of {cite('claims/compared', len(judged))} paired comparisons have "
-              f"the paper's direction beyond {cite('verdict threshold (SE)', 2)} SE, "
-              f"{cite('claims/contradict', contra)} the opposite one")
-    sick = int((judged["flagged"] > 0).sum()) if "flagged" in judged else 0
-    if sick:
-        reason += (f"; {health.flag_mark(True)} {cite('claims/resting on flagged runs', sick)} of them rest on a run "
-                   "flagged unhealthy")
-    return verdict, reason
+    return engine.summary(comp, cite)
 
 
 def _means_text(runset: RunSet, settings, metrics: Sequence[str], cite: Cite) -> str:
@@ -226,8 +214,9 @@ def ablation_findings(runset: RunSet, settings, metrics: Sequence[str] = ("acc",
                      f"`{settings.profile}`): " + "; ".join(
                          f"{cite(f'missing/{i}', c.label())} (\"{cite(f'missing/{i}/paper', c.paper)}\")"
                          for i, c in enumerate(missing)) + ".")
-    return _finding(verdict, reason, cite, ["\n".join(lines), _means_text(runset, settings, metrics, cite),
-                                            cells_note(settings, cite), _protocol(settings, cite)])
+    return _finding(verdict, reason, cite, ["\n".join(lines), coinciding_text(runset, settings, cite),
+                                            _means_text(runset, settings, metrics, cite), cells_note(settings, cite),
+                                            _protocol(settings, cite)])
 
 
 # ----------------------------------------------------------------------------
@@ -266,7 +255,7 @@ def embedding_findings(runset: RunSet, settings) -> dict:
                              ("move", "centroid move over the mean distance between centroids", ""),
                              ("acc_before", "ACC just before the step", " %"),
                              ("acc_after", "ACC just after the step", " %")):
-        mean, se, n = outputs.mean_se(stats[col])
+        mean, se, n = claims.mean_se(stats[col])
         digits = ".1f" if unit and col != "changed" else ".2f"  # a share of samples can be well under 0.1 %
         parts.append(f"{words}: {cite(f'step/{col}', mean, digits)}"
                      + (f" ± {cite(f'step/{col}/se', se, digits)}" if n >= 2 else "") + unit)

@@ -4,7 +4,8 @@ comparison over the runs.
 A :class:`Claim` is one comparison the paper makes (a variant minus a baseline in a final metric, paired
 over seeds); :data:`ITEM_CLAIMS` gives each grid item's claims and the metrics its text shows, and
 :func:`claim_comparisons` compares every claim in every (data set, method, setting) that has runs of both
-sides, with the verdict at 2 SE and whether it has the paper's sign. Their table is
+sides through the verdict engine (:func:`dcutils.claims.compare`, whose rule it follows), with the verdict at
+2 SE and whether it has the paper's sign. Their table is
 :func:`dcutils.brb.grid_tables.claims_table`; the texts and verdicts built on them live in
 :mod:`dcutils.brb.grid_verdicts`.
 """
@@ -14,10 +15,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from dcutils.brb.grid_frames import METRIC_NAME, VARIANT_NAME, _paired, _reproduces, paper_cells
+from dcutils import claims as engine
+from dcutils.brb.grid_frames import METRIC_NAME, VARIANT_NAME, paper_cells
 
 #: Metrics the paper's Tables 13-15 give (in percent); the others are shown as they are, with 3 decimals.
 PERCENT_METRICS = ("acc", "nmi", "ari")
@@ -38,6 +39,11 @@ class Claim:
 
     def label(self) -> str:
         return f"{VARIANT_NAME[self.variant]} − {VARIANT_NAME[self.baseline]}, {METRIC_NAME[self.metric]}"
+
+    def engine(self) -> engine.Claim:
+        """This claim for the verdict engine: the two variants' rows, in points for percent metrics."""
+        return engine.Claim({"variant": self.variant}, {"variant": self.baseline}, self.metric, self.sign,
+                            label=self.label(), scale=100.0 if self.metric in PERCENT_METRICS else 1.0)
 
 
 def _all_beyond_plain(metric: str) -> list[Claim]:
@@ -85,33 +91,18 @@ def claim_comparisons(runs: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFra
     """
     cols = ["dataset", "method", "pretrain", "claim", "mean", "se", "pairs", "verdict", "paper_diff", "sign",
             "reproduces", "flagged", "note"]
-    rows = []
-    if runs.empty:
-        return pd.DataFrame(columns=cols)
-    papers = {}
-    for (d, m, p), g in runs.groupby(["dataset", "method", "pretrain"], sort=True):
-        for i, c in enumerate(claims):
-            if c.metric not in g:
-                continue
-            a = g[g["variant"] == c.variant]
-            b = g[g["variant"] == c.baseline]
-            if a.empty or b.empty:
-                continue
-            stat = _paired(a, b, c.metric, scale=100.0 if c.metric in PERCENT_METRICS else 1.0)
-            if not stat["n"]:
-                continue
-            paper_diff = math.nan
-            if c.sign is None:
-                if c.metric not in papers:
-                    papers[c.metric] = paper_cells(c.metric).set_index(["pretrain", "method", "dataset", "variant"])
-                paper = papers[c.metric]["paper"]
-                paper_diff = (paper.get((bool(p), m, d, c.variant), math.nan)
-                              - paper.get((bool(p), m, d, c.baseline), math.nan))
-                sign = int(np.sign(paper_diff)) if np.isfinite(paper_diff) else 0
-            else:
-                sign = int(c.sign)
-            rows.append({"dataset": d, "method": m, "pretrain": bool(p), "claim": i, "mean": stat["mean"],
-                         "se": stat["se"], "pairs": stat["n"], "verdict": stat["verdict"], "paper_diff": paper_diff,
-                         "sign": sign, "reproduces": _reproduces(stat["verdict"], float(sign)),
-                         "flagged": stat["flagged"], "note": stat["note"]})
-    return pd.DataFrame(rows, columns=cols)
+    papers: dict[str, pd.Series] = {}
+
+    def paper_diff(c: engine.Claim, group: dict) -> float:
+        """Tables 13-15's variant minus baseline in the group's row, for a claim that takes the paper's sign."""
+        if c.sign is not None:
+            return math.nan
+        if c.metric not in papers:
+            papers[c.metric] = paper_cells(c.metric).set_index(["pretrain", "method", "dataset", "variant"])["paper"]
+        key = (bool(group["pretrain"]), group["method"], group["dataset"])
+        return papers[c.metric].get((*key, c.a["variant"]), math.nan) - papers[c.metric].get((*key, c.b["variant"]),
+                                                                                            math.nan)
+
+    comp = engine.compare(runs, [c.engine() for c in claims], by=["dataset", "method", "pretrain"],
+                          paper_diff=paper_diff)
+    return comp.assign(pretrain=comp["pretrain"].astype(bool))[cols]

@@ -9,12 +9,12 @@ the best self-labeling epoch (``acc_selflabel_best``, chosen with the labels, as
 performance after self-labeling"; shown, never judged).
 
 **Comparisons** (:data:`ITEM_CHECKS`, :func:`comparisons`) pair seeds: each seed's +BRB run starts from the same
-SimCLR network and seed as its plain run. The difference (points) is averaged over the pairs with its SE and a
-verdict, ahead / behind / inconclusive at 2 SE (:func:`dcutils.outputs.paired` through
-:func:`dcutils.brb.plots._paired`, which also counts the pairs with a run flagged unhealthy). A comparison with
-the paper's direction (``sign``) **reproduces** when its verdict has that sign, **does not** when it has the
-other, and stays inconclusive otherwise; the item's verdict is :func:`dcutils.findings.overall_verdict` over
-them. Table 1 prints values, so its comparisons show the paper's difference of the same two rows per data set;
+SimCLR network and seed as its plain run. Each check is a claim of the verdict engine (:meth:`Check.claim`,
+:mod:`dcutils.claims`, whose rule this follows): the difference (points) averaged over the pairs with its SE,
+ahead / behind / inconclusive at 2 SE, the pairs holding a run flagged unhealthy counted; a comparison with the
+paper's direction (``sign``) **reproduces** when its verdict has that sign, **does not** when it has the other,
+and stays inconclusive otherwise; the item's verdict is :func:`dcutils.claims.summary` over them.
+Table 1 prints values, so its comparisons show the paper's difference of the same two rows per data set;
 Tables 11 and 17 were lost in the text, so theirs carry the text's words. At the smoke and quick profiles
 FMNIST stands in for CIFAR10 and CIFAR100-20 (:func:`substitute_note`, on every output); the paper's data sets
 keep their rows with the paper's values only.
@@ -29,11 +29,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dcutils import findings, health, outputs, paper_data, plotting
+from dcutils import claims, findings, health, outputs, paper_data, plotting
 from dcutils.brb import contrastive_settings as cs
 from dcutils.brb.analysis_plots import identical_ok
 from dcutils.brb.contrastive import AUTHORS
-from dcutils.brb.plots import _display, _finding, _num, _paired, _reproduces, overall_verdict
+from dcutils.brb.plots import _display, _finding, _num
 from dcutils.core import get_algorithm
 from dcutils.findings import Cite
 from dcutils.hparams import BRB_CONTRASTIVE
@@ -234,6 +234,12 @@ class Check:
         stage = f" {STAGES[self.stage_a]}" if self.stage_a == self.stage_b else ""
         return f"{self.label}, {METRIC_NAME[self.metric]}{stage}"
 
+    def claim(self) -> claims.Claim:
+        """The check for the verdict engine: the metric's column at each side's stage, in points."""
+        return claims.Claim(a=self.a, b=self.b, metric=f"{self.metric}_{self.stage_a}",
+                            metric_b=f"{self.metric}_{self.stage_b}", sign=self.sign, paper=self.paper,
+                            label=self.what(), scale=100.0)
+
 
 def _brb_checks(stage: str, metric: str, sign: int, paper: str) -> list[Check]:
     return [Check(f"{algorithm(m, True)} − {algorithm(m, False)}", {"method": m, "brb": True},
@@ -292,13 +298,6 @@ def checks(settings) -> list[Check]:
     return _block_checks(settings) if settings.item == "brb/tab11" else ITEM_CHECKS[settings.item]
 
 
-def _select(f: pd.DataFrame, sel: dict) -> pd.DataFrame:
-    keep = np.ones(len(f), dtype=bool)
-    for k, v in sel.items():
-        keep &= (f[k] == v).to_numpy()
-    return f[keep]
-
-
 def _paper_diff(c: Check, dataset: str) -> float:
     """Table 1's difference of the check's two rows on ``dataset`` (NaN where Table 1 prints none)."""
     if c.stage_a != "selflabel" or c.stage_b != "selflabel" or not {"method", "brb"} <= set(c.a) | set(c.b):
@@ -314,32 +313,24 @@ def _paper_diff(c: Check, dataset: str) -> float:
 
 
 def comparisons(runset: RunSet, settings) -> pd.DataFrame:
-    """Every check of the item (:func:`checks`) on every data set with runs of both sides: dataset, check (index),
-    comparison, mean, se, pairs (points), verdict, sign, one ``paper <data set>`` column per paper data set (the
-    paper's difference; NaN where it prints none), reproduces, flagged, note."""
+    """Every check of the item (:func:`checks`) on every data set with runs of both sides, through the verdict
+    engine (:func:`dcutils.claims.compare`): dataset, check (index), comparison, mean, se, pairs (points),
+    verdict, sign, one ``paper <data set>`` column per paper data set (the paper's difference; NaN where it prints
+    none), reproduces, flagged, note."""
     f = finals(runset)
     pcols = [f"paper {_display(d)}" for d in paper_datasets(settings)]
     cols = ["dataset", "check", "comparison", "mean", "se", "pairs", "verdict", "sign", *pcols, "reproduces",
             "flagged", "note"]
-    rows = []
-    for i, c in enumerate(checks(settings)):
-        for d in run_datasets(settings):
-            if f.empty:
-                continue
-            g = f[f["dataset"] == d]
-            a, b = _select(g, c.a), _select(g, c.b)
-            col_a, col_b = f"{c.metric}_{c.stage_a}", f"{c.metric}_{c.stage_b}"
-            if a.empty or b.empty or col_a not in g or col_b not in g:
-                continue
-            stat = _paired(a.assign(_v=a[col_a]), b.assign(_v=b[col_b]), "_v")
-            if not stat["n"]:
-                continue
-            rows.append({"dataset": d, "check": i, "comparison": c.what(), "mean": stat["mean"], "se": stat["se"],
-                         "pairs": stat["n"], "verdict": stat["verdict"], "sign": c.sign,
-                         **{pc: _paper_diff(c, pd_) for pc, pd_ in zip(pcols, paper_datasets(settings))},
-                         "reproduces": _reproduces(stat["verdict"], float(c.sign)) if c.sign else "shown, not judged",
-                         "flagged": stat["flagged"], "note": stat["note"]})
-    return pd.DataFrame(rows, columns=cols)
+    ours = run_datasets(settings)
+    if f.empty:
+        return pd.DataFrame(columns=cols)
+    items = checks(settings)
+    comp = claims.compare(f[f["dataset"].isin(ours)], [c.claim() for c in items], by=["dataset"])
+    comp = comp.assign(_d=[ours.index(d) for d in comp["dataset"]]).sort_values(["claim", "_d"], kind="stable")
+    comp = comp.rename(columns={"claim": "check"}).assign(comparison=[items[i].what() for i in comp["claim"]])
+    for pc, d in zip(pcols, paper_datasets(settings)):
+        comp[pc] = [_paper_diff(items[i], d) for i in comp["check"]]
+    return comp[cols].reset_index(drop=True)
 
 
 COMPARISONS_LEGEND = ("Each row: the first minus the second, per seed (same SimCLR network and seed), mean ± SE "
@@ -362,11 +353,11 @@ def block_table(runset: RunSet, settings) -> pd.DataFrame:
     for d in run_datasets(settings):
         for b, m, p in cs.tab11_rows(settings):
             sel = {"reset_blocks": b, "reset_mlp": m, "reset_projector": p}
-            g = _select(f[f["dataset"] == d], sel) if len(f) else f
+            g = claims.select(f[f["dataset"] == d], sel) if len(f) else f
             row = {"dataset": _display(d), "row": blocks_label(b, m, p), "seeds": len(g),
                    "flagged": int(g["flagged"].sum()) if len(g) else 0}
             for metric in METRICS:
-                row[metric], row[f"{metric}_se"], _ = outputs.mean_se(g[f"{metric}_cluster"] * 100) if len(g) else (
+                row[metric], row[f"{metric}_se"], _ = claims.mean_se(g[f"{metric}_cluster"] * 100) if len(g) else (
                     math.nan, math.nan, 0)
             rows.append(row)
     return pd.DataFrame(rows)
@@ -438,22 +429,15 @@ def _comparison_line(cite: Cite, r: dict, c: Check, settings) -> str:
 
 
 def _verdict(comp: pd.DataFrame, settings, cite: Cite) -> tuple[str, str]:
-    judged = comp[comp["sign"] != 0]
-    if judged.empty:
+    judged = claims.summary(comp, cite)
+    if judged is None:
         return findings.NOT_TESTABLE, (f"no comparison of the paper's claim has runs of both sides at profile "
                                        f"{settings.profile}: left to the paper profile")
-    rep = int((judged["reproduces"] == findings.REPRODUCES).sum())
-    contra = int((judged["reproduces"] == findings.DOES_NOT_REPRODUCE).sum())
-    reason = (f"{cite('claims/reproduce', rep)} of {cite('claims/compared', len(judged))} paired comparisons have the "
-              f"paper's direction beyond {cite('verdict threshold (SE)', 2)} SE, {cite('claims/contradict', contra)} "
-              f"the opposite one")
+    verdict, reason = judged
     if substitute_note(settings):
         ours, theirs = (" and ".join(map(_display, ds)) for ds in (run_datasets(settings), paper_datasets(settings)))
-        reason += f", on {ours} in place of {theirs}"
-    sick = int((judged["flagged"] > 0).sum())
-    if sick:
-        reason += f"; {FLAG} {cite('claims/resting on flagged runs', sick)} of them rest on a run flagged unhealthy"
-    return overall_verdict(list(judged["reproduces"])), reason
+        reason += f"; on {ours} in place of {theirs}"
+    return verdict, reason
 
 
 def _values_text(runset: RunSet, settings, cite: Cite) -> str:
@@ -472,7 +456,7 @@ def _values_text(runset: RunSet, settings, cite: Cite) -> str:
         return "Final values (mean ± SE over seeds, %):\n" + "\n".join(lines)
     stages = ("cluster", "selflabel") if settings.item != "brb/tab17" else ("cluster",)
     for d in run_datasets(settings):
-        pre = outputs.mean_se(f[f["dataset"] == d].groupby("seed")["acc_pretrain"].mean() * 100)
+        pre = claims.mean_se(f[f["dataset"] == d].groupby("seed")["acc_pretrain"].mean() * 100)
         k = f"mean/{d}"
         lines.append(f"- {_display(d)}, {PRETRAIN_ROW}: ACC {_num(cite, k + '/pretrain', pre[0], '.1f')} "
                      f"({cite(k + '/pretrain/seeds', pre[2])} seeds).")
@@ -482,7 +466,7 @@ def _values_text(runset: RunSet, settings, cite: Cite) -> str:
                 name = algorithm(m, b)
                 parts = []
                 for s in stages:
-                    mean, se, n = outputs.mean_se(g[f"acc_{s}"] * 100)
+                    mean, se, n = claims.mean_se(g[f"acc_{s}"] * 100)
                     se_text = f" ± {_num(cite, f'{k}/{name}/{s}/se', se, '.1f')}" if n > 1 else ""
                     parts.append(f"{_num(cite, f'{k}/{name}/{s}', mean, '.1f')}{se_text} {STAGES[s]}")
                 mark = f" {FLAG} {cite(f'{k}/{name}/flagged', int(g['flagged'].sum()))} flagged" if g[

@@ -14,13 +14,12 @@ records (OPTDIGITS, DEC without pretraining, plain and +BRB, seeds 0-2).
 """
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np
 import pandas as pd
 
-from dcutils import outputs, runs
+from dcutils import claims, outputs, runs
 from dcutils.brb.settings import grid_config
 from dcutils.experiments import notebook_settings
 from dcutils.reference import brb_authors_dec_optdigits
@@ -48,13 +47,6 @@ def our_acc(runset) -> pd.DataFrame:
                          "epoch": hist["epoch"].to_numpy(), "acc": hist["acc"].to_numpy() * 100})
 
 
-def _mean_se(values: pd.Series) -> tuple[float, float, int]:
-    v = values.dropna().to_numpy(dtype=float)
-    if v.size == 0:
-        return math.nan, math.nan, 0
-    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan, int(v.size)
-
-
 def comparison(ours: pd.DataFrame, theirs: pd.DataFrame | None = None, epochs=EPOCHS) -> pd.DataFrame:
     """Per variant and epoch: theirs and ours (mean ± SE over seeds), ours − theirs ± SE, and whether it is within 2 SE.
 
@@ -72,12 +64,12 @@ def comparison(ours: pd.DataFrame, theirs: pd.DataFrame | None = None, epochs=EP
     rows = []
     for variant in VARIANTS:
         for epoch in epochs:
-            t = _mean_se(theirs.loc[(theirs["variant"] == variant) & (theirs["epoch"] == epoch), "acc"])
-            o = _mean_se(ours.loc[(ours["variant"] == variant) & (ours["epoch"] == epoch), "acc"])
+            c = claims.unpaired(ours.loc[(ours["variant"] == variant) & (ours["epoch"] == epoch), "acc"],
+                                theirs.loc[(theirs["variant"] == variant) & (theirs["epoch"] == epoch), "acc"])
+            o, t, diff, se = c["a"], c["b"], c["mean"], c["se"]
             if t[2] == 0 or o[2] == 0:
                 continue
-            diff, se = o[0] - t[0], math.hypot(o[1], t[1])
-            agrees = "—" if not np.isfinite(se) else ("yes" if abs(diff) <= 2 * se else "no")
+            agrees = "—" if not np.isfinite(se) else ("yes" if c["direction"] == claims.INCONCLUSIVE else "no")
             rows.append({"variant": variant, "epoch": epoch, "theirs": t[0], "theirs_se": t[1], "theirs_n": t[2],
                          "ours": o[0], "ours_se": o[1], "ours_n": o[2], "difference": diff, "difference_se": se,
                          "agrees": agrees})

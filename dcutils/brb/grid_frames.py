@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from dcutils import health, outputs
+from dcutils import claims, outputs
 from dcutils.brb.settings import BATCH_SIZE, grid_datasets, protocol
 from dcutils.brb.train import reset_epochs
 from dcutils.data import DATASETS, canonical_name
@@ -75,21 +75,13 @@ def finals(runset: RunSet) -> pd.DataFrame:
 
 
 def _paired(a: pd.DataFrame, b: pd.DataFrame, metric: str, scale: float = 100.0) -> dict:
-    """:func:`dcutils.outputs.paired` of ``metric`` per seed, the rows ``a`` minus the rows ``b`` (:func:`finals`
+    """:func:`dcutils.claims.paired` of ``metric`` per seed, the rows ``a`` minus the rows ``b`` (:func:`finals`
     rows), with ``flagged``: how many of the pairs hold a flagged run on either side, and ``note``
     (:func:`dcutils.health.rests_on`, ``""`` when none does)."""
     a, b = a.set_index("seed"), b.set_index("seed")
-    stat = outputs.paired(a[metric], b[metric], scale=scale)
-    both = pd.concat([a[metric].rename("a"), b[metric].rename("b")], axis=1, join="inner").astype(float)
-    used = both.index[np.isfinite(both).all(axis=1)]
-
-    def flags(rows: pd.DataFrame) -> np.ndarray:
-        if "flagged" not in rows:
-            return np.zeros(len(used), dtype=bool)
-        return rows["flagged"].reindex(used).fillna(False).astype(bool).to_numpy()
-
-    k = int((flags(a) | flags(b)).sum())
-    return {**stat, "flagged": k, "note": health.rests_on(k, stat["n"])}
+    none = pd.Series(dtype=bool)
+    return claims.paired(a[metric], b[metric], scale=scale, flagged_a=a["flagged"] if "flagged" in a else none,
+                         flagged_b=b["flagged"] if "flagged" in b else none)
 
 
 def _cell(dataset: str, method: str, pretrain: bool) -> str:
@@ -121,10 +113,8 @@ def brb_epochs(runset: RunSet) -> list[int]:
 
 
 def _reproduces(verdict: str, paper_diff: float) -> str:
-    if verdict == outputs.INCONCLUSIVE or not np.isfinite(paper_diff) or paper_diff == 0:
-        return "inconclusive"
-    ours_positive = verdict == outputs.AHEAD
-    return "reproduces" if ours_positive == (paper_diff > 0) else "does not reproduce"
+    """A paired direction against the paper's difference (its sign): :func:`dcutils.claims.judge`."""
+    return claims.judge(verdict, paper_diff)
 
 
 # ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from dcutils import health, outputs
+from dcutils import claims, health, outputs
 from dcutils.brb.claims import ITEM_CLAIMS, claim_comparisons
 from dcutils.brb.grid_frames import (
     PAPER_OVERHEAD,
@@ -127,7 +127,7 @@ def paired_table(runset: RunSet, metric: str = "acc", variants: Sequence[str] = 
     Each seed's variant run is paired with the same seed's baseline run (same
     pretrained network, same initial weights); the difference (points) is
     averaged over the pairs, with its standard error and a verdict (ahead /
-    behind / inconclusive at 2 SE, :func:`dcutils.outputs.verdict`). The
+    behind / inconclusive at 2 SE, :func:`dcutils.claims.direction`). The
     paper's difference is its variant mean minus its baseline mean; it
     ``reproduces`` when our verdict is "ahead" and the paper's difference is
     positive (or "behind" and negative), ``does not`` when the verdict is the
@@ -188,7 +188,7 @@ def brb_comparisons(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
     """Per (setting, method, data set, baseline of :data:`BASELINES`) with runs of both: +BRB minus the baseline.
 
     Each is :func:`paired_table` with that baseline: the difference per seed (points), its mean ± SE over the
-    pairs, the verdict at 2 SE (:func:`dcutils.outputs.paired`), the paper's difference of the same two cells
+    pairs, the verdict at 2 SE (:func:`dcutils.claims.paired`), the paper's difference of the same two cells
     and whether ours ``reproduces`` its sign, and the pairs with a flagged run (``flagged``, ``note``).
 
     Returns
@@ -292,7 +292,7 @@ def headline_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
                      "flagged": int(sub["flagged"].sum())})
 
     def ahead(what: str, comp: pd.DataFrame) -> None:
-        k, n = int((comp["verdict"] == outputs.AHEAD).sum()), len(comp)
+        k, n = int((comp["verdict"] == claims.AHEAD).sum()), len(comp)
         low, high = outputs.wilson_interval(k, n)
         known = comp[np.isfinite(comp["paper_diff"].astype(float))]
         rows.append({"quantity": what, "reproduced": 100.0 * k / n if n else math.nan, "ci_low": 100 * low,
@@ -378,15 +378,15 @@ def deviations_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
     for d in DEVIATIONS:
         (param, value), = d["other"].items()
         base, other = _deviation_pair(runs, d, metric)
-        stat = outputs.paired(other, base)
+        stat = claims.paired(other, base)
         if len(runs):
             flag_base, flag_other = _deviation_pair(runs, d, "flagged")
             both = pd.concat([flag_base, flag_other], axis=1, join="inner").fillna(False).astype(bool)
             flagged = int(both.any(axis=1).sum())
         else:
             flagged = 0
-        cm, cs, _ = outputs.mean_se(base * 100)
-        om, os_, _ = outputs.mean_se(other * 100)
+        cm, cs, _ = claims.mean_se(base * 100)
+        om, os_, _ = claims.mean_se(other * 100)
         rows.append({"choice": d["choice"], "method": d["method"].upper(), "text": d["text"], "code": d["code"],
                      "other": f"{param}={value!r}", "code_mean": cm, "code_se": cs, "other_mean": om,
                      "other_se": os_, "paired": stat["mean"], "paired_se": stat["se"], "pairs": stat["n"],

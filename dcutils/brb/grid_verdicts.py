@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from dcutils import findings, health, outputs
+from dcutils import claims, findings, health
 from dcutils.brb.claims import ITEM_CLAIMS, MAX_LISTED, PERCENT_METRICS, Claim, claim_comparisons
 from dcutils.brb.grid_figures import ratio_summary
 from dcutils.brb.grid_frames import (
@@ -173,8 +173,8 @@ def ratio_findings(runset: RunSet, settings, dataset: str, method: str = "dcn") 
                         [protocol_note(settings, cite)])
     summary = ratio_summary(runset, dataset, method)
     before, after = summary["share in [0.9, 1] (%)"]
-    mean, se, n = outputs.mean_se(shift["after"] - shift["before"])
-    verdict = outputs.verdict(mean, se, n)
+    mean, se, n = claims.mean_se(shift["after"] - shift["before"])
+    verdict = claims.direction(mean, se, n)
     rep = _reproduces(verdict, 1.0)
     border = cite("border d1/d2", BORDER)
     shown = (f"{cite('after - before (points)', mean, '+.1f')}" + (f" ± {cite('after - before/se', se, '.1f')}"
@@ -220,13 +220,13 @@ def reconstruction_findings(runset: RunSet, settings) -> dict:
     for d, g in steps.groupby("dataset"):
         for what, sign, words in (("spike", 1, "the loss after a step over the loss before it"),
                                   ("recovery", -1, "the loss before the next step over the loss after this one")):
-            mean, se, n = outputs.mean_se(g[what])
-            verdict = outputs.verdict(mean - 1, se, n)
+            mean, se, n = claims.mean_se(g[what])
+            verdict = claims.direction(mean - 1, se, n)
             rep = _reproduces(verdict, float(sign))
             reps.append(rep)
             one, two = cite("no change (ratio)", 1), cite("verdict threshold (SE)", 2)
-            where = {outputs.AHEAD: f"above {one} beyond {two} SE", outputs.BEHIND: f"below {one} beyond {two} SE",
-                     outputs.INCONCLUSIVE: f"within {two} SE of {one}"}[verdict]
+            where = {claims.AHEAD: f"above {one} beyond {two} SE", claims.BEHIND: f"below {one} beyond {two} SE",
+                     claims.INCONCLUSIVE: f"within {two} SE of {one}"}[verdict]
             se_text = f" ± {cite(f'recon/{d}/{what}/se', se, '.3f')}" if n >= 2 else ""
             lines.append(f"- {_display(d)}, {what}: {words}, {cite(f'recon/{d}/{what}', mean, '.3f')}{se_text} "
                          f"over {cite(f'recon/{d}/seeds', n)} seeds ({where}); the paper: "

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dcutils import findings, health, outputs, plotting
+from dcutils import claims, findings, health, outputs, plotting
 from dcutils.core import get_algorithm
 from dcutils.findings import Cite
 from dcutils.profiles import Settings
@@ -88,7 +88,7 @@ def choices_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     DataFrame: choice, default and other (the parameter values of each side), text and code (what the paper
     says and what the authors' code does), default_acc / default_se and other_acc / other_se (final ACC, mean
     ± SE in percent, :func:`dcutils.rdc.frames.mean_se_pct`), paired / paired_se / pairs / verdict (other −
-    default per seed, points of ACC, :func:`dcutils.outputs.paired`: ahead / behind / inconclusive at 2 SE),
+    default per seed, points of ACC, :func:`dcutils.claims.paired`: ahead / behind / inconclusive at 2 SE),
     default_recon / other_recon (mean final clean reconstruction MSE), default_growth / other_growth (largest
     phase-2 loss over its start, the worst seed), default_flagged / other_flagged (runs flagged unhealthy),
     flag (:func:`dcutils.health.flag_mark` when a pair holds a flagged run) and note
@@ -98,7 +98,7 @@ def choices_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     rows = []
     for c in CHOICES:
         base, other = sides(runs, settings, c)
-        stat = outputs.paired(other["acc"], base["acc"])
+        stat = claims.paired(other["acc"], base["acc"])
         dm, ds, _ = frames.mean_se_pct(base["acc"])
         om, os_, _ = frames.mean_se_pct(other["acc"])
         both = pd.concat([base["flagged"], other["flagged"]], axis=1, join="inner").fillna(False).astype(bool)

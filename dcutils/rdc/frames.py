@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dcutils import health, items, outputs, plotting
+from dcutils import claims, health, items, outputs, plotting
 from dcutils.data import DATASETS, canonical_name
 from dcutils.findings import Cite
 from dcutils.profiles import Settings
@@ -183,7 +183,7 @@ def _pct(v: float) -> float:
 
 def mean_se_pct(values: Iterable[float]) -> tuple[float, float, int]:
     """Mean, SE and n of fractions, in percent."""
-    m, se, n = outputs.mean_se([v * 100.0 for v in values if v is not None and np.isfinite(v)])
+    m, se, n = claims.mean_se([v * 100.0 for v in values if v is not None and np.isfinite(v)])
     return m, se, n
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from dcutils import health, items, outputs, paper_data
+from dcutils import claims, health, items, outputs, paper_data
 from dcutils.data import DATASETS
 from dcutils.findings import Cite
 from dcutils.profiles import Settings
@@ -260,7 +260,7 @@ def runtime_table(runset: RunSet, settings: Settings) -> pd.DataFrame:
     for d, method, runs, total, measured, per_it, budget, key in _runtime_runs(runset, settings):
         row = {"Dataset": display_name(d), "Method": method, "Paper (s)": paper.get((d, method), math.nan)}
         if runs is not None:
-            m, se, k = outputs.mean_se(total)
+            m, se, k = claims.mean_se(total)
             row.update({"Ours (s)": m, "± SE": se, "Pretraining (s)": float(runs["seconds_pretrain"].mean()),
                         "ms / clustering iteration": (float((per_it * 1000).mean()) if key != "ae_kmeans"
                                                       else math.nan),
@@ -324,7 +324,7 @@ def runtime_ratios(runset: RunSet, settings: Settings) -> pd.DataFrame:
         if method == "R-DC" or (d, "R-DC") not in totals:
             continue
         both = pd.concat([totals[(d, "R-DC")].rename("a"), t.rename("b")], axis=1, join="inner").dropna()
-        m, se, n = outputs.mean_se(both["a"] / both["b"])
+        m, se, n = claims.mean_se(both["a"] / both["b"])
         rows.append({"dataset": d, "method": method, "ratio": m, "se": se, "seeds": n,
                      "paper": paper.get((d, "R-DC"), math.nan) / paper.get((d, method), math.nan)})
     return pd.DataFrame(rows, columns=["dataset", "method", "ratio", "se", "seeds", "paper"])
@@ -462,7 +462,7 @@ def paired_claims(runset: RunSet, dataset: str, metric: str = "acc", *, ablation
         name = METHOD_NAME
     rows = []
     for a, b in pairs:
-        stat = outputs.paired(_per_seed(frame, a, column), _per_seed(frame, b, column))
+        stat = claims.paired(_per_seed(frame, a, column), _per_seed(frame, b, column))
         sick = pd.concat([_per_seed(frame, a, "flagged"), _per_seed(frame, b, "flagged")], axis=1,
                          join="inner").astype(bool).any(axis=1)
         rows.append({"comparison": f"{name[a]} − {name[b]}", "ours": stat["mean"], "se": stat["se"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dcutils import health, outputs
+from dcutils import claims, health
 from dcutils.findings import Cite
 from dcutils.rdc.figures import (
     gain_frame,
@@ -95,7 +95,7 @@ def gain_verdict(runset: RunSet, profile: str, cite: Cite | None = None) -> str:
     f = gain_frame(runset)
     lines = [f"**Profile `{profile}`: ACC gain of the clustering phase over pretraining (points).**", ""]
     for (d, m), g in f.groupby(["dataset", "variant"], sort=False):
-        mean, se, n = outputs.mean_se(g["gain"])
+        mean, se, n = claims.mean_se(g["gain"])
         k = f"gain/{d}/{m}"
         lines.append(f"- {display_name(d)}, {METHOD_NAME[m]}: {_num(cite, k, mean, '+.1f')} ± "
                      f"{_num(cite, k + '/se', se, '.1f')} ({_seeds_words(cite, k + '/seeds', n)})")
@@ -116,8 +116,8 @@ def accuracy_verdict(runset: RunSet, profile: str, paper_start: float | None = N
                                              if paper_start is not None else ""), ""]
     ends = {}
     for (d, v), g in s.groupby(["dataset", "variant"], sort=False):
-        a, sa, n = outputs.mean_se(g["acc_start"])
-        b, sb, _ = outputs.mean_se(g["acc_end"])
+        a, sa, n = claims.mean_se(g["acc_start"])
+        b, sb, _ = claims.mean_se(g["acc_end"])
         ends[(d, v)] = (b, sb, n)
         stops = ", ".join(sorted({str(x) for x in g["stopped"]}))
         k = f"acc/{d}/{v}"

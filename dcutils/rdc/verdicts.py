@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from dcutils import findings, health, outputs
+from dcutils import claims, findings, health
 from dcutils.findings import Cite, overall_verdict
 from dcutils.profiles import Settings
 from dcutils.rdc.figures import (
@@ -82,29 +82,20 @@ LITTLE_GAIN = 5.0
 
 
 def reproduces(verdict: str, sign: float) -> str:
-    """A paired verdict (ahead / behind / inconclusive) against the paper's direction ``sign`` (+1 / -1)."""
-    if not sign or not np.isfinite(sign) or verdict == outputs.INCONCLUSIVE:
-        return findings.INCONCLUSIVE
-    return findings.REPRODUCES if (verdict == outputs.AHEAD) == (sign > 0) else findings.DOES_NOT_REPRODUCE
+    """A paired direction (ahead / behind / inconclusive) against the paper's direction ``sign`` (+1 / -1):
+    :func:`dcutils.claims.judge`."""
+    return claims.judge(verdict, sign)
 
 
-def paired_difference(a: pd.Series, b: pd.Series) -> pd.Series:
-    """``a − b`` over the seeds (index) both have: the per-seed differences a paired check averages."""
-    both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner")
-    return both["a"] - both["b"]
+#: ``a − b`` over the seeds both have (:func:`dcutils.claims.differences`).
+paired_difference = claims.differences
 
 
 def seed_check(diffs: Iterable[float], sign: int, margin: float) -> tuple[str, float, float, int]:
-    """(:func:`reproduces` verdict, mean, SE, seeds) of per-seed differences whose sign the paper claims is ``sign``.
-
-    Two seeds or more: the 2-SE rule. One seed: "does not reproduce" when ``sign * value < -margin`` (the opposite
-    of the claim by a wide margin), else "inconclusive"."""
-    mean, se, n = outputs.mean_se(list(diffs))
-    if n == 0:
-        return findings.INCONCLUSIVE, mean, se, 0
-    if n == 1:
-        return (findings.DOES_NOT_REPRODUCE if sign * mean < -margin else findings.INCONCLUSIVE), mean, se, 1
-    return reproduces(outputs.verdict(mean, se, n), sign), mean, se, n
+    """(verdict, mean, SE, seeds) of per-seed differences whose sign the paper claims is ``sign``
+    (:func:`dcutils.claims.check`): the 2-SE rule from two seeds; one seed contradicts the claim only beyond
+    ``margin`` against it."""
+    return claims.check(diffs, sign, margin)
 
 
 def _check_words(cite: Cite, key: str, mean: float, se: float, n: int, spec: str, unit: str = "") -> str:
@@ -353,13 +344,13 @@ def gain_findings(runset: RunSet, settings: Settings) -> dict:
     below, above, names = [], [], []
     several = f["dataset"].nunique() > 1
     for (d, m), g in f.groupby(["dataset", "variant"], sort=False):
-        mean, se, n = outputs.mean_se(g["gain"])
-        se = se if n >= 2 else math.inf
+        mean, se, n = claims.mean_se(g["gain"])
         label = f"{METHOD_NAME[m]} ({display_name(d)})" if several else METHOD_NAME[m]
         names.append(label)
-        if mean + 2 * se < LITTLE_GAIN:
+        side = claims.direction(mean - LITTLE_GAIN, se, n)  # the gain against the bound, at 2 SE
+        if side == claims.BEHIND:
             below.append(label)
-        elif mean - 2 * se > LITTLE_GAIN:
+        elif side == claims.AHEAD:
             above.append(label)
     if not names:
         return _finding(findings.NOT_TESTABLE, f"no runs at profile {settings.profile}", cite, [missing_text(settings)])
@@ -406,7 +397,7 @@ def _spread_verdict(cells: pd.DataFrame, cite: Cite, key: str, what: str) -> tup
 
 def _cells(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return (frame.groupby(list(keys))["acc"].agg(mean="mean", n="count",
-                                                 se=lambda x: outputs.mean_se(x)[1]).reset_index())
+                                                 se=lambda x: claims.mean_se(x)[1]).reset_index())
 
 
 def sensitivity_findings(runset: RunSet, settings: Settings) -> dict:
@@ -490,7 +481,7 @@ def runtime_findings(runset: RunSet, settings: Settings) -> dict:
         if not np.isfinite(r["paper"]):
             continue
         se = r["se"] if r["seeds"] >= 2 else math.nan
-        check = reproduces(outputs.verdict(r["ratio"] - 1, se, r["seeds"]), float(np.sign(r["paper"] - 1)))
+        check = reproduces(claims.direction(r["ratio"] - 1, se, r["seeds"]), float(np.sign(r["paper"] - 1)))
         checks.append(check)
         k = f"check/{r['dataset']}/R-DC / {r['method']}"
         reasons.append(f"R-DC / {r['method']} {_num(cite, k, r['ratio'], '.2f')}"

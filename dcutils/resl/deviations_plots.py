@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dcutils import findings, health, outputs, plotting
+from dcutils import claims, findings, health, outputs, plotting
 from dcutils.findings import Cite
 from dcutils.profiles import Settings
 from dcutils.resl import plots as rp
@@ -86,11 +86,11 @@ def _at_epoch(hist: pd.DataFrame, column: str, last: bool) -> pd.Series:
 
 
 def _mean(values: pd.Series, scale: float = 1.0) -> float:
-    return outputs.mean_se(pd.Series(values, dtype=float) * scale)[0]
+    return claims.mean_se(pd.Series(values, dtype=float) * scale)[0]
 
 
 def _side_columns(side: str, fin: pd.DataFrame, hist: pd.DataFrame) -> dict[str, Any]:
-    acc, acc_se, _ = outputs.mean_se(fin["acc"] * 100) if "acc" in fin else (math.nan, math.nan, 0)
+    acc, acc_se, _ = claims.mean_se(fin["acc"] * 100) if "acc" in fin else (math.nan, math.nan, 0)
     base = rp.baseline_change(fin.reset_index() if fin.index.name == "seed" else fin)
     flagged = fin["flagged"].astype(bool) if "flagged" in fin else pd.Series(False, index=fin.index)
     return {f"{side}_acc": acc, f"{side}_se": acc_se,
@@ -134,7 +134,7 @@ def deviations_table(fin: pd.DataFrame, hist: pd.DataFrame, settings: Settings) 
     SCAN network in eval mode, the same on both sides), targets_start (the share the side's pseudo-label pass
     gives a confident target at the start, percent), unconfident_start / unconfident_end (clusters without a
     confident training image, mean over seeds) and flagged (runs flagged unhealthy); then paired / paired_se /
-    pairs / verdict (other − profile per seed, points of ACC, :func:`dcutils.outputs.paired`: ahead / behind /
+    pairs / verdict (other − profile per seed, points of ACC, :func:`dcutils.claims.paired`: ahead / behind /
     inconclusive at 2 SE), keeps (the values that keep SCAN+SL from degrading the SCAN network, "neither", or ""
     with fewer than 2 seeds a side), flagged_pairs (pairs with a run flagged on either side), flag
     (:func:`dcutils.health.flag_mark` when a pair holds a flagged run) and note (:func:`dcutils.health.rests_on`).
@@ -151,7 +151,7 @@ def deviations_table(fin: pd.DataFrame, hist: pd.DataFrame, settings: Settings) 
             for s in SIDES:
                 out.update(_side_columns(s, *sides[s]))
             (p_fin, _), (o_fin, _) = sides["profile"], sides["other"]
-            stat = outputs.paired(o_fin["acc"] if "acc" in o_fin else pd.Series(dtype=float),
+            stat = claims.paired(o_fin["acc"] if "acc" in o_fin else pd.Series(dtype=float),
                                   p_fin["acc"] if "acc" in p_fin else pd.Series(dtype=float))
             flags = pd.concat([f["flagged"].astype(bool) if "flagged" in f else pd.Series(False, index=f.index)
                                for f in (p_fin, o_fin)], axis=1, join="inner")

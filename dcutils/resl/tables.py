@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from dcutils import health, outputs, paper_data
+from dcutils import claims, health, paper_data
 from dcutils.profiles import Settings
 from dcutils.resl import settings as rs
 from dcutils.resl.frames import _PAPER_STRATEGY, PAPER_LABELS, VARIANTS, _by_seed, chosen_cells
@@ -42,7 +42,7 @@ def results_table(fin: pd.DataFrame, settings: Settings, metric: str) -> pd.Data
             else:
                 vals = _by_seed(fin, v, cells.get(v) or None, metric, d) * 100 if len(fin) else pd.Series(dtype=float)
                 if len(vals):
-                    m, se, n = outputs.mean_se(vals)
+                    m, se, n = claims.mean_se(vals)
                     row.update(ours_avg=m, ours_se=se, ours_max=float(vals.max()), seeds=n,
                                flagged=int(_by_seed(fin, v, cells.get(v) or None, "flagged", d).astype(bool).sum())
                                if "flagged" in fin else 0)
@@ -96,7 +96,7 @@ def nmi_match_table(hist: pd.DataFrame, settings: Settings) -> pd.DataFrame:
                 if v == "HT":
                     sub = sub[np.isclose(sub["momentum"], best["momentum"]) & (sub["every"] == best["every"])]
                 for name, e in (("half", half), ("end", end)):
-                    m, se, n = outputs.mean_se(sub.loc[sub["epoch"] == e, "nmi_match"] * 100)
+                    m, se, n = claims.mean_se(sub.loc[sub["epoch"] == e, "nmi_match"] * 100)
                     row[f"ours_{name}"], row[f"ours_{name}_se"], row["seeds"] = m, se, n
                 if d not in rs.PAPER_DATASETS:
                     row["note"] = "substitute data set: no paper value"

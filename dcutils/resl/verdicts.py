@@ -2,7 +2,7 @@
 
 Verdicts compare a variant with SCAN+SL paired over seeds (every run of a seed starts from the same
 SCAN network and the same data order): mean ± SE of the per-seed difference, "ahead" / "behind"
-beyond 2 SE, else inconclusive (:func:`dcutils.outputs.paired`).
+beyond 2 SE, else inconclusive (:func:`dcutils.claims.paired`).
 
 **The baseline must not degrade** (:func:`baseline_change`, :func:`gate`). A reset strategy is judged
 against SCAN+SL; when self-labeling itself lowers ACC below the SCAN network it starts from (SCAN+SL
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dcutils import findings, outputs
+from dcutils import claims, findings
 from dcutils.profiles import Settings
 from dcutils.resl import settings as rs
 from dcutils.resl.frames import PAPER_LABELS, VARIANTS, _by_seed, best_cell, chosen_cells, ht_best_cell
@@ -31,7 +31,7 @@ from dcutils.resl.frames import PAPER_LABELS, VARIANTS, _by_seed, best_cell, cho
 
 def paired_vs_scan(fin: pd.DataFrame, variant: str, cell: str | None, metric: str, dataset: str) -> dict[str, Any]:
     """Paired difference (points) of ``variant`` (at ``cell``) minus SCAN+SL over seeds."""
-    return outputs.paired(_by_seed(fin, variant, cell, metric, dataset), _by_seed(fin, "SCAN+SL", None, metric,
+    return claims.paired(_by_seed(fin, variant, cell, metric, dataset), _by_seed(fin, "SCAN+SL", None, metric,
                                                                                    dataset))
 
 
@@ -48,7 +48,7 @@ def precondition(hist: pd.DataFrame, dataset: str) -> dict[str, Any]:
     defined = sub.dropna(subset=["nmi_match"]).sort_values("epoch")
     nm_start = defined.groupby("seed")["nmi_match"].first()
     nm_end = sub[sub["epoch"] == last].set_index("seed")["nmi_match"]
-    return {"confident": outputs.paired(conf_end, conf_start), "nmi_match": outputs.paired(nm_end, nm_start),
+    return {"confident": claims.paired(conf_end, conf_start), "nmi_match": claims.paired(nm_end, nm_start),
             "confident_start": float(conf_start.mean() * 100) if len(conf_start) else math.nan,
             "confident_end": float(conf_end.mean() * 100) if len(conf_end) else math.nan,
             "nmi_match_start": float(nm_start.mean() * 100) if len(nm_start) else math.nan,
@@ -56,7 +56,7 @@ def precondition(hist: pd.DataFrame, dataset: str) -> dict[str, Any]:
 
 
 def baseline_change(frame: pd.DataFrame, metric: str = "acc", dataset: str | None = None) -> dict[str, Any]:
-    """SCAN+SL minus the SCAN network it starts from, in points, paired over seeds (:func:`dcutils.outputs.paired`).
+    """SCAN+SL minus the SCAN network it starts from, in points, paired over seeds (:func:`dcutils.claims.paired`).
 
     ``frame``: finals (:func:`finals`: ``metric`` minus ``<metric>_scan``) or, without that column, a history
     (:func:`history`: the last epoch minus epoch 0, the network before self-labeling); ``dataset`` None takes
@@ -74,8 +74,8 @@ def baseline_change(frame: pd.DataFrame, metric: str = "acc", dataset: str | Non
         end, start = _last(sub).set_index("seed")[metric], sub[sub["epoch"] == 0].set_index("seed")[metric]
     else:
         end = start = pd.Series(dtype=float)
-    pr = outputs.paired(end, start)
-    return {**pr, "degrades": pr["verdict"] == outputs.BEHIND}
+    pr = claims.paired(end, start)
+    return {**pr, "degrades": pr["verdict"] == claims.BEHIND}
 
 
 def baseline_text(base: dict[str, Any], cite: findings.Cite) -> str:
@@ -91,10 +91,8 @@ def baseline_text(base: dict[str, Any], cite: findings.Cite) -> str:
 def gate(verdict: str, reason: str | None, base: dict[str, Any]) -> tuple[str, str | None]:
     """A reset strategy's (verdict, reason), made inconclusive when the SCAN+SL baseline degrades (module
     docstring); unchanged otherwise, and for a verdict that is already not testable."""
-    if not base["degrades"] or verdict == findings.NOT_TESTABLE:
-        return verdict, reason
-    return (findings.INCONCLUSIVE, "the baseline degrades: SCAN+SL minus the SCAN network is behind beyond 2 SE "
-            "(the text gives it), so the reset comparison is not judged")
+    return claims.gate(verdict, reason, not base["degrades"], "the baseline degrades: SCAN+SL minus the SCAN network "
+                       "is behind beyond 2 SE (the text gives it), so the reset comparison is not judged")
 
 
 def _health_note(frame: pd.DataFrame, cite: findings.Cite) -> str:
@@ -108,15 +106,9 @@ def _health_note(frame: pd.DataFrame, cite: findings.Cite) -> str:
 
 
 def verdict_of(pr: dict[str, Any], paper_sign: int) -> str:
-    """A findings verdict from a paired comparison and the sign the paper claims (+1 ahead, -1 behind)."""
-    if pr["n"] < 2:
-        return findings.INCONCLUSIVE
-    wanted = outputs.AHEAD if paper_sign > 0 else outputs.BEHIND
-    if pr["verdict"] == wanted:
-        return findings.REPRODUCES
-    if pr["verdict"] == outputs.INCONCLUSIVE:
-        return findings.INCONCLUSIVE
-    return findings.DOES_NOT_REPRODUCE
+    """A findings verdict from a paired comparison and the sign the paper claims (+1 ahead, -1 behind):
+    :func:`dcutils.claims.judge` of its direction."""
+    return claims.judge(pr["verdict"], paper_sign)
 
 
 def verdict_and_reason(pr: dict[str, Any], paper_sign: int, within: str) -> tuple[str, str | None]:
@@ -197,7 +189,7 @@ def fig01_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
     verdict, reason = verdict_and_reason(pre["confident"], +1, "the paired change over seeds is within 2 SE of zero")
     text = (f"{precondition_text(pre, cite)} The paper's Figure 1 shows the fraction rising on every data set; "
             f"here on {_data_name(settings)} it "
-            + {outputs.AHEAD: "rises beyond 2 SE.", outputs.BEHIND: "falls beyond 2 SE."}.get(
+            + {claims.AHEAD: "rises beyond 2 SE.", claims.BEHIND: "falls beyond 2 SE."}.get(
                 pre["confident"]["verdict"], "changes by less than 2 SE."))
     return verdict, reason, cite.values, text
 
@@ -210,11 +202,11 @@ def fig03_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
     cite = _cite()
     pre = precondition(hist, names[0])
     cell = ht_best_cell(settings)
-    pr = outputs.paired(_series(hist, "HT", "nmi_match", cell), _series(hist, "SCAN+SL", "nmi_match"))
+    pr = claims.paired(_series(hist, "HT", "nmi_match", cell), _series(hist, "SCAN+SL", "nmi_match"))
     text = precondition_text(pre, cite) + (
         f" At the end of self-labeling HT's NMI match minus SCAN+SL's is {pm(cite, 'ht_minus_scan/nmi_match', pr)}"
         f" ({pr['verdict']}; the paper has HT ahead).")
-    if pre["nmi_match"]["verdict"] != outputs.BEHIND:
+    if pre["nmi_match"]["verdict"] != claims.BEHIND:
         return (findings.NOT_TESTABLE, f"the premise fails at {settings.profile}: under SCAN+SL the NMI match of the "
                 "confident set does not fall beyond 2 SE, so there is no decay for HT to slow", cite.values,
                 text + f" {settings.profile.capitalize()} cannot test the claim: the decay it is about does not "
@@ -230,13 +222,13 @@ def fig04_findings(hist: pd.DataFrame, settings: Settings) -> Finding:
         return _no_runs(settings)
     cite = _cite()
     cell = ht_best_cell(settings)
-    cl = outputs.paired(_series(hist, "HT", "cl_change", cell, "mean"), _series(hist, "SCAN+SL", "cl_change",
+    cl = claims.paired(_series(hist, "HT", "cl_change", cell, "mean"), _series(hist, "SCAN+SL", "cl_change",
                                                                                   how="mean"), scale=1.0)
-    acc = outputs.paired(_series(hist, "HT", "acc", cell), _series(hist, "SCAN+SL", "acc"))
-    nm = outputs.paired(_series(hist, "HT", "nmi_match", cell), _series(hist, "SCAN+SL", "nmi_match"))
+    acc = claims.paired(_series(hist, "HT", "acc", cell), _series(hist, "SCAN+SL", "acc"))
+    nm = claims.paired(_series(hist, "HT", "nmi_match", cell), _series(hist, "SCAN+SL", "nmi_match"))
     text = (f"HT minus SCAN+SL, paired over seeds: mean CL change over the epochs "
             f"{pm(cite, 'ht_minus_scan/cl_change', cl)} ("
-            + {outputs.AHEAD: "HT higher", outputs.BEHIND: "HT lower"}.get(cl["verdict"], "no clear difference")
+            + {claims.AHEAD: "HT higher", claims.BEHIND: "HT lower"}.get(cl["verdict"], "no clear difference")
             + f"; the paper: HT lower); final ACC "
             f"{pm(cite, 'ht_minus_scan/acc', acc)} ({acc['verdict']}); final NMI match "
             f"{pm(cite, 'ht_minus_scan/nmi_match', nm)} ({nm['verdict']}).")
@@ -283,7 +275,7 @@ def sp_grid_findings(fin: pd.DataFrame, settings: Settings) -> Finding:
     lo, hi = sp["alpha"].min(), sp["alpha"].max()
     a = sp[sp["alpha"] == hi].set_index(["seed", "every_paper"])["acc"]
     b = sp[sp["alpha"] == lo].set_index(["seed", "every_paper"])["acc"]
-    pr = outputs.paired(a, b)
+    pr = claims.paired(a, b)
     best = best_cell(fin, "SP")
     best_pr = paired_vs_scan(fin, "SP", best, "acc", rs.run_datasets(settings)[0])
     text = (f"ACC at alpha {cite('alpha_high', hi, 'g')} minus alpha {cite('alpha_low', lo, 'g')}, paired over "
@@ -374,7 +366,7 @@ def nmi_match_findings(table: pd.DataFrame, hist: pd.DataFrame, settings: Settin
     out = {}
     for name, e in (("half", run["sl_epochs"] // 2), ("end", run["sl_epochs"])):
         sub = hist[hist["epoch"] == e]
-        out[name] = outputs.paired(sub[(sub["variant"] == "HT") & (sub["cell"] == cell)].set_index("seed")["nmi_match"],
+        out[name] = claims.paired(sub[(sub["variant"] == "HT") & (sub["cell"] == cell)].set_index("seed")["nmi_match"],
                                    sub[sub["variant"] == "SCAN+SL"].set_index("seed")["nmi_match"])
     text = (f"HT minus SCAN+SL in NMI match after {cite('epochs_half', run['sl_epochs'] // 2)} epochs (the paper's "
             f"e=100): {pm(cite, 'half', out['half'])} ({out['half']['verdict']}); after "
