@@ -295,3 +295,23 @@ def summary(comp: pd.DataFrame, cite: findings.Cite) -> tuple[str, str | None] |
         reason += (f"; {health.flag_mark(True)} {cite('claims/resting on flagged runs', sick)} of them rest on a run "
                    "flagged unhealthy")
     return findings.overall_verdict(list(judged["reproduces"])), reason
+
+
+# ----------------------------------------------------------------------------
+# what each item claims
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What catalog item ``item`` (``"brb/fig01"``) claims, as its notebook says it.
+
+    ``claim`` is the paper's claim the item's notebook tests, in the notebook's own words (its first markdown
+    cell, after "**Claim tested:**" or "**Claim(s):**"); ``untestable`` is a one-sentence reason when the item
+    makes no claim this companion can test (a settings table, a data-set table, a pseudocode, a schematic), and
+    ``claim`` is then empty. Each paper lists its statements in ``dcutils/<paper>/claims.py``
+    (``STATEMENTS``); :mod:`dcutils.statements` merges them.
+    """
+
+    item: str
+    claim: str
+    untestable: str | None = None
