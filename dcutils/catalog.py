@@ -206,7 +206,7 @@ ITEMS: list[Item] = [
 EXTRAS: list[Item] = [
     Item("brb", "deviations", "", "data",
          "the authors' code vs the paper's text: each training choice run both ways (USPS, 3 seeds)",
-         brb_v2_pending("done (a short sensitivity protocol, not the tables' floors; the notebook says so)"),
+         "done (a short sensitivity protocol, not the tables' floors; the notebook says so)",
          (".csv", ".md", ".png", ".pdf")),
     Item("rdc", "choices", "", "data",
          "the paper's text vs the authors' code: phase-2 targets and refresh interval, each run both ways (FMNIST, 3 seeds)",
