@@ -31,18 +31,23 @@ def _key(c: dict) -> tuple:
     return c["dataset"], c["method"], bool(c["pretrain"])
 
 
+def _with_cells(runset: RunSet, settings):
+    """(run, its cell) for every run of ``runset`` that is one of the item's cells."""
+    cells = cell_of(settings)
+    for r in runset:
+        c = cells.get(r.config)
+        if c is not None:
+            yield r, c
+
+
 def cell_finals(runset: RunSet, settings) -> pd.DataFrame:
     """One row per run: dataset, method, pretrain, label (its cell), seed, the final metrics (fractions), the
     BRB step times (``t_*``: mean seconds per step; ``brb_share``: BRB seconds per step over a training epoch's
     seconds, %), and the CL change (%) of the epochs that start with a step (``cl_change``: all of them,
     ``cl_change_late``: the second half), and ``flagged``: the record flags the run unhealthy
     (:func:`dcutils.health.is_flagged`)."""
-    cells = cell_of(settings)
     rows = []
-    for r in runset:
-        c = cells.get(r.config)
-        if c is None:
-            continue
+    for r, c in _with_cells(runset, settings):
         h = r.history
         steps = h[h["brb"].astype(bool)]
         row = {"dataset": c["dataset"], "method": c["method"], "pretrain": bool(c["pretrain"]), "label": c["label"],
@@ -63,12 +68,8 @@ def cell_finals(runset: RunSet, settings) -> pd.DataFrame:
 
 def cell_history(runset: RunSet, settings) -> pd.DataFrame:
     """One row per (run, epoch) with the run's cell (dataset, method, pretrain, label) and seed."""
-    cells = cell_of(settings)
     frames = []
-    for r in runset:
-        c = cells.get(r.config)
-        if c is None:
-            continue
+    for r, c in _with_cells(runset, settings):
         frames.append(r.history.assign(dataset=c["dataset"], method=c["method"], pretrain=bool(c["pretrain"]),
                                        label=c["label"], seed=r.config.seed))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
