@@ -108,7 +108,7 @@ figures: $(STAMP)
 
 index: $(STAMP)
 	$(PY) -c 'from dcutils import paths, run_settings; (paths.FIGURES / "SETTINGS.md").write_text(run_settings.render("quick"))'
-	$(PY) -c 'from dcutils import catalog, paths; (paths.FIGURES / "README.md").write_text(catalog.render_index())'
+	$(PY) -c 'from dcutils import catalog, paths, statements; (paths.FIGURES / "README.md").write_text(catalog.render_index(statements.gallery_claims()))'
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check dcutils tests

@@ -17,6 +17,7 @@ or the notebooks' verdicts.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,23 +120,23 @@ ITEMS: list[Item] = [
         ("algo2", "disentangled", "data", "the Disentangled variant (Appendix F.1)", "done (OPTDIGITS DEC with pretraining, as fig10; 3 seeds)"),
         ("fig01", "reclustering-barrier", "data", "IDEC without pretraining on USPS: IDEC, +Recluster, +BRB accuracy per epoch", "done (T = 20, 180 epochs, 3 seeds; the notebook gives the verdict)"),
         ("fig02", "dcn-analysis-gtsrb", "data", "DCN +Recluster vs +BRB: ACC, intra-CD, inter-CD, CL change (GTSRB)", "partial: GTSRB is not run at quick (paper profile); OPTDIGITS (DCN with pretraining: plain, +Recluster, +BRB) is shown instead, named on the figure"),
-        ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding", brb_v2_pending("done (redrawn from fig13's runs)")),
+        ("fig03", "embedding-schematic", "schematic", "embedded space before/after BRB, redrawn from a real 2-D embedding", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
         ("fig04", "pretrained-dcn", "data", "scenario 1 (pretraining): DCN, +Recluster, +Reset, +BRB per data set", BRB_OFFLINE),
         ("fig05", "no-pretraining-gain", "data", "scenario 2 (no pretraining): relative ACC gain of BRB for DEC and IDEC", BRB_OFFLINE),
         ("fig06", "dcn-analysis", "data", "analysis as fig02 on OPTDIGITS and MNIST", "partial: OPTDIGITS only (DCN with pretraining: plain, +Recluster, +BRB); MNIST is the paper profile's"),
         ("fig07", "centroid-distance-ratio", "data", "histogram of d1/d2 before and after a BRB step (DCN)", "partial: MNIST is not run at quick; OPTDIGITS shown, named on the figure"),
-        ("fig08", "sensitivity-mnist", "data", "sensitivity over lr x T x alpha on MNIST", brb_v2_pending("partial: MNIST is the paper profile's; fig09's reduced OPTDIGITS grid shown")),
-        ("fig09", "sensitivity-usps-optdigits", "data", "sensitivity grid on USPS and OPTDIGITS", brb_v2_pending("partial: a reduced grid (lr 5e-3, alpha 0.6 against the main row) on OPTDIGITS; USPS and the full grid are the paper profile's")),
+        ("fig08", "sensitivity-mnist", "data", "sensitivity over lr x T x alpha on MNIST", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
+        ("fig09", "sensitivity-usps-optdigits", "data", "sensitivity grid on USPS and OPTDIGITS", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
         ("fig10", "ablation-targets", "data", "BRB vs Disentangled vs embedding noise (OPTDIGITS)", "done (OPTDIGITS DEC with pretraining, 3 seeds)"),
         ("fig11", "embedding-reset", "data", "BRB with vs without embedding-layer reset", "partial: OPTDIGITS DEC with pretraining; GTSRB, USPS, MNIST are the paper profile's"),
         ("fig12", "momentum-reset", "data", "BRB with vs without centroid momentum reset", "partial: OPTDIGITS DEC with pretraining; IDEC and the other data sets are the paper profile's"),
-        ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB", brb_v2_pending("done (USPS digits 0-3, 2-D embedding, 3 seeds)")),
+        ("fig13", "voronoi", "data", "Voronoi cells of a 2-D DEC embedding of 4 USPS classes, before/after BRB", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
         ("fig14", "pretrained-nmi-ari", "data", "NMI and ARI with pretraining, as fig04", BRB_OFFLINE),
         ("fig15", "no-pretraining-nmi-ari", "data", "NMI and ARI without pretraining, as fig05", BRB_OFFLINE),
         ("fig16", "silhouette-mnist", "data", "silhouette (ground truth) per epoch, DCN variants, MNIST", "partial: MNIST is not run at quick; OPTDIGITS DCN (plain, +Recluster, +BRB) shown, named on the figure"),
         ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels", "partial: USPS and GTSRB run no DCN at quick (paper profile); OPTDIGITS shown, named on the figure"),
         ("fig18", "reconstruction-loss", "data", "reconstruction loss per epoch, DCN with vs without BRB", "done (OPTDIGITS: scikit-learn part)"),
-        ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise", brb_v2_pending("partial: OPTDIGITS DEC with pretraining stands in for the paper's DCN on USPS and OPTDIGITS")),
+        ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
         ("tab01", "contrastive", "data", "contrastive (SimCLR, ResNet18) + self-labeling, CIFAR10 / CIFAR100-20", contrastive_pending(BRB_CONTRASTIVE_SUB + "; SCAN, GCC and SeCu are the paper's values only"), (".csv", ".md", ".png", ".pdf")),
         ("tab02", "appendix-contents", "config", "contents of the appendix", "index only: a list of appendix sections, nothing to compute"),
         ("tab03", "datasets", "config", "data set statistics from the loaders", DONE),
@@ -145,9 +146,9 @@ ITEMS: list[Item] = [
         ("tab07", "hyperparameters-contrastive", "config", "hyperparameters, contrastive experiments", DONE),
         ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size", brb_v2_pending("partial: OPTDIGITS DEC, 10 % and 100 %, from tab09's runs")),
         ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size", brb_v2_pending("partial: OPTDIGITS DEC with pretraining, 10 % and 100 %")),
-        ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms", brb_v2_pending("partial: from tab12's runs; k-medoids and MNIST are the paper profile's")),
+        ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
         ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)", contrastive_pending("partial: FMNIST substitutes for CIFAR10 (paper profile); DCN with the MLP reset, blocks none, 4 and all, and block 4 with the projector reset (the text's deviation); blocks 1, 1+2, 4+3 and the column without the MLP reset are the paper profile's")),
-        ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)", brb_v2_pending("partial: OPTDIGITS DEC with pretraining stands in; k-medoids is the paper profile's")),
+        ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
         ("tab13", "acc-all-variants", "data", "ACC of all 24 variants on 6 data sets", BRB_OFFLINE),
         ("tab14", "nmi-all-variants", "data", "NMI of all 24 variants", BRB_OFFLINE),
         ("tab15", "ari-all-variants", "data", "ARI of all 24 variants", BRB_OFFLINE),
@@ -254,14 +255,15 @@ def _verdict_cell(item: Item) -> str:
     return _cell(cell + (f" (profile {found.profile})" if found.profile != "quick" else ""))
 
 
-def render_index() -> str:
+def render_index(claims: Mapping[str, str] | None = None) -> str:
     """Markdown of ``figures/README.md``: a gallery of every catalog item (and extra) per paper.
 
     One row per item: id, a thumbnail of its PNG (or "—"), what it shows, its status (from the catalog: how
     much of it this companion regenerates), its verdict with the reason (from its ``.values.json``: what the
     runs say about the paper's claim; "no verdict yet" without one), its notebook and its outputs. Status and
-    verdict are separate: an item can be done and not reproduce. Raises
-    :class:`dcutils.findings.FindingsError` for a corrupt findings file.
+    verdict are separate: an item can be done and not reproduce. ``claims`` (item key → one line, e.g.
+    :func:`dcutils.statements.gallery_claims`, which ``make index`` passes) adds under each title what the item
+    claims. Raises :class:`dcutils.findings.FindingsError` for a corrupt findings file.
     """
     titles = {"brb": "Breaking the Reclustering Barrier (BRB)", "resl": "ReSL", "rdc": "R-DC"}
     lines = [
@@ -298,7 +300,8 @@ def render_index() -> str:
             out_cell = ", ".join(f"[`{p.name}`]({paper}/{p.name})" for p in outs) or "—"
             if f"\n## {item.key}\n" in with_settings:
                 out_cell += f", [settings](SETTINGS.md#{settings_anchor(item.key)})"
-            lines.append(f"| {item.id} | {thumb} | {_cell(item.title)} | {_cell(item.status)} | "
+            what = _cell(item.title) + (f"<br>*{_cell(claims[item.key])}*" if claims and item.key in claims else "")
+            lines.append(f"| {item.id} | {thumb} | {what} | {_cell(item.status)} | "
                          f"{_verdict_cell(item)} | {nb_cell} | {out_cell} |")
         lines.append("")
     return "\n".join(lines)

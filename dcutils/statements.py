@@ -22,3 +22,10 @@ def statement(item: str) -> Statement:
         paper = item.split("/")[0]
         near = sorted(k for k in STATEMENTS if k.startswith(paper + "/")) or sorted(STATEMENTS)
         raise KeyError(f"no statement for item {item!r}; items are like {', '.join(near[:8])}, ...") from None
+
+
+def gallery_claims() -> dict[str, str]:
+    """Per item key, the line the figure index shows under its title: ``"Claim: ..."`` (the paper's claim its
+    notebook tests) or ``"Not testable here: ..."`` (its reason)."""
+    return {k: (f"Claim: {st.claim}" if st.claim else f"Not testable here: {st.untestable}")
+            for k, st in STATEMENTS.items()}

@@ -52,18 +52,32 @@ def test_usps_class_count_of_figure13():
     assert len(brb.run.select_classes(data, an.FIG13_CLASSES)) == USPS_0_3
 
 
-def test_cells_without_parameters_are_the_main_grids_runs_and_quick_adds_42():
+def _designed(item: str, profile: str = "quick"):
+    """``item``'s settings with its designed quick cells, also for an item quick leaves out (over the budget)."""
+    over = profile == "quick" and item in an.OVER_BUDGET
+    return notebook_settings(item, profile, {"cells": an.DESIGNED_QUICK_CELLS[item]} if over else {})
+
+
+def test_cells_without_parameters_are_the_main_grids_runs_and_quick_adds_21_of_the_designed_42():
     main_items = [i for i in experiments.items_with_runs() if i not in [*an.ITEMS, "brb/tab04"]]
     main = set(experiments.configs_for_profile("quick", main_items))
     new: set = set()
+    run: set = set()
     for item in an.ITEMS:
-        s = notebook_settings(item, "quick", {})
+        s = _designed(item)
+        ran = notebook_settings(item, "quick", {})
+        assert bool(ran["cells"]) == (item not in an.OVER_BUDGET)
         for c in s["cells"]:
             cfgs = {an.cell_config(s, c, seed) for seed in s.seeds}
             if not c["params"] and c["variant"] in ("none", "brb") and c["dataset"] == "optdigits":
                 assert cfgs <= main, (item, c["label"])  # shared with the main grid: one record
             new |= cfgs - main
-    assert len(new) == 42  # the design and cost estimate of the settings' docstring
+            if ran["cells"]:
+                run |= cfgs - main
+        if item in an.OVER_BUDGET:  # left out at quick, named as such, still exercised at smoke
+            assert "5-hour budget" in ran["left_out"] and notebook_settings(item, "smoke", {})["cells"]
+    assert len(new) == 42  # the design of the settings' docstring
+    assert len(run) == 21  # what quick runs within brb's 5-hour budget (README)
     tab04 = experiments.configs_for(notebook_settings("brb/tab04", "quick", {}))
     assert set(tab04) <= main and len(tab04) == 81  # 24 OPTDIGITS cells + 3 USPS, 3 seeds each
 
@@ -88,7 +102,7 @@ def _runset(item: str, acc: dict[str, list[float]], profile: str = "quick",
             flagged: tuple = ()) -> tuple[RunSet, object]:
     """Fake finished runs of ``item``'s cells with the given final ACC per label and seed; the runs in ``flagged``
     ((label, seed) pairs) carry a health assessment that flags them."""
-    s = notebook_settings(item, profile, {})
+    s = _designed(item, profile)
     results = []
     for c in s["cells"]:
         for seed in s.seeds:
@@ -165,7 +179,7 @@ def test_component_and_runtime_findings_cite_every_number():
 
 
 def test_embedding_findings_and_figure_from_a_recorded_step():
-    s = notebook_settings("brb/fig13", "quick", {})
+    s = _designed("brb/fig13")
     rng = np.random.default_rng(0)
     z = rng.normal(size=(200, 2)).astype(np.float32)
     arrays = {"embedding_before": z, "embedding_after": z + 0.5, "centroids_before": z[:4].copy(),
@@ -229,3 +243,19 @@ def test_coinciding_curves_are_measured_named_and_explain_the_hidden_line():
     reason = ap.identical_ok(s, apart)  # the fake runs share one CL change curve: named, and ACC no longer
     assert "same CL change" in reason and "same ACC" not in reason
     assert ap.identical_ok(s) is None  # without the runs the figure check stays strict
+
+
+def test_an_item_quick_leaves_out_says_so_in_its_figure_and_findings():
+    empty = RunSet([])
+    for item, figure in (("brb/fig19", lambda s: ap.plot_cells(empty, s, ["acc"])),
+                         ("brb/fig10", lambda s: ap.plot_cell_curves(empty, s, ["acc"])),
+                         ("brb/fig13", lambda s: ap.embedding_figure(empty, s))):
+        s = notebook_settings(item, "quick", {"cells": []})
+        texts = [t.get_text() for ax in figure(s).axes for t in ax.texts]
+        assert any("no cell runs at profile quick" in t for t in texts), item
+    s = notebook_settings("brb/fig19", "quick", {})
+    found = ap.ablation_findings(empty, s, ("acc",))
+    _check_text(found, "brb/fig19")
+    assert found["verdict"] == findings.NOT_TESTABLE and "5-hour budget" in found["text"]
+    s = notebook_settings("brb/fig13", "quick", {})
+    assert "no cell runs at profile quick" in ap.embedding_findings(empty, s)["reason"]

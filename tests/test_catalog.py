@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from dcutils import catalog, paths
+from dcutils import catalog, paths, statements
 
 CATALOG = paths.SHARED / "FIGURES.md"
 
@@ -78,7 +78,8 @@ def test_rendered_index_mentions_every_item():
 
 def test_committed_index_is_current():
     index = paths.FIGURES / "README.md"
-    assert index.read_text() == catalog.render_index(), "figures/README.md is stale: run `make index`"
+    assert index.read_text() == catalog.render_index(statements.gallery_claims()), \
+        "figures/README.md is stale: run `make index`"
 
 
 def test_committed_settings_page_is_current_and_linked():
@@ -147,3 +148,11 @@ def test_index_names_a_corrupt_findings_file(tmp_path, monkeypatch):
     (tmp_path / "brb" / "fig01-reclustering-barrier.values.json").write_text("{")
     with pytest.raises(findings.FindingsError, match="fig01-reclustering-barrier.values.json is not valid JSON"):
         catalog.render_index()
+
+
+def test_the_index_shows_what_each_item_claims_from_the_statements():
+    claims = statements.gallery_claims()
+    text = catalog.render_index(claims)
+    assert claims["brb/fig01"].startswith("Claim: ") and claims["brb/tab05"].startswith("Not testable here: ")
+    for item in [*catalog.ITEMS, *catalog.EXTRAS]:
+        assert catalog._cell(claims[item.key]) in text

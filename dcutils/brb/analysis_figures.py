@@ -25,6 +25,7 @@ from dcutils.brb.analysis_frames import (
     _series,
     cell_finals,
     cell_history,
+    embedding_snapshots,
 )
 from dcutils.brb.analysis_settings import FIG13_CLASSES, PAPER_LRS
 from dcutils.brb.analysis_verdicts import ITEM_COMPARISONS, NAMES
@@ -35,6 +36,18 @@ from dcutils.runs import RunSet
 # the cells: final values and comparisons, per-epoch curves, sensitivity (Figures 8 and 9)
 
 
+def left_out_figure(settings):
+    """The figure of an item that runs no cell at this profile: a panel that says so and what the paper profile
+    runs (the item's ``left_out``), so the notebook still saves a stamped output."""
+    plotting.style()
+    fig, ax = plt.subplots(figsize=(6.0, 1.8))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"{settings.item}: no cell runs at profile {settings.profile}.\nLeft to the paper profile "
+            f"(make figures PROFILE=paper):\n{settings.get('left_out') or 'every cell'}", ha="center", va="center",
+            wrap=True, fontsize=8, transform=ax.transAxes)
+    return fig
+
+
 def plot_cells(runset: RunSet, settings, metrics: Sequence[str] = ("acc",)):
     """Per row (columns: metrics): each cell's final mean (bar) with every seed a dot up to three seeds, ± SE
     beyond (:func:`dcutils.plotting.bars`); a last column draws the item's comparisons in that row as paired
@@ -42,6 +55,8 @@ def plot_cells(runset: RunSet, settings, metrics: Sequence[str] = ("acc",)):
     difference that bars from zero hide is visible, and the 2-SE bar crossing zero reads "inconclusive"."""
     runs = cell_finals(runset, settings)
     rows = _rows(settings)
+    if not rows:
+        return left_out_figure(settings)
     claims = ITEM_COMPARISONS.get(settings.item, [])
     plotting.style()
     labels = _labels(settings)
@@ -83,6 +98,8 @@ def plot_cell_curves(runset: RunSet, settings, metrics: Sequence[str]):
     """Per-epoch curves of ``metrics`` (columns) per row (rows), one line per cell (per seed when few seeds)."""
     h = cell_history(runset, settings)
     rows = _rows(settings)
+    if not rows:
+        return left_out_figure(settings)
     plotting.style()
     fig, axes = plt.subplots(len(rows), len(metrics), figsize=(3.2 * len(metrics), 2.5 * len(rows) + 0.4),
                              squeeze=False)
@@ -146,6 +163,13 @@ def _voronoi(ax, centroids: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
     cell = ((grid[:, None] - centroids[None]) ** 2).sum(-1).argmin(1).reshape(xs.shape)
     ax.contourf(xs, ys, cell, levels=np.arange(len(centroids) + 1) - 0.5, cmap="Pastel2", alpha=0.55, zorder=0)
     ax.contour(xs, ys, cell, levels=np.arange(len(centroids)) + 0.5, colors="0.35", linewidths=0.6, zorder=1)
+
+
+def embedding_figure(runset: RunSet, settings):
+    """Figures 3 / 13: :func:`plot_embedding` of the first run that recorded its embedding around a BRB step, or
+    :func:`left_out_figure` when no run here did."""
+    snaps = embedding_snapshots(runset)
+    return plot_embedding(snaps[0]) if snaps else left_out_figure(settings)
 
 
 def plot_embedding(run, *, max_points: int = 2_000):

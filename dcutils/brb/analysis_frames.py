@@ -133,7 +133,8 @@ def cells_note(settings, cite: Cite) -> str:
     rows = "; ".join(f"{_row_name(*key)}: " + ", ".join(
         cite(f"cells/{key[0]}/{key[1]}/{key[2]}/{i}", c["label"]) for i, c in enumerate(
             c for c in settings["cells"] if _key(c) == key)) for key in _rows(settings))
-    text = f"**Cells run at profile `{settings.profile}`** ({rows})."
+    text = (f"**Cells run at profile `{settings.profile}`** ({rows})." if rows
+            else f"**No cell runs at profile `{settings.profile}`.**")
     if settings.get("left_out"):
         text += (f" Left to the paper profile: {cite('cells/left to the paper profile', settings['left_out'])} "
                  "(`make figures PROFILE=paper`).")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dcutils.brb.analysis_figures import (
     _voronoi,
+    embedding_figure,
+    left_out_figure,
     plot_cell_curves,
     plot_cells,
     plot_embedding,

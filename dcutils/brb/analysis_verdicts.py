@@ -247,8 +247,9 @@ def embedding_findings(runset: RunSet, settings) -> dict:
     cite = Cite()
     runs = embedding_snapshots(runset)
     if not runs:
-        return _finding(findings.NOT_TESTABLE, "no run here recorded its embedding around a BRB step", cite,
-                        [cells_note(settings, cite)])
+        why = ("no run here recorded its embedding around a BRB step" if settings["cells"] else
+               f"no cell runs at profile {settings.profile}: left to the paper profile")
+        return _finding(findings.NOT_TESTABLE, why, cite, [cells_note(settings, cite)])
     stats = pd.DataFrame([{"seed": r.config.seed, **_step_change(r)} for r in runs])
     parts = []
     for col, words, unit in (("changed", "samples whose cluster changes at the step (clusters matched)", " %"),
