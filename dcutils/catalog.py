@@ -86,12 +86,6 @@ def recompute_pending(status: str, why: str) -> str:
     return f"{QUICK_PENDING} ({why}; once computed: {status})"
 
 
-def brb_v2_pending(status: str) -> str:
-    """A brb item waiting for ``brb.dc`` version 2 (issue 20: BatchNorm on and the first clustering as the
-    authors' runs had them)."""
-    return recompute_pending(status, "brb.dc version 2, issue 20")
-
-
 def contrastive_pending(status: str) -> str:
     """A brb contrastive item (Tables 1, 11, 16, 17) whose notebook and run list exist, waiting for its first quick
     records of ``brb.contrastive`` version 1 (issue 23)."""
@@ -144,8 +138,8 @@ ITEMS: list[Item] = [
         ("tab05", "hyperparameters-grayscale", "config", "hyperparameters, grayscale data sets", DONE),
         ("tab06", "hyperparameters-gtsrb", "config", "hyperparameters, GTSRB", DONE),
         ("tab07", "hyperparameters-contrastive", "config", "hyperparameters, contrastive experiments", DONE),
-        ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size", brb_v2_pending("partial: OPTDIGITS DEC, 10 % and 100 %, from tab09's runs")),
-        ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size", brb_v2_pending("partial: OPTDIGITS DEC with pretraining, 10 % and 100 %")),
+        ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size", "partial: OPTDIGITS DEC, 10 % and 100 %, from tab09's runs"),
+        ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size", "partial: OPTDIGITS DEC with pretraining, 10 % and 100 %"),
         ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
         ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)", contrastive_pending("partial: FMNIST substitutes for CIFAR10 (paper profile); DCN with the MLP reset, blocks none, 4 and all, and block 4 with the projector reset (the text's deviation); blocks 1, 1+2, 4+3 and the column without the MLP reset are the paper profile's")),
         ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
