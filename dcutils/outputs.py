@@ -29,16 +29,8 @@ import numpy as np
 import pandas as pd
 
 from dcutils import catalog, claims, findings, paths, plotting
-
-# the verdict engine's statistics, under the names the notebooks and older code use
-from dcutils.claims import AHEAD, BEHIND, INCONCLUSIVE, mean_se, paired  # noqa: F401
 from dcutils.findings import DOES_NOT_REPRODUCE, NOT_TESTABLE, REPRODUCES, VERDICTS, Findings  # noqa: F401
 from dcutils.profiles import Settings
-
-
-def verdict(mean: float, se: float, n: int) -> str:
-    """The direction of a paired difference at 2 SE: :func:`dcutils.claims.direction`."""
-    return claims.direction(mean, se, n)
 
 
 def git_commit() -> str:
@@ -276,7 +268,7 @@ def comparison(runs: pd.DataFrame, paper: pd.DataFrame, keys: Sequence[str], met
     if len(runs):
         for key, group in runs.groupby(keys, sort=False):
             key = key if isinstance(key, tuple) else (key,)
-            m, se, n = mean_se(group[metric] * scale)
+            m, se, n = claims.mean_se(group[metric] * scale)
             rows.append({**dict(zip(keys, key)), "reproduced": m, "reproduced_se": se, "seeds": n})
     rep = pd.DataFrame(rows, columns=[*keys, "reproduced", "reproduced_se", "seeds"])
     table = paper[[*keys, "paper", "paper_se"]].merge(rep, on=keys, how="outer", sort=False)
