@@ -153,10 +153,13 @@ def get_run(cfg: RunConfig, *, recompute: bool = False, device: Any = None) -> R
         if cached is not None:
             return cached
     ctx = RunContext(cfg, device if device is not None else default_device())
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     out = get_algorithm(cfg.algorithm).fn(cfg, ctx)
     _check_data(cfg, out)
     out.meta.setdefault("seconds", time.perf_counter() - started)
+    # the CPU time of this process (all its threads): what the run cost in core-seconds, however loaded the
+    # machine was (wall-clock ``seconds`` grows with the load; this does not, beyond cache sharing)
+    out.meta.setdefault("cpu_seconds", time.process_time() - started_cpu)
     out.meta.setdefault("device", str(ctx.device))
     payload = _payload(out)
     env = environment.describe(ctx.device, precision=str(cfg.get("precision", PRECISION)))

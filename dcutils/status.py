@@ -39,8 +39,10 @@ without an estimate are counted apart) × seconds per optimizer step. For an
 algorithm with at least :data:`MIN_CALIBRATION_RUNS` done runs of the profile
 computed on this kind of device (their records' ``meta["device"]``, cpu or
 cuda), that is **their own time**: the sum of their records' run times
-(``meta["seconds"]``: evaluation, k-means and any pretraining the run did
-included, and whatever load the machine had) over the sum of their estimated
+(evaluation, k-means and any pretraining the run did included; on the CPU
+``meta["cpu_seconds"]``, the core-seconds the run used, which a loaded
+machine does not inflate, where the record has it, else the wall-clock
+``meta["seconds"]`` with whatever load the machine had) over the sum of their estimated
 steps (:func:`calibration`); the report says which algorithms use it and from
 how many runs. Otherwise it is the step time ``make bench`` measured on this
 machine, read from ``results/bench.json`` (``{"seconds_per_step": 0.004,
@@ -136,7 +138,8 @@ def run_state(cfg: RunConfig) -> str:
 
 def record_facts(cfg: RunConfig) -> dict:
     """What the record of ``cfg`` says about itself: ``health`` (``meta["health"]``, :func:`dcutils.health.assess`;
-    None when absent), ``seconds`` (``meta["seconds"]``, its run time; None when absent) and ``device`` (the
+    None when absent), ``seconds`` (its run time: ``meta["cpu_seconds"]`` for a CPU record that has it, else
+    ``meta["seconds"]``; None when absent) and ``device`` (the
     device type it ran on, ``"cpu"`` / ``"cuda"``; None when absent). All None when the record cannot be read (it
     is not moved aside here: loading it does that)."""
     out: dict = {"health": None, "seconds": None, "device": None}
@@ -149,11 +152,13 @@ def record_facts(cfg: RunConfig) -> dict:
         return out
     found = meta.get("health")
     out["health"] = found if isinstance(found, dict) else None
-    sec = meta.get("seconds")
-    if isinstance(sec, (int, float)) and not isinstance(sec, bool) and math.isfinite(sec) and sec > 0:
-        out["seconds"] = float(sec)
     if isinstance(meta.get("device"), str):
         out["device"] = meta["device"].split(":")[0]
+    for name in (("cpu_seconds", "seconds") if out["device"] == "cpu" else ("seconds",)):
+        sec = meta.get(name)
+        if isinstance(sec, (int, float)) and not isinstance(sec, bool) and math.isfinite(sec) and sec > 0:
+            out["seconds"] = float(sec)
+            break
     return out
 
 

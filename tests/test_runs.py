@@ -30,6 +30,18 @@ def _nan(cfg, ctx):
     raise AssertionError("unreachable")
 
 
+@algorithm("test.busy", version=1, work="sleep")
+def _busy(cfg, ctx):
+    import time
+    if cfg["work"] == "sleep":  # waits, as a run does while other jobs hold the cores
+        time.sleep(0.3)
+    else:  # computes for 0.3 s of its own CPU time, however long that takes on a loaded machine
+        until = time.process_time() + 0.3
+        while time.process_time() < until:
+            pass
+    return RunOutput(pd.DataFrame({"epoch": [0]}), {"acc": 0.0}, meta={"data_fingerprint": "f" * 16})
+
+
 @pytest.fixture(autouse=True)
 def _reset_calls():
     CALLS.clear()
@@ -70,6 +82,15 @@ def test_second_request_comes_from_the_cache(results):
     assert first.final == second.final
     np.testing.assert_array_equal(second.arrays["d"], np.arange(4.0).reshape(2, 2))
     assert record_path(cfg).is_relative_to(results / "smoke" / "test.counter" / "usps")
+
+
+def test_a_record_keeps_its_cpu_time_apart_from_its_wall_clock_time(results):
+    """``meta["cpu_seconds"]`` counts the core-seconds the run computed, not the time it waited (a loaded
+    machine), so cost estimates can rest on it; ``meta["seconds"]`` stays the wall-clock time."""
+    waited = get_run(RunConfig.make("test.busy", "usps", profile="smoke", work="sleep")).meta
+    computed = get_run(RunConfig.make("test.busy", "usps", profile="smoke", work="spin")).meta
+    assert waited["seconds"] >= 0.3 and computed["seconds"] >= computed["cpu_seconds"] >= 0.3
+    assert waited["cpu_seconds"] < 0.1
 
 
 def test_get_runs_computes_duplicates_once_and_keeps_order(results):
