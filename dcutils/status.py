@@ -26,6 +26,12 @@ missing
 
 The markers are written by the jobs (:mod:`dcutils.executors`).
 
+After the runs, each item's **claim and verdict** (:func:`claim_lines`): what the paper claims, read from the
+same statements the gallery and the notebooks use (:mod:`dcutils.statements`), and the verdict its notebook
+last wrote at this profile (``figures/<paper>/<stem>.values.json``), or that there is none yet::
+
+    brb/fig01  reproduces (3 of 4 ...)  Claim: BRB ends above ...
+
 ``flagged`` counts the done runs whose record flags them unhealthy
 (``meta["health"]``, :func:`dcutils.health.is_flagged`: collapsed clusters or a
 growing loss); a record without an assessment, or one that cannot be read, is
@@ -65,20 +71,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from dcutils import cache, executors, experiments, health, paths, runs
+from dcutils import cache, catalog, executors, experiments, findings, health, paths, runs, statements
 from dcutils.core import RunConfig, get_algorithm
 from dcutils.device import default_device
 from dcutils.profiles import PROFILES, SettingsError, check_profile
 
 __all__ = ["STATES", "DEFAULT_STEP_SECONDS", "DEFAULT_STEP_NOTE", "StepTime", "step_time", "bench_file",
            "run_state", "run_health", "record_facts", "calibration", "estimated_steps", "status_table", "report",
-           "main", "MAX_FLAGGED_LISTED", "MIN_CALIBRATION_RUNS"]
+           "main", "MAX_FLAGGED_LISTED", "MIN_CALIBRATION_RUNS", "claim_lines", "CLAIM_WIDTH"]
 
 #: The states of a run, in the table's column order.
 STATES = ("done", "running", "failed", "missing")
 
 #: The report names at most this many flagged runs.
 MAX_FLAGGED_LISTED = 10
+
+#: Characters of an item's claim and verdict reason shown per line of :func:`claim_lines`.
+CLAIM_WIDTH = 90
 
 #: Done runs of an algorithm (on this kind of device) from which their own time per step is used.
 MIN_CALIBRATION_RUNS = 3
@@ -282,6 +291,35 @@ def _health_line(total: dict) -> str:
     return line
 
 
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def claim_lines(profile: str, items: Iterable[str]) -> list[str]:
+    """Per item: its verdict at ``profile`` (the notebook's findings, ``findings.read``; "no <profile> verdict
+    yet" when it has none or one of another profile) and what it claims (:func:`dcutils.statements.statement`:
+    the claim, or why it makes none testable here), each cut to :data:`CLAIM_WIDTH` characters."""
+    lines = []
+    for item in items:
+        try:
+            found = findings.read(catalog.get_item(item).findings_file)
+        except findings.FindingsError as err:
+            verdict = f"unreadable verdict ({err})"
+        else:
+            if found is None or found.profile != profile:
+                verdict = f"no {profile} verdict yet"
+            else:
+                verdict = found.verdict + (f" ({_short(found.reason, CLAIM_WIDTH)})" if found.reason else "")
+        try:
+            st = statements.statement(item)
+            said = f"Claim: {st.claim}" if st.claim else f"Not testable here: {st.untestable}"
+        except KeyError:
+            said = "no statement listed (dcutils/<paper>/claims.py)"
+        lines.append(f"{item}  {verdict}\n    {_short(said, CLAIM_WIDTH)}")
+    return lines
+
+
 def report(profile: str, items: Iterable[str] | None = None, step: StepTime | None = None) -> str:
     """The text ``make status`` prints."""
     step = step or step_time()
@@ -315,6 +353,9 @@ def report(profile: str, items: Iterable[str] | None = None, step: StepTime | No
         lines.append(f"FAILED {cfg.label()}: {marker.get('error', '?')}\n    {where}")
     if todo:
         lines.append("`make runs` computes what is failed or missing (EXECUTOR=slurm for a SLURM job array)")
+    if len(table):
+        lines += ["", f"claims and verdicts at {profile!r} (dcutils.statements; figures/<paper>/<stem>.values.json):",
+                  *claim_lines(profile, table["item"])]
     return "\n".join(lines)
 
 

@@ -257,3 +257,20 @@ def test_status_estimates_from_the_done_runs_own_times_once_there_are_enough(res
     assert total["seconds to do"] == pytest.approx(len(todo) * tiny.STEPS * rate)
     assert f"test.tiny {rate:.3g} s per step from {len(done)} done runs" in status.report("smoke")
     assert status.calibration(facts, device="cuda") == {}  # a GPU estimate never rests on CPU times
+
+
+def test_status_shows_each_items_claim_and_its_verdict_at_that_profile(results, calls, monkeypatch, tmp_path):
+    """`make status` reads the same statements as the gallery and the item's findings: the verdict written at
+    the profile asked for, and "no <profile> verdict yet" for a findings file of another profile or none."""
+    from dcutils import catalog, findings, paths, statements
+
+    _item_with(monkeypatch, [_cfg(0)])
+    monkeypatch.setattr(paths, "FIGURES", tmp_path)
+    claim = statements.statement("brb/fig01").claim
+    assert "brb/fig01  no quick verdict yet" in status.report("quick")
+    findings.write(catalog.get_item("brb/fig01").findings_file,
+                   findings.make("brb/fig01", "quick", "abc", "reproduces", "BRB is ahead in every pair", {}, ""))
+    text = status.report("quick")
+    assert "brb/fig01  reproduces (BRB is ahead in every pair)" in text
+    assert f"Claim: {claim[:40]}" in " ".join(text.split())
+    assert "brb/fig01  no smoke verdict yet" in status.report("smoke")
