@@ -223,3 +223,34 @@ def test_a_flagged_run_is_named_in_the_findings_the_table_and_the_paired_claim()
     assert wide.loc["DEC", "FMNIST"].endswith("⚠") and not wide.loc["R-DC", "FMNIST"].endswith("⚠")
     stops = rp.stopping_table(runs).set_index("method")
     assert stops.loc["DEC", "flagged"] == 1 and stops.loc["R-DC", "flagged"] == 0
+
+
+def test_quick_figure17_runs_the_cross_through_table2_and_says_which_cells_it_leaves_to_paper():
+    """Quick runs each of β and γ moved alone from Table 2's (0.6, 0.6); the figure leaves the corners blank and
+    says why, the text counts them; smoke and paper run the whole product of their axes."""
+    from dcutils.rdc import settings as rs
+
+    quick = notebook_settings("rdc/fig17", "quick")
+    cells = rs.sensitivity_cells(quick)
+    assert (0.6, 0.6) in cells and len(cells) == 5
+    assert all(b == 0.6 or g == 0.6 for b, g in cells)  # one parameter moved at a time
+    assert len(rs.sensitivity_cells(notebook_settings("rdc/fig17", "paper"))) == 25
+    with pytest.raises(ValueError, match=r"not on the grid"):
+        rs.sensitivity_cells(notebook_settings("rdc/fig17", "quick", {"cells": [[0.5, 0.6]]}))
+
+    def run(b, g, acc):
+        cfg = RunConfig.make("rdc.method", "fmnist", seed=0, profile="quick", method="rdc", beta=b, gamma=g,
+                             gamma_mode="absolute", subsample=600, cluster_epochs=2)
+        final = {"acc": acc, "f1_macro": acc, "f1_micro": acc, "acc_pretrained": 0.5, "acc_kmeans": acc,
+                 "f1_macro_kmeans": acc, "f1_micro_kmeans": acc}
+        return RunResult(config=cfg, history=pd.DataFrame({"epoch": [0]}), final=final, arrays={},
+                         meta={**META, "core_ratios": [0.9]}, from_cache=True, environment={})
+
+    runset = RunSet([run(b, g, 0.5 + 0.01 * i) for i, (b, g) in enumerate(cells)])
+    fig = rp.sensitivity_figure(runset)
+    assert any("blank: a cell not run at this profile" in t.get_text() for t in fig.texts)
+    text = rp.sensitivity_verdict(runset, "quick")
+    assert "The grid's other 4 cells" in text and "left to the paper profile" in text
+    full = RunSet([run(b, g, 0.5) for b in (0.1, 0.9) for g in (0.1, 1.2)])
+    assert "left to the paper profile" not in rp.sensitivity_verdict(full, "smoke")
+    assert not any("blank" in t.get_text() for t in rp.sensitivity_figure(full).texts)

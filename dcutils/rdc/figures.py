@@ -411,9 +411,14 @@ def sensitivity_figure(runset: RunSet):
         ax.grid(False)
         for i, j in zip(*np.nonzero(sick.reindex(index=piv.index, columns=piv.columns).fillna(0).to_numpy())):
             ax.text(j + 0.95, i + 0.08, health.flag_mark(True), ha="right", va="top", fontsize=8, color="red")
+    notes = []
     if g["flagged"].any():
-        fig.text(0.01, 0.01, f"{health.flag_mark(True)} a run of the cell is flagged unhealthy (collapsed clusters "
-                 "or a growing loss)", fontsize=7, color="red")
+        notes.append((f"{health.flag_mark(True)} a run of the cell is flagged unhealthy (collapsed clusters "
+                      "or a growing loss)", "red"))
+    if sick.isna().to_numpy().any():
+        notes.append(("blank: a cell not run at this profile (the paper profile runs the whole grid)", "0.3"))
+    for i, (text, colour) in enumerate(notes):
+        fig.text(0.01 + 0.5 * i, 0.01, text, fontsize=7, color=colour)
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
     return fig
 

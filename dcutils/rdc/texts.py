@@ -257,7 +257,17 @@ def sensitivity_verdict(runset: RunSet, profile: str, cite: Cite | None = None) 
             f"(spread {cite('grid/ACC spread', hi - lo, '.1f')} points; k-means after phase 1: "
             f"{cite('grid/ACC after phase 1', pre, '.1f')} %). Best: β = {cite('grid/best beta', best['beta'], 'g')}, "
             f"γ = {cite('grid/best gamma', best['gamma'], 'g')}. The paper calls R-DC robust over its grid."
-            + _flagged_cells_text(runset, g, cite))
+            + _cells_left_text(g, cite) + _flagged_cells_text(runset, g, cite))
+
+
+def _cells_left_text(cells: pd.DataFrame, cite: Cite) -> str:
+    """" The grid's other N cells ... are left to the paper profile." when the runs cover only part of the β × γ
+    grid their axes span (quick's cross, :func:`dcutils.rdc.settings.sensitivity_cells`); "" otherwise."""
+    left = cells["beta"].nunique() * cells["gamma"].nunique() - len(cells)
+    if left <= 0:
+        return ""
+    return (f" The grid's other {cite('grid/cells left to paper', left)} cells, where β and γ both leave Table 2's "
+            "values, are left to the paper profile (blank in the figure).")
 
 
 def _flagged_cells_text(runset: RunSet, cells: pd.DataFrame, cite: Cite) -> str:
