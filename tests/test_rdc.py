@@ -253,6 +253,22 @@ def test_cluster_log_every_keeps_the_last_epoch(results, toy):
     assert res.history[res.history.phase == "P3"]["epoch"].tolist() == [0, 2, 3]
 
 
+@pytest.mark.parametrize("method", ["dec", "idec", "dynae", "vade", "rdc"])
+def test_logging_fewer_epochs_changes_no_trained_number(results, toy, method):
+    """The rows a run logs are evaluation only: logging every 3rd epoch ends with the same network, clusters
+    and scores as logging every epoch, and its rows are the every-epoch run's rows of those epochs."""
+    every = get_run(_cfg(method, cluster_epochs=4, cluster_log_every=1, dec_tol=-1.0))
+    some = get_run(_cfg(method, cluster_epochs=4, cluster_log_every=3, dec_tol=-1.0))
+    for name in ("acc", "nmi", "acc_kmeans", "id", "lid", "iterations"):
+        assert some.final[name] == every.final[name], name
+    phase = [p for p in some.history["phase"].unique() if p != "P1"]
+    rows = some.history[some.history.phase.isin(phase)]
+    assert rows["epoch"].tolist() == [0, 3, 4]
+    same = every.history[every.history.phase.isin(phase) & every.history.epoch.isin([0, 3, 4])]
+    for col in ("loss", "acc", "recon_mse", "min_cluster_share"):
+        assert rows[col].tolist() == pytest.approx(same[col].tolist(), nan_ok=True), col
+
+
 def test_noise_std_changes_the_pretraining_and_is_reproducible(results, toy):
     clean = get_run(_cfg("ae_kmeans"))
     noisy = get_run(_cfg("ae_kmeans", noise_std=0.5))

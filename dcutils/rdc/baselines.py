@@ -305,9 +305,10 @@ def train_dec(model: nn.Module, x: Tensor, centroids: Tensor, *, epochs: int, ba
             count += idx.numel()
             step += 1
             inputs.probe(log, model, step, lambda: assign()[1])
-        _, labels_now = assign()
         early = stopped == "label change < tol"
-        log(model, phase, epoch, step, total / max(count, 1), labels=labels_now, last=epoch == epochs or early)
+        last = epoch == epochs or early
+        if inputs.logged(log, epoch, last):  # the labels of a row the logger keeps, only
+            log(model, phase, epoch, step, total / max(count, 1), labels=assign()[1], last=last)
         if early:
             break
     _, labels = assign()
@@ -449,9 +450,11 @@ def _train_dynae_scheduled(model: nn.Module, x: Tensor, centroids: Tensor, *, ep
             count += idx.numel()
             step += 1
             inputs.probe(log, model, step, lambda: state()[0])
-        labels, share = state()
-        log(model, PHASE_DYNAE, epoch, step, total / max(count, 1), labels=labels, confident_share=share,
-            last=epoch == epochs or early)
+        last = epoch == epochs or early
+        if inputs.logged(log, epoch, last):  # the labels of a row the logger keeps, only
+            labels, share = state()
+            log(model, PHASE_DYNAE, epoch, step, total / max(count, 1), labels=labels, confident_share=share,
+                last=last)
         if early:
             break
     labels, _ = state()

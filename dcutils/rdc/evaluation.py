@@ -262,6 +262,10 @@ class EpochLogger:
         self.probes: list[dict[str, float]] = []
         self.clock = Stopwatch(x.device)
 
+    def keeps(self, epoch: int, last: bool = False) -> bool:
+        """Whether the row of ``epoch`` is kept: every ``every``-th epoch and the one passed ``last=True``."""
+        return epoch % self.every == 0 or bool(last)
+
     def probe(self, model: nn.Module, iteration: int, labels: Callable[[], Tensor] | None = None) -> None:
         """ACC of the current network after the phase's ``iteration``-th step, when it is a multiple of
         ``probe_every`` (else nothing): ``labels()`` (the method's own clusters, computed only then) or the
@@ -279,7 +283,7 @@ class EpochLogger:
         if iteration == 0:
             self.clock.reset()
         seconds = self.clock.seconds()
-        if epoch % self.every and not last:
+        if not self.keeps(epoch, last):
             return None
         with self.clock.paused():
             z = models.embed(model, self.x)

@@ -134,6 +134,13 @@ class Training:
 FP32 = Training()
 
 
+def logged(log: Any, epoch: int, last: bool) -> bool:
+    """Whether the logger keeps the row of ``epoch`` (:meth:`dcutils.rdc.evaluation.EpochLogger.keeps`; a plain
+    callable keeps every row), so a loop computes a row's labels only for the rows kept."""
+    fn = getattr(log, "keeps", None)
+    return True if fn is None else bool(fn(epoch, last))
+
+
 def probe(log: Any, model: torch.nn.Module, step: int, labels: Any = None) -> None:
     """The logger's extra ACC evaluation after the phase's ``step``-th optimizer step
     (:meth:`dcutils.rdc.evaluation.EpochLogger.probe`), when the logger has one; ``labels``: a callable

@@ -114,6 +114,7 @@ def train_vade(model: models.FeedForwardAutoencoder, x: Tensor, n_clusters: int,
             count += idx.numel()
             step += 1
             inputs.probe(log, model, step, lambda: vade.predict(x))
-        labels = vade.predict(x)
-        log(model, PHASE_VADE, epoch, step, total / max(count, 1), labels=labels, last=epoch == epochs)
+        if inputs.logged(log, epoch, epoch == epochs):  # the labels of a row the logger keeps, only
+            labels = vade.predict(x)
+            log(model, PHASE_VADE, epoch, step, total / max(count, 1), labels=labels, last=epoch == epochs)
     return {"iterations": step, "stopped": "max epochs", "labels": labels, "init_seconds": init_seconds}
