@@ -25,6 +25,19 @@ evaluates them on the runs, under one rule for the whole project:
    contradictions than reproductions → does not reproduce; more than half reproduce and none contradicts →
    reproduces; otherwise inconclusive; none judged → not testable here.
 
+Three claims are not "a above b", and have their rule here too:
+
+8. **Stable / robust** (:func:`stable`): the spread (max − min) of cell means over a grid or over levels, with
+   the SE of the two extreme cells combined, against the bound the paper's word is read as: reproduces when
+   spread + 2 SE is within the bound, does not when spread − 2 SE exceeds it, otherwise inconclusive; with one
+   seed per cell (no SE) only a spread beyond a stated wide factor times the bound counts, against the claim.
+9. **Similar, with one seed of one side** (:func:`similar`): no paired SE exists, so the yardstick is the other
+   side's own spread over seeds: the difference within 2 of its standard deviations reproduces "similar",
+   beyond them it does not; without a spread (one seed each), inconclusive.
+10. **A share the paper reports** (:func:`share_verdict`, e.g. BRB's win share over all runs): the paper's
+    share inside our 95 % Wilson interval (:func:`wilson_interval`) of k wins in n runs, with the interval
+    above chance, reproduces; inside an interval reaching chance, inconclusive; outside it, does not.
+
 :func:`compare` applies a list of claims to a tidy frame of per-run results (one row per run: the columns the
 claims select on, ``seed``, the metrics, and ``flagged``) group by group, and :func:`summary` gives the item's
 verdict and the reason a findings record carries.
@@ -106,6 +119,63 @@ def check(diffs: Iterable[float], sign: int, margin: float | None = None) -> tup
     if n == 1:
         return one_pair(mean, sign, margin), mean, se, 1
     return judge(direction(mean, se, n), sign), mean, se, n
+
+
+def stable(spread: float, se: float, n: int, bound: float, wide_factor: float) -> str:
+    """The verdict of a "stable / robust" claim (rule 8): ``spread`` of the cell means (max − min), ``se`` the
+    combined SE of the two extreme cells, ``n`` the fewest seeds of a cell, ``bound`` the spread read as stable,
+    ``wide_factor``: with one seed, only a spread beyond ``wide_factor * bound`` contradicts the claim."""
+    if not np.isfinite(spread):
+        return findings.INCONCLUSIVE
+    if n < 2:
+        return findings.DOES_NOT_REPRODUCE if spread > wide_factor * bound else findings.INCONCLUSIVE
+    if spread + THRESHOLD_SE * se <= bound:
+        return findings.REPRODUCES
+    if spread - THRESHOLD_SE * se > bound:
+        return findings.DOES_NOT_REPRODUCE
+    return findings.INCONCLUSIVE
+
+
+#: Rule 9's yardstick: a difference within this many standard deviations of the reference's seeds is "similar".
+SIMILAR_SD = 2
+
+
+def similar(diff: float, sd: float) -> str:
+    """The verdict of "similar" with one seed of a side (rule 9): ``|diff|`` within :data:`SIMILAR_SD` standard
+    deviations ``sd`` of the other side's seeds reproduces, beyond does not; no finite spread: inconclusive."""
+    if not (np.isfinite(diff) and np.isfinite(sd)):
+        return findings.INCONCLUSIVE
+    return findings.REPRODUCES if abs(diff) <= SIMILAR_SD * sd else findings.DOES_NOT_REPRODUCE
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (95 % by default) of a share k / n, as fractions; (nan, nan) for n = 0."""
+    if n == 0:
+        return math.nan, math.nan
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def share_position(paper: float, low: float, high: float) -> str:
+    """Where the paper's share lies against our interval: ``"inside"``, ``"above"`` or ``"below"``; ``""``
+    without an interval."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    return "above" if paper > high else "below" if paper < low else "inside"
+
+
+def share_verdict(paper: float, low: float, high: float, chance: float) -> str:
+    """The verdict on a share the paper reports (rule 10), all in one unit: the paper's share inside our interval
+    [``low``, ``high``] whose low end is above ``chance`` reproduces; inside an interval reaching ``chance``,
+    inconclusive; outside, does not reproduce; no interval: not testable here."""
+    position = share_position(paper, low, high)
+    if not position:
+        return findings.NOT_TESTABLE
+    if position != "inside":
+        return findings.DOES_NOT_REPRODUCE
+    return findings.INCONCLUSIVE if low <= chance else findings.REPRODUCES
 
 
 def differences(a: pd.Series, b: pd.Series) -> pd.Series:

@@ -277,16 +277,6 @@ def comparison(runs: pd.DataFrame, paper: pd.DataFrame, keys: Sequence[str], met
     return table[[*keys, "paper", "paper_se", "reproduced", "reproduced_se", "difference", "seeds"]]
 
 
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval (95 % by default) of a share k / n, as fractions; (nan, nan) for n = 0."""
-    if n == 0:
-        return math.nan, math.nan
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def plus_minus(mean: float, se: float, digits: int = 2) -> str:
     """``"84.50 ± 1.20"``, or ``"—"`` for a missing value."""
     if mean is None or not np.isfinite(mean):

@@ -286,14 +286,14 @@ def headline_table(runset: RunSet, metric: str = "acc") -> pd.DataFrame:
     def add(what: str, sub: pd.DataFrame, paper: float = math.nan) -> None:
         k, n = int(sub["brb_wins"].sum()), len(sub)
         share = 100.0 * k / n if n else math.nan
-        low, high = outputs.wilson_interval(k, n)
+        low, high = claims.wilson_interval(k, n)
         rows.append({"quantity": what, "paper": paper, "reproduced": share, "ci_low": 100 * low,
                      "ci_high": 100 * high, "difference": share - paper, "runs": n,
                      "flagged": int(sub["flagged"].sum())})
 
     def ahead(what: str, comp: pd.DataFrame) -> None:
         k, n = int((comp["verdict"] == claims.AHEAD).sum()), len(comp)
-        low, high = outputs.wilson_interval(k, n)
+        low, high = claims.wilson_interval(k, n)
         known = comp[np.isfinite(comp["paper_diff"].astype(float))]
         rows.append({"quantity": what, "reproduced": 100.0 * k / n if n else math.nan, "ci_low": 100 * low,
                      "ci_high": 100 * high, "difference": math.nan, "runs": n,

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from dcutils import health
+from dcutils import claims, health
 from dcutils.brb.claims import MAX_LISTED
 from dcutils.brb.grid_frames import (
     METRIC_NAME,
@@ -172,9 +172,7 @@ def _win_share_position(table: pd.DataFrame) -> str:
     allr = table.set_index("quantity").loc[WIN_SHARE]
     if not allr["runs"]:
         return ""
-    if allr["ci_low"] <= PAPER_WIN_SHARE <= allr["ci_high"]:
-        return "inside"
-    return "above" if PAPER_WIN_SHARE > allr["ci_high"] else "below"
+    return claims.share_position(PAPER_WIN_SHARE, allr["ci_low"], allr["ci_high"])
 
 
 def headline_summary(table: pd.DataFrame, cite: Cite | None = None) -> str:

@@ -262,10 +262,11 @@ def headline_findings(table: pd.DataFrame, settings) -> dict:
                 f"{cite('win share high (%)', allr['ci_high'], '.1f')} %"
                 + (f"; {cite('paired runs with a flagged run', int(allr['flagged']))} of them include a run flagged "
                    f"unhealthy" if allr["flagged"] else "") + ")")
-    if position == "inside" and allr["ci_low"] <= CHANCE_SHARE:
+    verdict = claims.share_verdict(PAPER_WIN_SHARE, allr["ci_low"], allr["ci_high"], CHANCE_SHARE)  # rule 10
+    if verdict == findings.INCONCLUSIVE:
         return _finding(findings.INCONCLUSIVE, f"the paper's {paper} % lies inside the {interval}, but so does a "
                         f"coin flip's {cite('chance win share (%)', CHANCE_SHARE, '.0f')} %", cite, [text, note])
-    if position == "inside":
+    if verdict == findings.REPRODUCES:
         return _finding(findings.REPRODUCES, f"the paper's {paper} % lies inside the {interval}, which lies above "
                         f"a coin flip's {cite('chance win share (%)', CHANCE_SHARE, '.0f')} %", cite, [text, note])
     side = "above" if position == "above" else "below"

@@ -281,10 +281,11 @@ def _flagged_cells_text(runset: RunSet, cells: pd.DataFrame, cite: Cite) -> str:
               if health.is_flagged(r.meta) and r.meta.get("core_ratios")]
     names = cite("grid/flagged cells/names",
                  ", ".join(f"(β = {b:g}, γ = {c:g})" for b, c in zip(bad["beta"], bad["gamma"])))
-    text = (f" {health.flag_mark(True)} {cite('grid/flagged cells', len(bad))} cells hold a run flagged unhealthy: "
-            f"{names}.")
+    hold = "cell holds" if len(bad) == 1 else "cells hold"
+    text = f" {health.flag_mark(True)} {cite('grid/flagged cells', len(bad))} {hold} a run flagged unhealthy: {names}."
     if ratios:
-        text += (f" Their runs' core ratio averages {cite('grid/flagged core ratio', float(np.mean(ratios)), '.3f')} "
+        whose = "Its run's" if len(bad) == 1 else "Their runs'"
+        text += (f" {whose} core ratio averages {cite('grid/flagged core ratio', float(np.mean(ratios)), '.3f')} "
                  "over the second phase: nearly every point is core, so nearly none reconstructs its input "
                  "(Eq. 12), the term that anchors the decoder.")
     return text

@@ -377,22 +377,23 @@ def _spread_verdict(cells: pd.DataFrame, cite: Cite, key: str, what: str) -> tup
     spread = hi["mean"] - lo["mean"]
     bound = cite("stable spread (points)", STABLE_SPREAD, "g")
     shown = f"the ACC spread over the {what} is {cite(key + '/ACC spread', spread, '.1f')} points"
-    if int(cells["n"].min()) < 2:
+    n = int(cells["n"].min())
+    noise = math.hypot(hi["se"], lo["se"]) if n >= 2 else math.nan
+    verdict = claims.stable(spread, noise, n, STABLE_SPREAD, WIDE_FACTOR)  # rule 8
+    if n < 2:
         wide = cite("one-seed wide spread (points)", WIDE_FACTOR * STABLE_SPREAD, "g")
-        if spread > WIDE_FACTOR * STABLE_SPREAD:
-            return findings.DOES_NOT_REPRODUCE, (f"one seed, but {shown}, above {wide} points, "
-                                                 f"{cite('one-seed wide factor', WIDE_FACTOR)} times the {bound} "
-                                                 f"points counted as stable")
-        return findings.INCONCLUSIVE, (f"one seed: {shown} (stable means within {bound} points; one seed "
-                                       f"contradicts it only beyond {wide})")
-    noise = math.hypot(hi["se"], lo["se"])
-    two = cite("verdict threshold (SE)", 2)
+        if verdict == findings.DOES_NOT_REPRODUCE:
+            return verdict, (f"one seed, but {shown}, above {wide} points, "
+                             f"{cite('one-seed wide factor', WIDE_FACTOR)} times the {bound} points counted as stable")
+        return verdict, (f"one seed: {shown} (stable means within {bound} points; one seed contradicts it only "
+                         f"beyond {wide})")
+    two = cite("verdict threshold (SE)", claims.THRESHOLD_SE)
     shown += f" ± {cite(key + '/ACC spread/se', noise, '.1f')} points"
-    if spread + 2 * noise <= STABLE_SPREAD:
-        return findings.REPRODUCES, f"{shown}, within {bound} points beyond {two} SE"
-    if spread - 2 * noise > STABLE_SPREAD:
-        return findings.DOES_NOT_REPRODUCE, f"{shown}, above {bound} points beyond {two} SE"
-    return findings.INCONCLUSIVE, f"{shown}: within {two} SE of the {bound} points counted as stable"
+    if verdict == findings.REPRODUCES:
+        return verdict, f"{shown}, within {bound} points beyond {two} SE"
+    if verdict == findings.DOES_NOT_REPRODUCE:
+        return verdict, f"{shown}, above {bound} points beyond {two} SE"
+    return verdict, f"{shown}: within {two} SE of the {bound} points counted as stable"
 
 
 def _cells(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
