@@ -129,10 +129,13 @@ SENSITIVITY_RUNS: dict[str, dict] = {
               "datasets": ["pneumoniamnist", "fmnist"]},
 }
 
-#: Figure 20: Gaussian noise on the z-scored inputs (the text lost the levels; ours).
+#: Figure 20: Gaussian noise on the z-scored inputs (the text lost the levels; ours). Each level pretrains its
+#: own autoencoder on the noisy inputs (371 s at quick), so quick runs the clean data and the largest level,
+#: 0.5, only (the level between, 0.25, is left to the paper profile, which runs 0 to 0.5 by 0.1), to keep
+#: the profile's hour.
 NOISE_RUNS: dict[str, dict] = {
     "smoke": {"seeds": [0], "noise_levels": [0.0, 0.5], "datasets": ["fmnist"]},
-    "quick": {"seeds": [0], "noise_levels": [0.0, 0.25, 0.5],
+    "quick": {"seeds": [0], "noise_levels": [0.0, 0.5],
               "datasets": ["bloodmnist", "vesselmnist3d", "fmnist"]},
     "paper": {"seeds": [0, 1, 2], "noise_levels": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
               "datasets": ["bloodmnist", "vesselmnist3d", "fmnist"]},
