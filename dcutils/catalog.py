@@ -141,7 +141,7 @@ ITEMS: list[Item] = [
         ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size", "partial: OPTDIGITS DEC, 10 % and 100 %, from tab09's runs"),
         ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size", "partial: OPTDIGITS DEC with pretraining, 10 % and 100 %"),
         ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
-        ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)", contrastive_pending("partial: FMNIST substitutes for CIFAR10 (paper profile); DCN with the MLP reset, blocks none, 4 and all, and block 4 with the projector reset (the text's deviation); blocks 1, 1+2, 4+3 and the column without the MLP reset are the paper profile's")),
+        ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)", contrastive_pending("partial: FMNIST substitutes for CIFAR10 (paper profile); DCN with the MLP reset, blocks none, 4 and all; blocks 1, 1+2, 4+3, the column without the MLP reset and block 4 with the projector reset (the text's deviation) are the paper profile's")),
         ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
         ("tab13", "acc-all-variants", "data", "ACC of all 24 variants on 6 data sets", BRB_OFFLINE),
         ("tab14", "nmi-all-variants", "data", "NMI of all 24 variants", BRB_OFFLINE),

@@ -290,9 +290,11 @@ def test_quick_protocol_meets_the_brb_floors_and_tab17_shares_tab01():
                for c in main)
     tab11 = cs.item_configs("brb/tab11", "quick")
     shared = [c for c in tab11 if c in set(main)]
-    assert len(tab11) == 12 and len(shared) == 3 and all(c["reset_blocks"] == "4" for c in shared)
+    assert len(tab11) == 9 and len(shared) == 3 and all(c["reset_blocks"] == "4" for c in shared)
     assert {c["reset_blocks"] for c in tab11} == {"none", "4", "all"}
-    assert d["distinct_runs"] == 27  # 18 main + tab11: none, all and the projector deviation, 3 seeds each
+    assert d["distinct_runs"] == 24  # 18 main + tab11: none and all, 3 seeds each (the projector row: paper)
+    assert not any(c["reset_projector"] for c in tab11)
+    assert any(c["reset_projector"] for c in cs.item_configs("brb/tab11", "paper"))
     paper = cs.main_configs("paper")
     assert {c.seed for c in paper} == set(bc.AUTHORS["seeds"]) and {c.dataset for c in paper} == {"cifar10",
                                                                                                    "cifar100-20"}
