@@ -86,12 +86,6 @@ def recompute_pending(status: str, why: str) -> str:
     return f"{QUICK_PENDING} ({why}; once computed: {status})"
 
 
-def contrastive_pending(status: str) -> str:
-    """A brb contrastive item (Tables 1, 11, 16, 17) whose notebook and run list exist, waiting for its first quick
-    records of ``brb.contrastive`` version 1 (issue 23)."""
-    return recompute_pending(status, "brb.contrastive version 1, issue 23")
-
-
 #: The contrastive items at quick: Fashion-MNIST at ReSL's quick scale for the paper's CIFAR data sets.
 BRB_CONTRASTIVE_SUB = ("partial: FMNIST (3,000 / 2,000 balanced train / test images, ResNet18 at width 1/8) "
                        "substitutes for CIFAR10 and CIFAR100-20 (paper profile), whose cells show the paper's values")
@@ -131,7 +125,7 @@ ITEMS: list[Item] = [
         ("fig17", "silhouette-gt-vs-pred", "data", "silhouette with ground-truth vs predicted labels", "partial: USPS and GTSRB run no DCN at quick (paper profile); OPTDIGITS shown, named on the figure"),
         ("fig18", "reconstruction-loss", "data", "reconstruction loss per epoch, DCN with vs without BRB", "done (OPTDIGITS: scikit-learn part)"),
         ("fig19", "soft-reset-components", "data", "BRB vs Perturbation only vs Scaled Gaussian noise", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
-        ("tab01", "contrastive", "data", "contrastive (SimCLR, ResNet18) + self-labeling, CIFAR10 / CIFAR100-20", contrastive_pending(BRB_CONTRASTIVE_SUB + "; SCAN, GCC and SeCu are the paper's values only"), (".csv", ".md", ".png", ".pdf")),
+        ("tab01", "contrastive", "data", "contrastive (SimCLR, ResNet18) + self-labeling, CIFAR10 / CIFAR100-20", BRB_CONTRASTIVE_SUB + "; SCAN, GCC and SeCu are the paper's values only", (".csv", ".md", ".png", ".pdf")),
         ("tab02", "appendix-contents", "config", "contents of the appendix", "index only: a list of appendix sections, nothing to compute"),
         ("tab03", "datasets", "config", "data set statistics from the loaders", DONE),
         ("tab04", "runtime", "data", "wall-clock time of one run per data set", "partial: the main grid's quick runs (OPTDIGITS, USPS) on a 2-core CPU; the other data sets are the paper profile's"),
@@ -141,13 +135,13 @@ ITEMS: list[Item] = [
         ("tab08", "brb-component-times", "data", "time of each BRB component vs subsample size", "partial: OPTDIGITS DEC, 10 % and 100 %, from tab09's runs"),
         ("tab09", "subsample-accuracy", "data", "ACC vs reclustering subsample size", "partial: OPTDIGITS DEC with pretraining, 10 % and 100 %"),
         ("tab10", "reclustering-runtime", "data", "runtime of reclustering algorithms", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
-        ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)", contrastive_pending("partial: FMNIST substitutes for CIFAR10 (paper profile); DCN with the MLP reset, blocks none, 4 and all; blocks 1, 1+2, 4+3, the column without the MLP reset and block 4 with the projector reset (the text's deviation) are the paper profile's")),
+        ("tab11", "resnet-blocks", "data", "which ResNet blocks to reset (CIFAR10)", "partial: FMNIST substitutes for CIFAR10 (paper profile); DCN with the MLP reset, blocks none, 4 and all; blocks 1, 1+2, 4+3, the column without the MLP reset and block 4 with the projector reset (the text's deviation) are the paper profile's"),
         ("tab12", "reclustering-ari", "data", "ARI of reclustering algorithms (USPS)", "partial: the paper profile only; quick runs none of its cells (with them brb's quick runs would exceed the 5-hour budget of issue 20)"),
         ("tab13", "acc-all-variants", "data", "ACC of all 24 variants on 6 data sets", BRB_OFFLINE),
         ("tab14", "nmi-all-variants", "data", "NMI of all 24 variants", BRB_OFFLINE),
         ("tab15", "ari-all-variants", "data", "ARI of all 24 variants", BRB_OFFLINE),
-        ("tab16", "contrastive-self-labeling", "data", "contrastive with self-labeling, ACC", contrastive_pending(BRB_CONTRASTIVE_SUB + " (tab01's runs)")),
-        ("tab17", "contrastive-no-self-labeling", "data", "contrastive without self-labeling, ACC", contrastive_pending(BRB_CONTRASTIVE_SUB + " (tab01's runs, read before self-labeling)")),
+        ("tab16", "contrastive-self-labeling", "data", "contrastive with self-labeling, ACC", BRB_CONTRASTIVE_SUB + " (tab01's runs)"),
+        ("tab17", "contrastive-no-self-labeling", "data", "contrastive without self-labeling, ACC", BRB_CONTRASTIVE_SUB + " (tab01's runs, read before self-labeling)"),
         ("tab18", "own-assignments-no-pretraining", "data", "reclustering with own assignments vs k-means, no pretraining", "partial: OPTDIGITS DEC"),
         ("tab19", "own-assignments-pretraining", "data", "the same with pretraining", "partial: OPTDIGITS DEC"),
         ("headline", "brb-win-share", "data", "share of runs where BRB beats its baseline, and its overhead", "partial: counted over the rows the quick grid runs (see the notebook); the other data sets are the paper profile's"),

@@ -128,18 +128,18 @@ def test_no_module_outside_the_engine_writes_its_own_two_se_rule():
 def test_the_stable_similar_and_share_rules_at_their_edges():
     """Rules 8-10: "stable" within the bound beyond 2 SE, one seed contradicting only beyond the wide factor;
     "similar" within 2 SD of the reference's seeds; a share inside an interval above chance."""
-    R, N, I = findings.REPRODUCES, findings.DOES_NOT_REPRODUCE, findings.INCONCLUSIVE
+    R, N, U = findings.REPRODUCES, findings.DOES_NOT_REPRODUCE, findings.INCONCLUSIVE
     assert claims.stable(2.0, 0.5, 3, bound=3.0, wide_factor=3) == R  # 2 + 2 * 0.5 = 3 <= 3
-    assert claims.stable(2.1, 0.5, 3, bound=3.0, wide_factor=3) == I
+    assert claims.stable(2.1, 0.5, 3, bound=3.0, wide_factor=3) == U
     assert claims.stable(4.1, 0.5, 3, bound=3.0, wide_factor=3) == N  # 4.1 - 1 > 3
-    assert claims.stable(8.9, math.nan, 1, bound=3.0, wide_factor=3) == I
+    assert claims.stable(8.9, math.nan, 1, bound=3.0, wide_factor=3) == U
     assert claims.stable(9.1, math.nan, 1, bound=3.0, wide_factor=3) == N
     assert claims.similar(-2.0, 1.0) == R and claims.similar(2.01, 1.0) == N
-    assert claims.similar(1.0, math.nan) == I
+    assert claims.similar(1.0, math.nan) == U
     low, high = claims.wilson_interval(8, 10)
     assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)  # textbook values
     assert all(math.isnan(v) for v in claims.wilson_interval(0, 0))
-    assert claims.share_verdict(0.88, 0.45, high, chance=0.5) == I  # inside, but so is a coin flip
+    assert claims.share_verdict(0.88, 0.45, high, chance=0.5) == U  # inside, but so is a coin flip
     assert claims.share_verdict(0.88, 0.6, 0.95, chance=0.5) == R
     assert claims.share_verdict(0.99, 0.6, 0.95, chance=0.5) == N
     assert claims.share_verdict(0.88, math.nan, math.nan, chance=0.5) == findings.NOT_TESTABLE
