@@ -376,13 +376,11 @@ def nmi_match_findings(table: pd.DataFrame, hist: pd.DataFrame, settings: Settin
     cite("paper/e200", 200)
     base = baseline_change(hist)
     text = baseline_text(base, cite) + " " + text
-    verdicts = {verdict_of(out[k], +1) for k in out}
-    if verdicts == {findings.REPRODUCES}:
-        verdict, reason = findings.REPRODUCES, None
-    elif findings.DOES_NOT_REPRODUCE in verdicts:
-        verdict, reason = findings.DOES_NOT_REPRODUCE, None
-    else:
-        verdict, reason = findings.INCONCLUSIVE, "at least one of the two differences is within 2 SE of zero"
+    checks = [verdict_of(out[k], +1) for k in out]
+    verdict, reason = findings.overall_verdict(checks), None  # the engine's rule 7, as every item
+    if verdict == findings.INCONCLUSIVE:
+        reason = ("the two differences point opposite ways beyond 2 SE" if findings.DOES_NOT_REPRODUCE in checks
+                  else "at least one of the two differences is within 2 SE of zero")
     return (*gate(verdict, reason, base), cite.values, text)
 
 
