@@ -37,6 +37,9 @@ Three claims are not "a above b", and have their rule here too:
 10. **A share the paper reports** (:func:`share_verdict`, e.g. BRB's win share over all runs): the paper's
     share inside our 95 % Wilson interval (:func:`wilson_interval`) of k wins in n runs, with the interval
     above chance, reproduces; inside an interval reaching chance, inconclusive; outside it, does not.
+11. **Every member below a bound** (:func:`all_below`, R-DC Figure 3's "the clustering phase adds little" for
+    every method): each member's mean against the bound at 2 SE (rule 2 on mean − bound); one above it
+    contradicts the claim, all below reproduce it, otherwise inconclusive.
 
 :func:`compare` applies a list of claims to a tidy frame of per-run results (one row per run: the columns the
 claims select on, ``seed``, the metrics, and ``flagged``) group by group, and :func:`summary` gives the item's
@@ -176,6 +179,26 @@ def share_verdict(paper: float, low: float, high: float, chance: float) -> str:
     if position != "inside":
         return findings.DOES_NOT_REPRODUCE
     return findings.INCONCLUSIVE if low <= chance else findings.REPRODUCES
+
+
+def all_below(members: Iterable[tuple[float, float, int]], bound: float) -> tuple[str, list[int], list[int]]:
+    """The verdict that every member's mean lies below ``bound`` (rule 11); ``members``: (mean, SE, n) each.
+
+    Returns (verdict, indices of the members below the bound beyond 2 SE, indices of those above it beyond
+    2 SE); no member: not testable here."""
+    below, above, count = [], [], 0
+    for i, (mean, se, n) in enumerate(members):
+        count += 1
+        side = direction(mean - bound, se, n)
+        if side == BEHIND:
+            below.append(i)
+        elif side == AHEAD:
+            above.append(i)
+    if not count:
+        return findings.NOT_TESTABLE, below, above
+    if above:
+        return findings.DOES_NOT_REPRODUCE, below, above
+    return (findings.REPRODUCES if len(below) == count else findings.INCONCLUSIVE), below, above
 
 
 def differences(a: pd.Series, b: pd.Series) -> pd.Series:

@@ -143,3 +143,12 @@ def test_the_stable_similar_and_share_rules_at_their_edges():
     assert claims.share_verdict(0.88, 0.6, 0.95, chance=0.5) == R
     assert claims.share_verdict(0.99, 0.6, 0.95, chance=0.5) == N
     assert claims.share_verdict(0.88, math.nan, math.nan, chance=0.5) == findings.NOT_TESTABLE
+
+
+def test_every_member_below_a_bound_rule():
+    """Rule 11: one member above the bound beyond 2 SE contradicts; all below reproduce; else inconclusive."""
+    below, above, open_ = (1.0, 0.5, 3), (9.0, 0.5, 3), (4.5, 0.5, 3)
+    assert claims.all_below([below, below], bound=5.0) == (findings.REPRODUCES, [0, 1], [])
+    assert claims.all_below([below, above], bound=5.0) == (findings.DOES_NOT_REPRODUCE, [0], [1])
+    assert claims.all_below([below, open_], bound=5.0) == (findings.INCONCLUSIVE, [0], [])
+    assert claims.all_below([], bound=5.0)[0] == findings.NOT_TESTABLE

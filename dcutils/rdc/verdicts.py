@@ -341,24 +341,18 @@ def gain_findings(runset: RunSet, settings: Settings) -> dict:
     f = gain_frame(runset)
     bound = cite("little gain (points)", LITTLE_GAIN, "g")
     two = cite("verdict threshold (SE)", 2)
-    below, above, names = [], [], []
     several = f["dataset"].nunique() > 1
-    for (d, m), g in f.groupby(["dataset", "variant"], sort=False):
-        mean, se, n = claims.mean_se(g["gain"])
-        label = f"{METHOD_NAME[m]} ({display_name(d)})" if several else METHOD_NAME[m]
-        names.append(label)
-        side = claims.direction(mean - LITTLE_GAIN, se, n)  # the gain against the bound, at 2 SE
-        if side == claims.BEHIND:
-            below.append(label)
-        elif side == claims.AHEAD:
-            above.append(label)
+    groups = list(f.groupby(["dataset", "variant"], sort=False))
+    names = [f"{METHOD_NAME[m]} ({display_name(d)})" if several else METHOD_NAME[m] for (d, m), _ in groups]
     if not names:
         return _finding(findings.NOT_TESTABLE, f"no runs at profile {settings.profile}", cite, [missing_text(settings)])
-    if above:
-        verdict, reason = findings.DOES_NOT_REPRODUCE, (f"the clustering phase of {', '.join(above)} gains more than "
-                                                        f"{bound} points of ACC beyond {two} SE")
-    elif len(below) == len(names):
-        verdict, reason = findings.REPRODUCES, (f"every method's gain (+ {two} SE) stays below {bound} points of ACC")
+    verdict, i_below, i_above = claims.all_below([claims.mean_se(g["gain"]) for _, g in groups], LITTLE_GAIN)
+    below, above = [names[i] for i in i_below], [names[i] for i in i_above]  # the engine's rule 11
+    if verdict == findings.DOES_NOT_REPRODUCE:
+        reason = (f"the clustering phase of {', '.join(above)} gains more than {bound} points of ACC beyond "
+                  f"{two} SE")
+    elif verdict == findings.REPRODUCES:
+        reason = f"every method's gain (+ {two} SE) stays below {bound} points of ACC"
     else:
         rest = [n for n in names if n not in below]
         verdict, reason = findings.INCONCLUSIVE, (f"{', '.join(below) or 'no method'} gain less than {bound} points "
