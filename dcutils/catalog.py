@@ -80,12 +80,6 @@ def _items(paper: str, rows: list[tuple]) -> list[Item]:
 PARTIAL_SUBSTITUTE = "partial: substitute data sets where the quick profile does not run the paper's"
 
 
-def recompute_pending(status: str, why: str) -> str:
-    """The status of an item while its quick records are recomputed after a version bump (``why``: which
-    algorithm version and issue); ``status`` is what it says once they are in."""
-    return f"{QUICK_PENDING} ({why}; once computed: {status})"
-
-
 #: The contrastive items at quick: Fashion-MNIST at ReSL's quick scale for the paper's CIFAR data sets.
 BRB_CONTRASTIVE_SUB = ("partial: FMNIST (3,000 / 2,000 balanced train / test images, ResNet18 at width 1/8) "
                        "substitutes for CIFAR10 and CIFAR100-20 (paper profile), whose cells show the paper's values")

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dcutils.claims import Statement
 
+#: Why Figures 4-11 (schematics of the paradigm and the pipeline) claim nothing testable.
+SCHEMATIC = "a schematic of the paradigm and pipeline, not regenerated: there is no number to test"
+
 #: What each catalog item (and extra notebook) claims, in its notebook's words, or why it claims nothing testable.
 STATEMENTS: dict[str, Statement] = {
     "rdc/algo1": Statement(
@@ -23,30 +26,7 @@ STATEMENTS: dict[str, Statement] = {
     "rdc/fig03": Statement(
         "rdc/fig03",
         "most of the performance comes from pretraining; the clustering phase adds little."),
-    "rdc/fig04": Statement(
-        "rdc/fig04", "",
-        untestable="a schematic of the paradigm and pipeline, not regenerated: there is no number to test"),
-    "rdc/fig05": Statement(
-        "rdc/fig05", "",
-        untestable="a schematic of the paradigm and pipeline, not regenerated: there is no number to test"),
-    "rdc/fig06": Statement(
-        "rdc/fig06", "",
-        untestable="a schematic of the paradigm and pipeline, not regenerated: there is no number to test"),
-    "rdc/fig07": Statement(
-        "rdc/fig07", "",
-        untestable="a schematic of the paradigm and pipeline, not regenerated: there is no number to test"),
-    "rdc/fig08": Statement(
-        "rdc/fig08", "",
-        untestable="a schematic of the paradigm and pipeline, not regenerated: there is no number to test"),
-    "rdc/fig09": Statement(
-        "rdc/fig09", "",
-        untestable="a schematic of the paradigm and pipeline, not regenerated: there is no number to test"),
-    "rdc/fig10": Statement(
-        "rdc/fig10", "",
-        untestable="a schematic of the paradigm and pipeline, not regenerated: there is no number to test"),
-    "rdc/fig11": Statement(
-        "rdc/fig11", "",
-        untestable="a schematic of the paradigm and pipeline, not regenerated: there is no number to test"),
+    **{f"rdc/fig{n:02d}": Statement(f"rdc/fig{n:02d}", "", untestable=SCHEMATIC) for n in range(4, 12)},
     "rdc/fig12": Statement(
         "rdc/fig12",
         ("both start at the same ACC (55.8 % in the paper); R-DC's ACC rises nearly steadily, DynAE's does not, and "

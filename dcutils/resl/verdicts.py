@@ -258,9 +258,10 @@ def injection_findings(hist: pd.DataFrame, fin: pd.DataFrame, settings: Settings
             f"points over {cite('pi/seeds', len(both))} seed(s); SCAN+SL's final ACC varies by a standard deviation "
             f"of {cite('scan/acc_sd', sd, '.2f')} points over {cite('scan/seeds', len(scan))} seeds. The paper: all "
             "runs end at similar accuracy (no loss of trainability).")
-    similar = claims.similar(diff, sd) == findings.REPRODUCES  # rule 9
+    judged = claims.similar(diff, sd)  # rule 9
+    similar = judged == findings.REPRODUCES
     base = baseline_change(fin)
-    verdict, reason = gate(claims.similar(diff, sd), None, base)
+    verdict, reason = gate(judged, None, base)
     return verdict, reason, cite.values, (baseline_text(base, cite) + " " + text
                                           + (" Within 2 SD: similar." if similar else " Beyond 2 SD: different.")
                                           + _health_note(fin, cite))
