@@ -318,91 +318,34 @@ def train_clustering(
     NonFiniteLossError when a loss becomes NaN or infinite.
     """
     check_choice("method", method, METHODS)
-    check_choice("variant", variant, VARIANTS)
-    check_choice("recluster", recluster, RECLUSTERS[:-1])
-    check_choice("dcn_loss_mean", dcn_loss_mean, DCN_LOSS_MEANS)
     check_choice("dcn_centroids", dcn_centroids, DCN_CENTROIDS)
     check_choice("clip", clip, CLIPS)
-    check_choice("interpolation", interpolation, INTERPOLATIONS)
-    check_choice("first_clustering", first_clustering, FIRST_CLUSTERING_MODES)
-    check_choice("view_passes", view_passes, VIEW_PASSES)
-    check_training_args(cluster_epochs, lr, batch_size)
-    check_precision(precision)
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x has {x.shape[0]} samples but y has {y.shape[0]}")
-    if drop_last and x.shape[0] < batch_size:
-        raise ValueError(f"drop_last=True with {x.shape[0]} samples < batch_size {batch_size} leaves no mini-batch; "
-                         "use a smaller batch_size or drop_last=False")
-    if x.dim() == 4:
-        image_shape = tuple(x.shape[1:])
-    elif x.dim() == 2 and int(math.isqrt(x.shape[1])) ** 2 == x.shape[1]:
-        image_shape = (1, math.isqrt(x.shape[1]), math.isqrt(x.shape[1]))
-    else:
-        image_shape = None
-    if augment is True:
-        if image_shape is None:
-            raise ValueError(f"augmentation needs images (N, C, H, W), got x of shape {tuple(x.shape)}; "
-                             "pass augment=False")
-        augment = affine_view(SETUP, 0.0, image_shape, interpolation)
-    augmenter = augment if callable(augment) else None
+    augmenter = check_loop_args(x, y, method=method, cluster_epochs=cluster_epochs, lr=lr, batch_size=batch_size,
+                                augment=augment, dcn_loss_mean=dcn_loss_mean, drop_last=drop_last,
+                                interpolation=interpolation, view_passes=view_passes, precision=precision)
     if generator is None:
         generator = torch.Generator().manual_seed(0)
     device = x.device
     timer = Stopwatch(device)
-    n, k = x.shape[0], int(y.max().item()) + 1
-    y_np = y.cpu().numpy()
-    steps_at = reset_epochs(cluster_epochs, reset_interval) if variant != "none" else []
-    if ratio_step is None and steps_at:
-        ratio_step = (len(steps_at) - 1) // 2
-
-    # initial clustering on all samples (train mode: batches of batch_size in data order, as the authors' code)
-    first_train = first_clustering == "train"
-    z_all = embed(model, x, batch_size=batch_size, train_mode=True) if first_train else embed(model, x)
-    init = km.kmeans(z_all, k, n_init=n_init, generator=generator)
-    if method == "dcn":
-        centroids = init.centroids.clone()
-        # Eq. 7's running counts; the authors' per-epoch pass has none (its rate stays 1/101)
-        counts = torch.ones(k, dtype=centroids.dtype, device=device) if dcn_centroids == "eq7" else None
-        params = list(model.parameters())
-    else:
-        centroids = nn.Parameter(init.centroids.clone())
-        counts = None
-        params = [*model.parameters(), centroids]
+    n = x.shape[0]
+    run = _Run(model, x, y, method=method, variant=variant, cluster_epochs=cluster_epochs,
+               reset_interval=reset_interval, alpha=alpha, batch_size=batch_size,
+               recluster_subsample=recluster_subsample, recluster=recluster, reset_embedding=reset_embedding,
+               reset_momentum=reset_momentum, noise_scale=noise_scale, n_init=n_init,
+               metrics_subsample=metrics_subsample, ratio_step=ratio_step, dcn_centroids=dcn_centroids,
+               drop_last=drop_last, first_clustering=first_clustering, snapshot=snapshot, generator=generator)
+    centroids, counts = run.centroids, run.counts
+    params = [*model.parameters(), *run.trained_centroids()]
     optimizer = adam(params, lr=lr, betas=SETUP.betas, weight_decay=SETUP.weight_decay,
                      fused=None if fused_adam else False)
     clipped = list(model.parameters()) if clip == "autoencoder" else params
     stop = n - n % batch_size if drop_last else n  # rows of each epoch's order that are trained on
 
-    metric_idx = None
-    if metrics_subsample is not None and n > metrics_subsample:
-        metric_idx = km.subsample_indices(n, metrics_subsample, torch.Generator().manual_seed(0), device=device)
-    empty_times = BRBStepInfo().times()
-    z0 = embed(model, x, batch_size=batch_size, train_mode=True) if first_train else None
-    row, labels = _evaluate(model, x, y_np, centroids, None, metric_idx, z=z0)
-    rows = [{"epoch": 0, **row, "recon_loss": math.nan, "cluster_loss": math.nan, "brb": False,
-             **empty_times, "epoch_seconds": 0.0}]
-    steps: list[BRBStepInfo] = []
-    shot: dict[str, np.ndarray] | None = None
-
     epochs_iter = range(cluster_epochs)
     if ctx is not None:
         epochs_iter = ctx.progress(epochs_iter)
     for epoch in epochs_iter:
-        times = empty_times
-        if epoch in steps_at:
-            idx = km.subsample_indices(n, recluster_subsample, generator, device=device)
-            keep = snapshot and len(steps) == ratio_step
-            if keep:
-                shot = _state(model, x, centroids, "before")
-            info = step_for_variant(
-                variant, model=model, centroids=centroids, optimizer=optimizer, x_sub=x[idx], method=method,
-                alpha=alpha, recluster=recluster, reset_embedding=reset_embedding, reset_momentum=reset_momentum,
-                counts=counts, noise_scale=noise_scale, n_init=n_init, record=len(steps) == ratio_step,
-                generator=generator)
-            steps.append(info)
-            times = info.times()
-            if keep:
-                shot.update(_state(model, x, centroids, "after"))
+        times = run.step_if_due(epoch, optimizer)
         model.train()
         t0 = timer.now()
         perm = torch.randperm(n, generator=generator).to(device)
@@ -426,20 +369,144 @@ def train_clustering(
                     counts.copy_(new_n)
             rec_sum += recon.detach() * xb.shape[0]
             cl_sum += cluster.detach() * xb.shape[0]
-        if method == "dcn" and dcn_centroids == "epoch_pass":
-            dcn_centroid_pass(model, x, centroids, batch_size=batch_size, generator=generator, drop_last=drop_last)
+        run.centroid_pass()
         rec, cl = float(rec_sum) / stop, float(cl_sum) / stop
-        epoch_seconds = timer.now() - t0
+        run.record_epoch(epoch, times, rec, cl, timer.now() - t0, ctx)
+    return run.result()
+
+
+def check_loop_args(x: Tensor, y: Tensor, *, method: str, cluster_epochs: int, lr: float, batch_size: int,
+                    augment, dcn_loss_mean: str, drop_last: bool, interpolation: str, view_passes: str,
+                    precision: str) -> Callable[[Tensor, torch.Generator], Tensor] | None:
+    """Validate what the whole loop shares (every run of a stacked group too); return the augmenter or None.
+
+    ``augment=True`` becomes :func:`affine_view` with Table 5's parameters, 0 as the background and
+    ``interpolation``; a callable is returned as given; False gives None.
+    """
+    check_choice("method", method, METHODS)
+    check_choice("dcn_loss_mean", dcn_loss_mean, DCN_LOSS_MEANS)
+    check_choice("interpolation", interpolation, INTERPOLATIONS)
+    check_choice("view_passes", view_passes, VIEW_PASSES)
+    check_training_args(cluster_epochs, lr, batch_size)
+    check_precision(precision)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} samples but y has {y.shape[0]}")
+    if drop_last and x.shape[0] < batch_size:
+        raise ValueError(f"drop_last=True with {x.shape[0]} samples < batch_size {batch_size} leaves no mini-batch; "
+                         "use a smaller batch_size or drop_last=False")
+    if augment is not True:
+        return augment if callable(augment) else None
+    if x.dim() == 4:
+        image_shape = tuple(x.shape[1:])
+    elif x.dim() == 2 and int(math.isqrt(x.shape[1])) ** 2 == x.shape[1]:
+        image_shape = (1, math.isqrt(x.shape[1]), math.isqrt(x.shape[1]))
+    else:
+        raise ValueError(f"augmentation needs images (N, C, H, W), got x of shape {tuple(x.shape)}; "
+                         "pass augment=False")
+    return affine_view(SETUP, 0.0, image_shape, interpolation)
+
+
+class _Run:
+    """One run's own part of the clustering loop: what :func:`train_clustering` keeps per run.
+
+    Its network (``model``; in a stacked group a view whose tensors alias one row of the stack), centroids
+    (and DCN's Eq. 7 counts), generator, the BRB steps due, the per-epoch rows and the last labels. Creating
+    it runs the initial k-means and scores epoch 0; :meth:`step_if_due` runs the variant's step at the
+    start of an epoch, :meth:`centroid_pass` DCN's per-epoch pass, :meth:`record_epoch` checks the
+    epoch's losses and scores it; :meth:`result` gives the :class:`ClusteringResult`. Every random draw
+    comes from the run's own generator, in the order the single loop draws them.
+    """
+
+    def __init__(self, model: nn.Module, x: Tensor, y: Tensor, *, method: str, variant: str, cluster_epochs: int,
+                 reset_interval: int, alpha: float, batch_size: int, recluster_subsample: int, recluster: str,
+                 reset_embedding: bool, reset_momentum: bool, noise_scale: float, n_init: int,
+                 metrics_subsample: int | None, ratio_step: int | None, dcn_centroids: str, drop_last: bool,
+                 first_clustering: str, snapshot: bool, generator: torch.Generator):
+        check_choice("variant", variant, VARIANTS)
+        check_choice("recluster", recluster, RECLUSTERS[:-1])
+        check_choice("dcn_centroids", dcn_centroids, DCN_CENTROIDS)
+        check_choice("first_clustering", first_clustering, FIRST_CLUSTERING_MODES)
+        self.model, self.x, self.method, self.variant = model, x, method, variant
+        self.alpha, self.batch_size, self.recluster_subsample, self.recluster = alpha, batch_size, \
+            recluster_subsample, recluster
+        self.reset_embedding, self.reset_momentum, self.noise_scale, self.n_init = reset_embedding, \
+            reset_momentum, noise_scale, n_init
+        self.dcn_centroids, self.drop_last, self.snapshot, self.generator = dcn_centroids, drop_last, snapshot, \
+            generator
+        device = x.device
+        n, k = x.shape[0], int(y.max().item()) + 1
+        self.y_np = y.cpu().numpy()
+        self.steps_at = reset_epochs(cluster_epochs, reset_interval) if variant != "none" else []
+        if ratio_step is None and self.steps_at:
+            ratio_step = (len(self.steps_at) - 1) // 2
+        self.ratio_step = ratio_step
+
+        # initial clustering on all samples (train mode: batches of batch_size in data order, as the authors' code)
+        first_train = first_clustering == "train"
+        z_all = embed(model, x, batch_size=batch_size, train_mode=True) if first_train else embed(model, x)
+        init = km.kmeans(z_all, k, n_init=n_init, generator=generator)
+        if method == "dcn":
+            self.centroids = init.centroids.clone()
+            # Eq. 7's running counts; the authors' per-epoch pass has none (its rate stays 1/101)
+            self.counts = torch.ones(k, dtype=self.centroids.dtype, device=device) if dcn_centroids == "eq7" else None
+        else:
+            self.centroids = nn.Parameter(init.centroids.clone())
+            self.counts = None
+        self.metric_idx = None
+        if metrics_subsample is not None and n > metrics_subsample:
+            self.metric_idx = km.subsample_indices(n, metrics_subsample, torch.Generator().manual_seed(0),
+                                                   device=device)
+        z0 = embed(model, x, batch_size=batch_size, train_mode=True) if first_train else None
+        row, self.labels = _evaluate(model, x, self.y_np, self.centroids, None, self.metric_idx, z=z0)
+        self.rows = [{"epoch": 0, **row, "recon_loss": math.nan, "cluster_loss": math.nan, "brb": False,
+                      **BRBStepInfo().times(), "epoch_seconds": 0.0}]
+        self.steps: list[BRBStepInfo] = []
+        self.shot: dict[str, np.ndarray] | None = None
+
+    def trained_centroids(self) -> list[Tensor]:
+        """The centroids when the optimizer trains them (DEC/IDEC), else nothing (DCN moves its own)."""
+        return [] if self.method == "dcn" else [self.centroids]
+
+    def step_if_due(self, epoch: int, optimizer) -> dict[str, float]:
+        """Run the variant's step when ``epoch`` is one of T, 2T, ...; its component times (zeros when none)."""
+        if epoch not in self.steps_at:
+            return BRBStepInfo().times()
+        x, model, centroids = self.x, self.model, self.centroids
+        idx = km.subsample_indices(x.shape[0], self.recluster_subsample, self.generator, device=x.device)
+        keep = self.snapshot and len(self.steps) == self.ratio_step
+        if keep:
+            self.shot = _state(model, x, centroids, "before")
+        info = step_for_variant(
+            self.variant, model=model, centroids=centroids, optimizer=optimizer, x_sub=x[idx], method=self.method,
+            alpha=self.alpha, recluster=self.recluster, reset_embedding=self.reset_embedding,
+            reset_momentum=self.reset_momentum, counts=self.counts, noise_scale=self.noise_scale,
+            n_init=self.n_init, record=len(self.steps) == self.ratio_step, generator=self.generator)
+        self.steps.append(info)
+        if keep:
+            self.shot.update(_state(model, x, centroids, "after"))
+        return info.times()
+
+    def centroid_pass(self) -> None:
+        """DCN's per-epoch centroid pass after the epoch's steps (``dcn_centroids="epoch_pass"``), else nothing."""
+        if self.method == "dcn" and self.dcn_centroids == "epoch_pass":
+            dcn_centroid_pass(self.model, self.x, self.centroids, batch_size=self.batch_size,
+                              generator=self.generator, drop_last=self.drop_last)
+
+    def record_epoch(self, epoch: int, times: dict[str, float], rec: float, cl: float, seconds: float,
+                     ctx: RunContext | None) -> None:
+        """Check the epoch's mean losses (NonFiniteLossError), score every sample and keep the row."""
         check_loss(rec, "reconstruction loss", ctx, epoch + 1)
         check_loss(cl, "cluster loss", ctx, epoch + 1)
-        row, labels_now = _evaluate(model, x, y_np, centroids, labels, metric_idx)
-        labels = labels_now
-        rows.append({"epoch": epoch + 1, **row, "recon_loss": rec if method != "dec" else math.nan,
-                     "cluster_loss": cl, "brb": epoch in steps_at, **times, "epoch_seconds": epoch_seconds})
-    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
-    return ClusteringResult(history, centroids.detach().clone(), labels, steps,
-                            ratio_step if steps and ratio_step is not None and ratio_step < len(steps) else None,
-                            shot)
+        row, self.labels = _evaluate(self.model, self.x, self.y_np, self.centroids, self.labels, self.metric_idx)
+        self.rows.append({"epoch": epoch + 1, **row, "recon_loss": rec if self.method != "dec" else math.nan,
+                          "cluster_loss": cl, "brb": epoch in self.steps_at, **times, "epoch_seconds": seconds})
+
+    def result(self) -> ClusteringResult:
+        history = pd.DataFrame(self.rows, columns=list(HISTORY_COLUMNS))
+        ratio = self.ratio_step
+        return ClusteringResult(history, self.centroids.detach().clone(), self.labels, self.steps,
+                                ratio if self.steps and ratio is not None and ratio < len(self.steps) else None,
+                                self.shot)
 
 
 def _state(model: nn.Module, x: Tensor, centroids: Tensor, when: str) -> dict[str, np.ndarray]:
