@@ -41,18 +41,21 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from dcutils import brb, cache, kmeans, paths, precision
+from dcutils.brb.stacked import batch_loss
 from dcutils.brb.train import batches_per_epoch
 from dcutils.data import load_dataset
 from dcutils.device import default_device, seed_everything
 from dcutils.hparams import BRB_GRAYSCALE
 from dcutils.models import brb_autoencoder
 from dcutils.resl import network, pretext, selflabel, strategies
+from dcutils.stacking import StackedNetworks
 
 PAPER_SHARE = 1.1
 PAPER_EPOCHS, PAPER_T = 400, 20
@@ -328,6 +331,93 @@ def bench_precision(device: torch.device, batch: int = 256, steps_per_round: int
             out["tflops"][name] = tf
             out["share_of_bf16_peak_percent"][name] = 100 * tf / peak["bf16_peak_tflops"]
     return out
+
+
+#: Group sizes of section 5: a run alone in the stacked code, a cell's three seeds, a paper cell's ten.
+STACK_SIZES = (1, 3, 10)
+
+
+def bench_stacked(device: torch.device, sizes: tuple[int, ...] = STACK_SIZES, batch: int = 256,
+                  steps_per_round: int = 5, rounds: int = 5, precisions: tuple[str, ...] = ("fp32", "bf16")) -> dict:
+    """Seconds of one IDEC mini-batch step of a single run and per run of a stacked group (section 5).
+
+    BRB's autoencoder with BatchNorm (the authors' runs), the batch and its augmented view, fused Adam and
+    gradient clipping: the single step as :func:`dcutils.brb.train_clustering` takes it, and the stacked step
+    of :func:`dcutils.brb.stacked.train_clustering_group` (:class:`dcutils.stacking.StackedNetworks`) for each
+    group size, in each precision, timed in interleaved rounds (median round). ``per_run_seconds`` is a group
+    step's time divided by its size: what one run costs when it trains in that group.
+    """
+    def single(prec: str):
+        _, centroids, xb, xa = _step_setup(device, batch)
+        model = brb_autoencoder(784, 10, batch_norm=True).to(device)
+        opt = _make_adam([*model.parameters(), centroids], "fused")
+        clipped = list(model.parameters())
+
+        def run():
+            for _ in range(steps_per_round):
+                with precision.autocast(device, prec):
+                    total = brb.clustering_loss("idec", model, xb, centroids, xa)[0]
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                nn.utils.clip_grad_norm_(clipped, BRB_GRAYSCALE.grad_clip)
+                opt.step()
+        return run
+
+    def stacked(size: int, prec: str):
+        parts = [_step_setup(device, batch, seed=r) for r in range(size)]
+        torch.manual_seed(0)
+        stack = StackedNetworks([brb_autoencoder(784, 10, batch_norm=True).to(device) for _ in range(size)])
+        centroids = [p[1] for p in parts]
+        xb, xa = torch.stack([p[2] for p in parts]), torch.stack([p[3] for p in parts])
+        opt = _make_adam([*stack.parameters(), *centroids], "fused")
+        stack.train()
+
+        def run():
+            for _ in range(steps_per_round):
+                with precision.autocast(device, prec):
+                    total = stack.map(lambda net, b, c, a: batch_loss("idec", "entries", "authors", net, b, c, a),
+                                      xb, torch.stack(centroids), xa)[0]
+                opt.zero_grad(set_to_none=True)
+                total.sum().backward()
+                stack.clip_grad_norms_(BRB_GRAYSCALE.grad_clip)
+                opt.step()
+        return run
+
+    fns: dict[str, Callable[[], object]] = {}
+    for prec in precisions:
+        fns[f"single {prec}"] = single(prec)
+        for size in sizes:
+            fns[f"stacked {size} {prec}"] = stacked(size, prec)
+    with warnings.catch_warnings():  # torch's one-time "no batching rule" notes: their cost is what is measured
+        warnings.filterwarnings("ignore", message=".*batching rule.*")
+        for f in fns.values():
+            f()  # warm-up
+        times = _interleaved(fns, rounds, device)
+    out: dict = {"batch_size": batch, "sizes": list(sizes), "steps_per_round": steps_per_round, "rounds": rounds,
+                 "precisions": {}}
+    for prec in precisions:
+        one = statistics.median(times[f"single {prec}"]) / steps_per_round
+        group = {size: statistics.median(times[f"stacked {size} {prec}"]) / steps_per_round for size in sizes}
+        out["precisions"][prec] = {
+            "single_seconds": one,
+            "group_seconds": {str(k): v for k, v in group.items()},
+            "per_run_seconds": {str(k): v / k for k, v in group.items()},
+            "speedup_per_run": {str(k): one / (v / k) for k, v in group.items()},
+        }
+    return out
+
+
+def print_stacked(st: dict) -> None:
+    """Print section 5."""
+    print(f"\nStacked runs (issue 25): one IDEC step, batch {st['batch_size']} + its augmented view, BatchNorm, fused "
+          f"Adam; ms per run (median of {st['rounds']} interleaved rounds)")
+    sizes = st["sizes"]
+    print(f"  {'':8s} {'single':>8s} " + " ".join(f"{'group ' + str(k):>10s}" for k in sizes)
+          + "   speed-up per run at " + ", ".join(str(k) for k in sizes))
+    for prec, v in st["precisions"].items():
+        print(f"  {prec:8s} {1e3 * v['single_seconds']:8.2f} "
+              + " ".join(f"{1e3 * v['per_run_seconds'][str(k)]:10.2f}" for k in sizes)
+              + "   " + ", ".join(f"{v['speedup_per_run'][str(k)]:.2f}x" for k in sizes))
 
 
 def print_precision(pr: dict, pk1: dict | None) -> None:

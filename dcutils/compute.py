@@ -23,6 +23,13 @@ GPUs, time limit, array size from ``slurm.toml`` or ``DCUTILS_SLURM_*``, see
 :mod:`dcutils.executors`), logs under ``results/<profile>/.jobs/``;
 ``submitit-local``, the same through submitit's local executor.
 
+Stacked groups (``--stack``, default ``auto``, or ``$DCUTILS_STACK``): runs
+that share the shape of their training (``brb.dc``: the seeds and variants of
+one cell, :func:`dcutils.runs.stack_key`) go to one job, up to ``--stack`` at a
+time, and train as one stacked model (:mod:`dcutils.stacking`); each still
+gets its own record. ``auto`` stacks up to 10 on a GPU and none on a CPU,
+where ``make bench`` (section 5) measures no gain.
+
 Results meet in the cache through atomic writes. A job holds the record's
 lock while it computes and looks in the cache again first, so no run is
 computed twice, whoever else asks for it; workers that need the same
@@ -78,7 +85,7 @@ def _order(configs: list[runs.RunConfig]) -> list[runs.RunConfig]:
 
 
 def compute(profile: str, items: Iterable[str] | None = None, jobs: int = 1,
-            executor: str | executors.Executor = "pool") -> list[executors.Outcome]:
+            executor: str | executors.Executor = "pool", stack: int | None = None) -> list[executors.Outcome]:
     """Run every missing config of ``items`` at ``profile``; return the failures.
 
     Parameters
@@ -86,21 +93,26 @@ def compute(profile: str, items: Iterable[str] | None = None, jobs: int = 1,
     profile, items : what to run (default: every item with runs)
     jobs : worker processes of the ``"pool"`` executor (1: in this process)
     executor : a name of :data:`dcutils.executors.NAMES` or an :class:`~dcutils.executors.Executor`
+    stack : the most runs a job trains together as one stacked model (runs of one
+        :func:`dcutils.runs.stack_key`); default :func:`dcutils.runs.auto_stack` (10 on a GPU, 1 on a CPU).
+        Ignored when ``executor`` is an executor object (it has its own).
 
     Returns
     -------
     The :class:`~dcutils.executors.Outcome` of each run that failed (``.config``,
     ``.error``, ``.log`` / ``.details``); the others are in the cache.
     """
+    stack = runs.auto_stack() if stack is None else int(stack)
     if isinstance(executor, str) and executor != "pool":
-        executor = executors.make(executor)  # before looking at the cache: a missing SLURM is said at once
+        executor = executors.make(executor, stack=stack)  # before looking at the cache: a missing SLURM is said at once
     todo = _order(pending(configs_for_profile(profile, items)))
     if not todo:
         print(f"all runs of profile {profile!r} are cached", file=sys.stderr)
         return []
     if isinstance(executor, str):  # the pool: no more workers than runs, one = this process
-        executor = executors.make(executor, jobs=max(1, min(int(jobs), len(todo))))
-    print(f"computing {len(todo)} run(s) at profile {profile!r} on {executor.describe()}", file=sys.stderr)
+        executor = executors.make(executor, jobs=max(1, min(int(jobs), len(todo))), stack=stack)
+    grouped = f", up to {executor.stack} run(s) trained together" if executor.stack > 1 else ""
+    print(f"computing {len(todo)} run(s) at profile {profile!r} on {executor.describe()}{grouped}", file=sys.stderr)
     bar = runs.progress(total=len(todo), desc=f"runs ({profile})", unit="run")
     try:
         outcomes = executor.submit_all(todo, on_done=lambda _: bar.update())
@@ -132,6 +144,17 @@ def auto_jobs() -> int:
     return 1 if default_device().type == "cuda" else max(1, min(os.cpu_count() or 1, 8))
 
 
+def _positive(value: str, what: str) -> int:
+    """``value`` as a positive int, or a SettingsError saying what was expected."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise SettingsError(f"{what} takes a positive number of runs or 'auto', got {value!r}")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=os.environ.get("DCUTILS_PROFILE") or "quick", choices=sorted(PROFILES))
@@ -146,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
                         "local executor); default pool")
     parser.add_argument("--jobs", default="1", help="worker processes of the pool executor, or 'auto': 1 on a GPU, "
                         "else one per CPU core, at most 8 (default 1: in this process)")
+    parser.add_argument("--stack", default=os.environ.get("DCUTILS_STACK") or "auto",
+                        help="the most runs one job trains together as a stacked model (runs of one shape: the "
+                        "seeds and variants of a BRB cell), or 'auto': 10 on a GPU, 1 (every run alone) on a CPU, "
+                        "where stacking does not pay (make bench, section 5)")
     parser.add_argument("--list", action="store_true", help="print the pending runs and exit")
     parser.add_argument("--prune", action="store_true",
                         help="delete the profile's run records that no notebook asks for with the current code")
@@ -193,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(todo)} of {len(configs)} run(s) pending at profile {args.profile!r}", file=sys.stderr)
             return 0
         jobs = (auto_jobs() if args.jobs == "auto" else int(args.jobs)) if args.executor == "pool" else 1
-        failures = compute(args.profile, args.item, jobs, executor=args.executor)
+        stack = None if args.stack == "auto" else _positive(args.stack, "--stack")
+        failures = compute(args.profile, args.item, jobs, executor=args.executor, stack=stack)
     except (SettingsError, executors.ExecutorError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -33,8 +33,8 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,7 @@ import pandas as pd
 __all__ = [
     "PROFILE_NAMES", "NonFiniteLossError", "UnknownAlgorithmError", "check_finite", "quiet", "progress",
     "canonical_json", "sha256_text", "RunConfig", "RunOutput", "RunContext", "Algorithm", "ALGORITHMS",
-    "algorithm", "get_algorithm",
+    "algorithm", "get_algorithm", "stacks",
 ]
 
 #: The profiles a run can belong to (described in :mod:`dcutils.profiles`).
@@ -286,6 +286,9 @@ class Algorithm:
     added_later : parameters added after records existed, with their defaults
         (also in ``defaults``): a config leaves them out of its stored form and
         key while they hold that default (:meth:`RunConfig.to_dict`)
+    group : optional ``group(cfgs, ctxs) -> list[RunOutput]``, computing several runs together (a stacked
+        model, :mod:`dcutils.stacking`); registered with :func:`stacks`
+    stack_key : optional ``stack_key(cfg) -> hashable | None``: runs with one key (not None) may form a group
     """
 
     name: str
@@ -295,6 +298,8 @@ class Algorithm:
     module: str
     steps: Callable[[RunConfig], int] | None = None
     added_later: Mapping[str, Any] = field(default_factory=dict)
+    group: Callable[[list[RunConfig], list[RunContext]], list[RunOutput]] | None = None
+    stack_key: Callable[[RunConfig], Hashable | None] | None = None
 
 
 ALGORITHMS: dict[str, Algorithm] = {}
@@ -326,6 +331,21 @@ def algorithm(name: str, *, version: int, steps: Callable[[RunConfig], int] | No
 
     def register(fn: Callable[[RunConfig, RunContext], RunOutput]) -> Callable:
         ALGORITHMS[name] = Algorithm(name, fn, {**defaults, **later}, version, fn.__module__, steps, later)
+        return fn
+
+    return register
+
+
+def stacks(name: str, *, key: Callable[[RunConfig], Hashable | None]) -> Callable:
+    """Register ``fn(cfgs, ctxs) -> list[RunOutput]`` as the group computation of algorithm ``name``.
+
+    ``fn`` computes several configs of ``name`` together and returns one output per config, each what the
+    config's own run returns up to floating-point reordering. Configs with one ``key(cfg)`` (None: never
+    grouped) can form a group; :func:`dcutils.runs.stack_groups` forms them, :func:`dcutils.runs.get_run_group`
+    computes one.
+    """
+    def register(fn: Callable[[list[RunConfig], list[RunContext]], list[RunOutput]]) -> Callable:
+        ALGORITHMS[name] = replace(get_algorithm(name), group=fn, stack_key=key)
         return fn
 
     return register

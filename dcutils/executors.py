@@ -86,7 +86,7 @@ if TYPE_CHECKING:  # the heavy modules (torch) load lazily: spawned workers set 
 __all__ = [
     "NAMES", "ExecutorError", "Outcome", "Executor", "InProcess", "ProcessPool", "Submitit", "make", "run_job",
     "job_spec", "SLURM_SETTINGS", "slurm_settings", "slurm_parameters", "state_dir", "marker_path", "read_marker",
-    "marker_is_stale", "mark_running", "mark_failed", "clear_markers",
+    "marker_is_stale", "mark_running", "mark_failed", "clear_markers", "run_unit", "group_spec",
 ]
 
 #: Executor names of :func:`make` (and of ``python -m dcutils.compute --executor``).
@@ -254,6 +254,21 @@ def job_spec(cfg: RunConfig, *, extra_imports: Iterable[str] = (), threads: int 
             "threads": threads, "raise_errors": raise_errors}
 
 
+def group_spec(configs: Sequence[RunConfig], *, extra_imports: Iterable[str] = (), threads: int | None = None
+               ) -> dict[str, Any]:
+    """The job of a stacked group (:func:`dcutils.runs.stack_groups`): its configs as dicts, imports, threads."""
+    return {"configs": [c.to_dict() for c in configs],
+            "imports": [list(i) for i in _imports_for(configs, extra_imports)], "threads": threads}
+
+
+def _unit_spec(configs: Sequence[RunConfig], *, extra_imports: Iterable[str] = (), threads: int | None = None,
+               raise_errors: bool = False) -> dict[str, Any]:
+    """:func:`job_spec` for a unit of one config, :func:`group_spec` for more."""
+    if len(configs) == 1:
+        return job_spec(configs[0], extra_imports=extra_imports, threads=threads, raise_errors=raise_errors)
+    return group_spec(configs, extra_imports=extra_imports, threads=threads)
+
+
 def _set_threads(threads: int | None) -> None:
     if not threads:
         return
@@ -329,6 +344,46 @@ def run_job(spec: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+def run_unit(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One job of an executor: a single run (:func:`run_job`) or a stacked group; one result dict per config.
+
+    A group (``spec["configs"]``, :func:`group_spec`) holds the locks of all its records (in key order,
+    so two groups never wait on each other), computes the missing runs together
+    (:func:`dcutils.runs.get_run_group`) and writes the state markers as :func:`run_job` does. When the
+    group raises, each of its runs is computed alone (:func:`run_job`): one diverging run then fails alone
+    and the others are kept. A group job never raises; its failures are in the results and markers.
+    """
+    if "configs" not in spec:
+        return [run_job(spec)]
+    started = time.perf_counter()
+    _set_threads(spec.get("threads"))
+    log, job_id = _job_identity()
+    try:
+        _do_imports(spec.get("imports", ()))
+        from dcutils import cache, runs
+
+        cfgs = [runs.RunConfig.from_dict(d) for d in spec["configs"]]
+        computed: set[str] = set()
+        with contextlib.ExitStack() as locks:
+            for cfg in sorted(cfgs, key=lambda c: c.key()):
+                locks.enter_context(cache.file_lock(runs.record_path(cfg)))
+            todo = [c for c in cfgs if runs.load_cached(c) is None]
+            for cfg in todo:
+                mark_running(cfg, log=log, job_id=job_id)
+            if todo:
+                runs.get_run_group(todo)
+                computed = {c.key() for c in todo}
+            for cfg in cfgs:
+                clear_markers(cfg)
+    except Exception:  # noqa: BLE001 - every run alone below says what failed
+        traceback.print_exc()  # the job's log keeps why the group did not finish
+        singles = [{**spec, "config": d} for d in spec["configs"]]
+        return [run_job({k: v for k, v in one.items() if k != "configs"}) for one in singles]
+    seconds = (time.perf_counter() - started) / len(cfgs)
+    return [{"key": c.key(), "ok": True, "error": None, "computed": c.key() in computed, "seconds": seconds,
+             "log": log, "job_id": job_id} for c in cfgs]
+
+
 def _outcome(cfg: RunConfig, res: Mapping[str, Any]) -> Outcome:
     return Outcome(cfg, bool(res["ok"]), res.get("error"), Path(res["log"]) if res.get("log") else None,
                    bool(res.get("computed")), float(res.get("seconds") or 0.0), res.get("job_id"))
@@ -352,12 +407,26 @@ class Executor(ABC):
     ----------
     extra_imports : modules a fresh worker imports besides :mod:`dcutils.runs`
         and the configs' algorithm modules (which it imports by itself)
+    stack : the most runs one job trains together as a stacked group (runs of one
+        :func:`dcutils.runs.stack_key`; issue 25); 1 = every run alone
     """
 
     name = "executor"
 
-    def __init__(self, *, extra_imports: Iterable[str] = ()) -> None:
+    def __init__(self, *, extra_imports: Iterable[str] = (), stack: int = 1) -> None:
         self.extra_imports = tuple(extra_imports)
+        if int(stack) < 1:
+            raise ExecutorError(f"a stacked group holds at least one run, got stack={stack}")
+        self.stack = int(stack)
+
+    def _units(self, configs: Sequence[RunConfig]) -> list[list[int]]:
+        """Positions of ``configs`` grouped into jobs: stacked groups of up to :attr:`stack` runs
+        (:func:`dcutils.runs.stack_groups`), every other run alone."""
+        if self.stack == 1:
+            return [[i] for i in range(len(configs))]
+        from dcutils import runs
+
+        return runs.stack_groups(configs, self.stack)
 
     @abstractmethod
     def submit_all(self, configs: Sequence[RunConfig], on_done: OnDone | None = None) -> list[Outcome]:
@@ -377,15 +446,20 @@ class InProcess(Executor):
     name = "inprocess"
 
     def submit_all(self, configs: Sequence[RunConfig], on_done: OnDone | None = None) -> list[Outcome]:
-        outcomes = []
-        for cfg in configs:
+        configs = list(configs)
+        outcomes: dict[int, Outcome] = {}
+        imports = [[m, None] for m in self.extra_imports]
+        for unit in self._units(configs):
             # The algorithm is registered here already; only extra_imports are imported.
-            spec = {"config": cfg.to_dict(), "imports": [[m, None] for m in self.extra_imports], "threads": None}
-            out = _outcome(cfg, run_job(spec))
-            outcomes.append(out)
-            if on_done:
-                on_done(out)
-        return outcomes
+            if len(unit) == 1:
+                spec: dict[str, Any] = {"config": configs[unit[0]].to_dict(), "imports": imports, "threads": None}
+            else:
+                spec = {"configs": [configs[i].to_dict() for i in unit], "imports": imports, "threads": None}
+            for i, res in zip(unit, run_unit(spec)):
+                outcomes[i] = _outcome(configs[i], res)
+                if on_done:
+                    on_done(outcomes[i])
+        return [outcomes[i] for i in range(len(configs))]
 
     def describe(self) -> str:
         return "this process"
@@ -417,8 +491,9 @@ class ProcessPool(Executor):
 
     name = "pool"
 
-    def __init__(self, jobs: int, threads: int | None = None, *, extra_imports: Iterable[str] = ()) -> None:
-        super().__init__(extra_imports=extra_imports)
+    def __init__(self, jobs: int, threads: int | None = None, *, extra_imports: Iterable[str] = (),
+                 stack: int = 1) -> None:
+        super().__init__(extra_imports=extra_imports, stack=stack)
         self.jobs = max(1, int(jobs))
         self.threads = max(1, int(threads)) if threads else max(1, (os.cpu_count() or 1) // self.jobs)
 
@@ -432,23 +507,28 @@ class ProcessPool(Executor):
         configs = list(configs)
         if not configs:
             return []
-        specs = [job_spec(c, extra_imports=self.extra_imports, threads=self.threads) for c in configs]
+        units = self._units(configs)
+        specs = [_unit_spec([configs[i] for i in unit], extra_imports=self.extra_imports, threads=self.threads)
+                 for unit in units]
         results: dict[int, Outcome] = {}
         env = {var: str(self.threads) for var in _THREAD_VARS} | {"DCUTILS_QUIET": "1"}
-        with _environment(**env), ProcessPoolExecutor(min(self.jobs, len(configs)),
+        with _environment(**env), ProcessPoolExecutor(min(self.jobs, len(units)),
                                                       mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(run_job, spec): i for i, spec in enumerate(specs)}
+            futures = {pool.submit(run_unit, spec): u for u, spec in enumerate(specs)}
             for fut in as_completed(futures):
-                i = futures[fut]
+                unit = units[futures[fut]]
                 try:
-                    out = _outcome(configs[i], fut.result())
+                    outs = [_outcome(configs[i], res) for i, res in zip(unit, fut.result())]
                 except Exception as err:  # noqa: BLE001 - a worker that died (killed, out of memory)
                     error = f"worker process died: {type(err).__name__}: {err}"
-                    mark_failed(configs[i], error)
-                    out = Outcome(configs[i], False, error)
-                results[i] = out
-                if on_done:
-                    on_done(out)
+                    outs = []
+                    for i in unit:
+                        mark_failed(configs[i], error)
+                        outs.append(Outcome(configs[i], False, error))
+                for i, out in zip(unit, outs):
+                    results[i] = out
+                    if on_done:
+                        on_done(out)
         return [results[i] for i in range(len(configs))]
 
 
@@ -552,8 +632,8 @@ class Submitit(Executor):
 
     def __init__(self, kind: str = "slurm", folder: Path | str | None = None,
                  params: Mapping[str, Any] | None = None, *, poll_s: float | None = None,
-                 extra_imports: Iterable[str] = ()) -> None:
-        super().__init__(extra_imports=extra_imports)
+                 extra_imports: Iterable[str] = (), stack: int = 1) -> None:
+        super().__init__(extra_imports=extra_imports, stack=stack)
         if kind not in ("slurm", "local"):
             raise ExecutorError(f"submitit kind must be 'slurm' or 'local', got {kind!r}")
         self.kind = kind
@@ -608,62 +688,72 @@ class Submitit(Executor):
             return []
         folder = self.folder or _jobs_folder(configs[0].profile)
         self.last_folder = folder
-        threads = self._threads(len(configs))
-        specs = [job_spec(c, extra_imports=self.extra_imports, threads=threads, raise_errors=True) for c in configs]
+        units = self._units(configs)
+        threads = self._threads(len(units))
+        specs = [_unit_spec([configs[i] for i in unit], extra_imports=self.extra_imports, threads=threads,
+                            raise_errors=True) for unit in units]
         outcomes: dict[int, Outcome] = {}
         # SLURM throttles the array itself (array parallelism); local jobs would all start at once: waves.
         wave = len(specs) if self.kind == "slurm" else max(1, int(self.settings["array"]))
         with _environment(DCUTILS_QUIET="1"):
             for start in range(0, len(specs), wave):
                 ex = self._executor(folder)
-                jobs = ex.map_array(run_job, specs[start:start + wave])
-                self._collect(jobs, configs, start, outcomes, on_done)
+                jobs = ex.map_array(run_unit, specs[start:start + wave])
+                self._collect(jobs, [[configs[i] for i in unit] for unit in units[start:start + wave]],
+                              units[start:start + wave], outcomes, on_done)
         return [outcomes[i] for i in range(len(configs))]
 
-    def _collect(self, jobs: list, configs: list[RunConfig], start: int, outcomes: dict[int, Outcome],
-                 on_done: OnDone | None) -> None:
+    def _collect(self, jobs: list, members: list[list[RunConfig]], units: list[list[int]],
+                 outcomes: dict[int, Outcome], on_done: OnDone | None) -> None:
         from submitit.helpers import as_completed
 
-        index = {id(job): start + k for k, job in enumerate(jobs)}
+        index = {id(job): k for k, job in enumerate(jobs)}
         for job in as_completed(jobs, poll_frequency=self.poll_s):
-            i = index[id(job)]
-            out = self._job_outcome(job, configs[i])
-            outcomes[i] = out
-            if on_done:
-                on_done(out)
+            k = index[id(job)]
+            for i, out in zip(units[k], self._job_outcomes(job, members[k])):
+                outcomes[i] = out
+                if on_done:
+                    on_done(out)
 
     @staticmethod
-    def _job_outcome(job: Any, cfg: RunConfig) -> Outcome:
+    def _job_outcomes(job: Any, cfgs: list[RunConfig]) -> list[Outcome]:
+        """One outcome per config of the job's unit (a single run's job raises when it fails, a group's does not)."""
         log = Path(job.paths.stderr)
         try:
             res = job.result()
         except Exception as err:  # noqa: BLE001 - the run raised, or the job died (pre-empted, timed out, killed)
-            marker = read_marker(cfg, "failed")
-            if marker and marker.get("error") and (marker.get("job_id") == str(job.job_id)
-                                                   or marker.get("log") == str(log)):
-                return Outcome(cfg, False, marker["error"], log, job_id=str(job.job_id))
-            # Killed from outside: the job could not say so itself.
-            state = getattr(job, "state", "?")
-            lines = [line for line in str(err).strip().splitlines() if line.strip()]
-            error = f"job {job.job_id} ended ({state}): {lines[-1] if lines else type(err).__name__}"
-            mark_failed(cfg, error, log=log, job_id=str(job.job_id), trace=str(err))
-            return Outcome(cfg, False, error, log, job_id=str(job.job_id))
-        return _outcome(cfg, {**res, "log": res.get("log") or str(log), "job_id": res.get("job_id") or job.job_id})
+            outs = []
+            for cfg in cfgs:
+                marker = read_marker(cfg, "failed")
+                if marker and marker.get("error") and (marker.get("job_id") == str(job.job_id)
+                                                       or marker.get("log") == str(log)):
+                    outs.append(Outcome(cfg, False, marker["error"], log, job_id=str(job.job_id)))
+                    continue
+                # Killed from outside: the job could not say so itself.
+                state = getattr(job, "state", "?")
+                lines = [line for line in str(err).strip().splitlines() if line.strip()]
+                error = f"job {job.job_id} ended ({state}): {lines[-1] if lines else type(err).__name__}"
+                mark_failed(cfg, error, log=log, job_id=str(job.job_id), trace=str(err))
+                outs.append(Outcome(cfg, False, error, log, job_id=str(job.job_id)))
+            return outs
+        return [_outcome(cfg, {**r, "log": r.get("log") or str(log), "job_id": r.get("job_id") or job.job_id})
+                for cfg, r in zip(cfgs, res)]
 
 
 def make(name: str, jobs: int = 1, *, threads: int | None = None, params: Mapping[str, Any] | None = None,
-         extra_imports: Iterable[str] = ()) -> Executor:
+         extra_imports: Iterable[str] = (), stack: int = 1) -> Executor:
     """The executor called ``name`` (:data:`NAMES`).
 
     ``"pool"`` with ``jobs`` 1 runs in this process (as :class:`InProcess`);
-    ``params`` go to :class:`Submitit` for ``"slurm"`` and ``"submitit-local"``.
+    ``params`` go to :class:`Submitit` for ``"slurm"`` and ``"submitit-local"``;
+    ``stack`` is the most runs a job trains together (:class:`Executor`).
     """
     if name == "inprocess" or (name == "pool" and int(jobs) <= 1):
-        return InProcess(extra_imports=extra_imports)
+        return InProcess(extra_imports=extra_imports, stack=stack)
     if name == "pool":
-        return ProcessPool(jobs, threads, extra_imports=extra_imports)
+        return ProcessPool(jobs, threads, extra_imports=extra_imports, stack=stack)
     if name == "slurm":
-        return Submitit("slurm", params=params, extra_imports=extra_imports)
+        return Submitit("slurm", params=params, extra_imports=extra_imports, stack=stack)
     if name == "submitit-local":
-        return Submitit("local", params=params, extra_imports=extra_imports)
+        return Submitit("local", params=params, extra_imports=extra_imports, stack=stack)
     raise ExecutorError(f"unknown executor {name!r}; choose one of {', '.join(NAMES)}")

@@ -156,15 +156,107 @@ def get_run(cfg: RunConfig, *, recompute: bool = False, device: Any = None) -> R
     started, started_cpu = time.perf_counter(), time.process_time()
     out = get_algorithm(cfg.algorithm).fn(cfg, ctx)
     _check_data(cfg, out)
-    out.meta.setdefault("seconds", time.perf_counter() - started)
+    return _store(cfg, out, ctx, time.perf_counter() - started, time.process_time() - started_cpu)
+
+
+def _store(cfg: RunConfig, out: RunOutput, ctx: RunContext, seconds: float, cpu_seconds: float) -> RunResult:
+    """Write the record of ``cfg`` (its output, timings, device and environment) and return its result."""
+    out.meta.setdefault("seconds", seconds)
     # the CPU time of this process (all its threads): what the run cost in core-seconds, however loaded the
     # machine was (wall-clock ``seconds`` grows with the load; this does not, beyond cache sharing)
-    out.meta.setdefault("cpu_seconds", time.process_time() - started_cpu)
+    out.meta.setdefault("cpu_seconds", cpu_seconds)
     out.meta.setdefault("device", str(ctx.device))
     payload = _payload(out)
     env = environment.describe(ctx.device, precision=str(cfg.get("precision", PRECISION)))
     cache.write_record(record_path(cfg), {**expected_header(cfg), "environment": env}, payload)
     return _result(cfg, json.loads(cache.canonical_json(payload)), from_cache=False, environment=env)
+
+
+# ----------------------------------------------------------------------------
+# stacked groups (issue 25)
+
+#: Group size of ``stack_groups`` when none is asked for, per device type: a GPU trains up to ten runs of
+#: one shape together (``make bench`` section 5 measures what that buys); on a CPU stacking does not pay
+#: (the same benchmark: 0.8-1.0x per run on the 2-core CPU), so every run trains alone.
+AUTO_STACK = {"cuda": 10, "cpu": 1}
+
+
+def auto_stack(device: Any = None) -> int:
+    """:data:`AUTO_STACK` for ``device`` (default: the device runs use here)."""
+    kind = getattr(device if device is not None else default_device(), "type", str(device))
+    return AUTO_STACK.get(kind, 1)
+
+
+def stack_key(cfg: RunConfig) -> tuple | None:
+    """What a run must share with others to train in one group with them, or None when it trains alone.
+
+    None unless its algorithm registers a group computation (:func:`dcutils.core.stacks`) and its
+    ``stack_key`` accepts the config; else the algorithm, profile, version and that key.
+    """
+    alg = get_algorithm(cfg.algorithm)
+    if alg.group is None or alg.stack_key is None:
+        return None
+    key = alg.stack_key(cfg)
+    return None if key is None else (cfg.algorithm, cfg.profile, cfg.version(), key)
+
+
+def stack_groups(configs: Sequence[RunConfig], size: int) -> list[list[int]]:
+    """Positions of ``configs`` cut into units computed together, each unit in the configs' order.
+
+    Configs with one :func:`stack_key` (not None) form units of at most ``size``, in the order they come;
+    every other config is a unit alone; ``size`` 1 gives every config alone. Units are ordered by their
+    first member, so a queue sorted longest first stays so.
+    """
+    if size < 1:
+        raise ValueError(f"a group holds at least one run, got size {size}")
+    units: list[list[int]] = []
+    open_units: dict[tuple, list[int]] = {}
+    for i, cfg in enumerate(configs):
+        key = stack_key(cfg) if size > 1 else None
+        if key is None:
+            units.append([i])
+            continue
+        unit = open_units.get(key)
+        if unit is None or len(unit) >= size:
+            unit = open_units[key] = []
+            units.append(unit)
+        unit.append(i)
+    return units
+
+
+def get_run_group(configs: Sequence[RunConfig], *, device: Any = None) -> list[RunResult]:
+    """Compute ``configs`` together (one :func:`stack_key`) and cache each run's own record.
+
+    The algorithm's group computation (:func:`dcutils.core.stacks`) trains them as one stacked model;
+    every record is the one its config would get alone up to floating-point reordering, with
+    ``meta["stacked"]`` = the group's size and members' keys, and the group's time split evenly
+    (``meta["seconds"]``, ``meta["cpu_seconds"]``). Nothing is cached when the group raises.
+    A single config is computed alone (:func:`get_run`).
+    """
+    configs = list(configs)
+    if len(configs) == 1:
+        return [get_run(configs[0], recompute=True, device=device)]
+    keys = {stack_key(c) for c in configs}
+    if len(keys) != 1 or None in keys:
+        raise ValueError("these configs do not stack (their algorithm has no group computation, or they differ in "
+                         f"what a group shares): {[c.label() for c in configs]}")
+    dev = device if device is not None else default_device()
+    ctxs = [RunContext(c, dev) for c in configs]
+    started, started_cpu = time.perf_counter(), time.process_time()
+    outs = get_algorithm(configs[0].algorithm).group(configs, ctxs)
+    if len(outs) != len(configs):
+        raise ValueError(f"{configs[0].algorithm}'s group computation returned {len(outs)} outputs for "
+                         f"{len(configs)} configs")
+    for cfg, out in zip(configs, outs):
+        _check_data(cfg, out)
+    share, cpu_share = ((time.perf_counter() - started) / len(configs), (time.process_time() - started_cpu)
+                        / len(configs))
+    members = [c.key() for c in configs]
+    results = []
+    for cfg, out, ctx in zip(configs, outs, ctxs):
+        out.meta["stacked"] = {"size": len(configs), "members": members}
+        results.append(_store(cfg, out, ctx, share, cpu_share))
+    return results
 
 
 def _check_data(cfg: RunConfig, out: RunOutput) -> None:

@@ -14,7 +14,7 @@ import time
 import pandas as pd
 
 from dcutils import health
-from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
+from dcutils.core import RunConfig, RunContext, RunOutput, algorithm, stacks
 
 STEPS = 100
 
@@ -36,3 +36,17 @@ def run_tiny(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     history = pd.DataFrame({"epoch": [0, 1], "loss": [1.0, 0.5],
                             "min_cluster_share": [0.0, 0.0] if cfg["unhealthy"] else [0.5, 0.5]})
     return RunOutput(history, {"acc": 0.5}, meta={"health": health.assess(history)})
+
+
+@stacks("test.tiny", key=lambda cfg: cfg["sleep"])
+def run_tiny_group(cfgs: list[RunConfig], ctxs: list[RunContext]) -> list[RunOutput]:
+    """The tiny runs of one ``sleep`` together: each line of ``$TINY_CALLS`` gets ``group<size>``; a group
+    with a failing run raises (as a diverging member would), so its runs are computed alone afterwards."""
+    calls = os.environ.get("TINY_CALLS")
+    if calls:
+        with open(calls, "a") as fh:
+            fh.writelines(f"{cfg.key()} {os.getpid()} group{len(cfgs)}\n" for cfg in cfgs)
+    failing = [cfg.seed for cfg in cfgs if cfg["fail"]]
+    if failing:
+        raise RuntimeError(f"a run of the group asked to fail (seeds {failing})")
+    return [run_tiny(cfg, ctx) for cfg, ctx in zip(cfgs, ctxs)]

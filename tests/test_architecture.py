@@ -24,7 +24,7 @@ CORE = {"dcutils.core"}
 PRIMITIVES = {
     "dcutils", "dcutils.paths", "dcutils.device", "dcutils.cache", "dcutils.data", "dcutils.models",
     "dcutils.resets", "dcutils.kmeans", "dcutils.augment", "dcutils.metrics", "dcutils.hparams", "dcutils.dec",
-    "dcutils.timing", "dcutils.environment", "dcutils.precision", "dcutils.health",
+    "dcutils.timing", "dcutils.environment", "dcutils.precision", "dcutils.health", "dcutils.stacking",
 }
 TRAINING_PACKAGES = ("dcutils.brb", "dcutils.rdc", "dcutils.resl")
 #: Modules of a paper's package that belong to the upper layer.

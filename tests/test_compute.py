@@ -79,7 +79,8 @@ def test_a_notebook_names_its_item_and_computes_only_its_runs(results, capsys, m
     with pytest.raises(SettingsError, match="no notebook of the catalog"):
         compute.notebook_item("notebooks/brb/fig99-nothing.ipynb")
     asked = []
-    monkeypatch.setattr(compute, "compute", lambda profile, items, jobs, executor: asked.append(items) or [])
+    monkeypatch.setattr(compute, "compute",
+                        lambda profile, items, jobs, executor, stack=None: asked.append(items) or [])
     tab05 = "notebooks/brb/tab05-hyperparameters-grayscale.ipynb"
     assert compute.main(["--profile", "smoke", "--notebook", tab05]) == 0
     assert asked == [] and "no runs to compute" in capsys.readouterr().err

@@ -38,13 +38,15 @@ import torch
 
 from dcutils import health, metrics
 from dcutils.brb.pretrain import new_model, pretrained_autoencoder
+from dcutils.brb.stacked import train_clustering_group
 from dcutils.brb.train import METRICS_SUBSAMPLE, batches_per_epoch, clustering_augmenter, train_clustering
-from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
+from dcutils.core import RunConfig, RunContext, RunOutput, algorithm, canonical_json, stacks
 from dcutils.data import Dataset, load_dataset, split_size
 from dcutils.device import seed_everything
 from dcutils.hparams import BRB_GRAYSCALE as SETUP
 
-__all__ = ["run_dc", "estimate_steps", "select_classes", "FIRST_CLUSTERING", "HEALTH_LOSSES"]
+__all__ = ["run_dc", "run_dc_group", "stack_key", "SHARED_PARAMS", "RUN_PARAMS", "estimate_steps", "select_classes",
+           "FIRST_CLUSTERING", "HEALTH_LOSSES"]
 
 #: ``first_clustering`` of ``brb.dc``: "authors" = train mode without pretraining, eval mode after it (what
 #: the authors' code does, ``src/training/ae.py``); "eval" = always eval mode (version 1).
@@ -152,6 +154,53 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     (d1/d2 around the middle BRB step) and meta (substitutes, pretraining,
     timings).
     """
+    data, model, pre_info, pretrain, gen = _start(cfg, ctx)
+    result = train_clustering(model, data.x, data.y, **_shared_args(cfg, data), **_run_args(cfg, pretrain, gen),
+                              ctx=ctx)
+    return _output(cfg, data, result, pre_info)
+
+
+#: ``brb.dc`` parameters a stacked group's runs share (:func:`stack_key`): the data and the shape of the
+#: training. Every other parameter (the seed, pretraining, the variant and its step's settings, the first
+#: clustering's mode, the metrics subsample, the snapshot) each run sets for itself.
+SHARED_PARAMS = ("split", "subsample", "classes", "method", "cluster_epochs", "lr", "batch_size", "augment",
+                 "interpolation", "dcn_loss_mean", "dcn_centroids", "drop_last", "clip", "view_passes", "precision",
+                 "fused_adam", "batch_norm", "embedding_dim")
+
+#: ``brb.dc`` parameters each run of a stacked group sets for itself (with the seed).
+RUN_PARAMS = ("pretrain", "pretrain_epochs", "pretrain_lr", "variant", "reset_interval", "alpha",
+              "recluster_subsample", "recluster", "reset_embedding", "reset_momentum", "noise_scale",
+              "kmeans_n_init", "metrics_subsample", "first_clustering", "record_embedding")
+
+
+def stack_key(cfg: RunConfig) -> str | None:
+    """What ``brb.dc`` runs share to train as one stacked group (:data:`SHARED_PARAMS` and the data), or None
+    for DCN's Eq. 7 update after every step, which trains alone."""
+    if cfg["dcn_centroids"] == "eq7":
+        return None
+    return canonical_json({"dataset": cfg.dataset, "data": cfg.data_fingerprint,
+                           **{k: cfg[k] for k in SHARED_PARAMS}})
+
+
+@stacks("brb.dc", key=stack_key)
+def run_dc_group(cfgs: list[RunConfig], ctxs: list[RunContext]) -> list[RunOutput]:
+    """Several ``brb.dc`` runs with one :func:`stack_key`, trained as one stacked model.
+
+    Each run starts as alone (its seed, its pretrained or fresh network); then
+    :func:`dcutils.brb.stacked.train_clustering_group` trains them together, each with its own generator,
+    variant and steps; each output is what :func:`run_dc` returns for it, up to floating-point reordering.
+    """
+    starts = [_start(cfg, ctx) for cfg, ctx in zip(cfgs, ctxs)]
+    data = starts[0][0]
+    results = train_clustering_group([s[1] for s in starts], data.x, data.y,
+                                     [_run_args(cfg, s[3], s[4]) for cfg, s in zip(cfgs, starts)],
+                                     **_shared_args(cfgs[0], data), ctx=ctxs[0])
+    return [_output(cfg, s[0], result, s[2]) for cfg, s, result in zip(cfgs, starts, results)]
+
+
+def _start(cfg: RunConfig, ctx: RunContext) -> tuple[Dataset, torch.nn.Module, dict, bool, torch.Generator]:
+    """A run's data, starting network (pretrained from the cache, or fresh), pretraining facts, whether it
+    was pretrained, and its generator (seeded first, as every run's draws start from it)."""
     if cfg["first_clustering"] not in FIRST_CLUSTERING:
         raise ValueError(f"first_clustering must be one of {FIRST_CLUSTERING}, got {cfg['first_clustering']!r}")
     dev = ctx.device
@@ -171,18 +220,31 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     else:
         model = new_model(data, cfg.seed, dev, batch_norm=cfg["batch_norm"], embedding_dim=cfg["embedding_dim"])
         pre_info = {"from_cache": False, "losses": []}
-    result = train_clustering(
-        model, data.x, data.y, method=cfg["method"], variant=cfg["variant"], cluster_epochs=cfg["cluster_epochs"],
-        reset_interval=cfg["reset_interval"], alpha=cfg["alpha"], lr=cfg["lr"], batch_size=cfg["batch_size"],
-        recluster_subsample=cfg["recluster_subsample"], recluster=cfg["recluster"],
-        reset_embedding=cfg["reset_embedding"], reset_momentum=cfg["reset_momentum"],
-        augment=clustering_augmenter(data, cfg["interpolation"]) if cfg["augment"] else False,
-        noise_scale=cfg["noise_scale"], n_init=cfg["kmeans_n_init"], metrics_subsample=cfg["metrics_subsample"],
-        dcn_loss_mean=cfg["dcn_loss_mean"], dcn_centroids=cfg["dcn_centroids"], drop_last=cfg["drop_last"],
-        clip=cfg["clip"], interpolation=cfg["interpolation"],
-        first_clustering="train" if cfg["first_clustering"] == "authors" and not pretrain else "eval",
-        view_passes=cfg["view_passes"], precision=cfg["precision"],
-        fused_adam=cfg["fused_adam"], snapshot=bool(cfg["record_embedding"]), generator=gen, ctx=ctx)
+    return data, model, pre_info, pretrain, gen
+
+
+def _shared_args(cfg: RunConfig, data: Dataset) -> dict[str, Any]:
+    """The arguments of the clustering loop a stacked group's runs share (:data:`dcutils.brb.stacked.SHARED`)."""
+    return dict(method=cfg["method"], cluster_epochs=cfg["cluster_epochs"], lr=cfg["lr"],
+                batch_size=cfg["batch_size"],
+                augment=clustering_augmenter(data, cfg["interpolation"]) if cfg["augment"] else False,
+                dcn_loss_mean=cfg["dcn_loss_mean"], dcn_centroids=cfg["dcn_centroids"], drop_last=cfg["drop_last"],
+                clip=cfg["clip"], interpolation=cfg["interpolation"], view_passes=cfg["view_passes"],
+                precision=cfg["precision"], fused_adam=cfg["fused_adam"])
+
+
+def _run_args(cfg: RunConfig, pretrain: bool, gen: torch.Generator) -> dict[str, Any]:
+    """The arguments of the clustering loop each run sets for itself (:data:`dcutils.brb.stacked.PER_RUN`)."""
+    return dict(variant=cfg["variant"], reset_interval=cfg["reset_interval"], alpha=cfg["alpha"],
+                recluster_subsample=cfg["recluster_subsample"], recluster=cfg["recluster"],
+                reset_embedding=cfg["reset_embedding"], reset_momentum=cfg["reset_momentum"],
+                noise_scale=cfg["noise_scale"], n_init=cfg["kmeans_n_init"], metrics_subsample=cfg["metrics_subsample"],
+                first_clustering="train" if cfg["first_clustering"] == "authors" and not pretrain else "eval",
+                snapshot=bool(cfg["record_embedding"]), generator=gen)
+
+
+def _output(cfg: RunConfig, data: Dataset, result, pre_info: dict) -> RunOutput:
+    """The record's content of one trained run: history, final metrics, d1/d2 arrays, meta and health."""
     h = result.history
     last = h.iloc[-1]
     train_s, brb_s = float(h["epoch_seconds"].sum()), float(h["brb_seconds"].sum())
