@@ -30,8 +30,15 @@ Prints, for the machine it runs on (CPU or GPU, whatever :func:`dcutils.device.d
    bf16 autocast and fused Adam (quick's choices), timed on a few batches and scaled to 3,000
    training and 2,000 evaluation images (quick's sizes). This is how quick's width was chosen.
 
+5. Stacked runs (issue 25): one IDEC mini-batch step of BRB's autoencoder with BatchNorm, alone and per run
+   of a stacked group of 1, 3 and 10 runs (:class:`dcutils.stacking.StackedNetworks`), fp32 and bf16, in
+   interleaved rounds. ``make status`` divides brb.dc's step time by the fp32 speed-up of the group size
+   ``compute --stack auto`` uses on the device.
+
 Timings are wall-clock seconds; on CUDA every timed region synchronises first. The results are also written
-to ``bench/out/bench-<device>.json`` (git-ignored). This is a benchmark, not a test: nothing is asserted.
+to ``bench/out/bench-<device>.json`` (git-ignored), and the step time and stacked speed-ups of this kind of
+device (:func:`dcutils.environment.device_label`) to ``results/bench.json`` (git-ignored, one entry per
+device) for ``make status``. This is a benchmark, not a test: nothing is asserted.
 """
 from __future__ import annotations
 
@@ -47,7 +54,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from dcutils import brb, cache, kmeans, paths, precision
+from dcutils import brb, cache, environment, kmeans, paths, precision
 from dcutils.brb.stacked import batch_loss
 from dcutils.brb.train import batches_per_epoch
 from dcutils.data import load_dataset
@@ -550,17 +557,35 @@ def main(argv: list[str] | None = None) -> int:
     if "sklearn_s" in km:
         print(f"  scikit-learn KMeans (CPU) : {km['sklearn_s']:.3f} s (inertia {km['sklearn_inertia']:.1f})")
     _precision_section(device, res)
+    res["stacked"] = bench_stacked(device)
+    print_stacked(res["stacked"])
     if args.resl:
         res["resl"] = bench_resl(device)
         print_resl(res["resl"])
     _write(device, res)
-    # the step time `make status` multiplies by the optimizer steps still to run
-    step = {"seconds_per_step": b["seconds_per_step"], "device": f"{device} ({name})",
-            "batch_size": BRB_GRAYSCALE.batch_size,
-            "what": "IDEC+BRB clustering step on USPS, bf16 autocast (quick's precision), training only"}
-    cache.atomic_write_bytes(paths.results_root() / "bench.json", (json.dumps(step, indent=1) + "\n").encode())
-    print(f"optimizer step: {1e3 * b['seconds_per_step']:.1f} ms (written to results/bench.json for make status)")
+    label = environment.device_label(device)
+    entry = {"seconds_per_step": b["seconds_per_step"], "device": label, "batch_size": BRB_GRAYSCALE.batch_size,
+             "what": "IDEC+BRB clustering step on USPS, bf16 autocast (quick's precision), training only",
+             "stacked_speedup": res["stacked"]["precisions"]["fp32"]["speedup_per_run"],
+             "stacked_what": "per-run speed-up of a stacked group over a single run, by group size, fp32 (the paper "
+                             "profile's precision), section 5"}
+    write_bench_entry(entry)
+    print(f"optimizer step: {1e3 * b['seconds_per_step']:.1f} ms on {label} (written to "
+          f"{paths.results_root() / 'bench.json'} for make status)")
     return 0
+
+
+def write_bench_entry(entry: dict, path=None) -> None:
+    """File ``entry`` (a device's step time and stacked speed-ups) under its ``device`` in ``results/bench.json``,
+    keeping the other devices' entries (a file of the older one-device form is replaced)."""
+    path = path or paths.results_root() / "bench.json"
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        old = {}
+    devices = old.get("devices", {}) if isinstance(old, dict) and isinstance(old.get("devices"), dict) else {}
+    devices[entry["device"]] = entry
+    cache.atomic_write_bytes(path, (json.dumps({"devices": devices}, indent=1) + "\n").encode())
 
 
 def _precision_section(device: torch.device, res: dict) -> None:

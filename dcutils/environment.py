@@ -105,6 +105,17 @@ def _gpu_name(index: int) -> str:
     return torch.cuda.get_device_name(index)
 
 
+def device_label(device: str | torch.device = "cpu") -> str:
+    """``"<type> (<model>)"``: the kind of device, e.g. ``"cuda (NVIDIA H200)"`` or ``"cpu (AMD EPYC 9R14)"``.
+
+    What ``make bench`` files its measurements under and ``make status`` looks them up by.
+    """
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return f"cuda ({_gpu_name(dev.index or 0)})"
+    return f"{dev.type} ({_cpu_model() or 'unknown model'})"
+
+
 def describe(device: str | torch.device = "cpu", precision: str = "float32") -> dict[str, Any]:
     """The environment a run on ``device`` with ``precision`` ran in.
 

@@ -51,9 +51,14 @@ machine does not inflate, where the record has it, else the wall-clock
 ``meta["seconds"]`` with whatever load the machine had) over the sum of their estimated
 steps (:func:`calibration`); the report says which algorithms use it and from
 how many runs. Otherwise it is the step time ``make bench`` measured on this
-machine, read from ``results/bench.json`` (``{"seconds_per_step": 0.004,
-"device": "cuda (NVIDIA H200)"}``), or without that file the default
-:data:`DEFAULT_STEP_SECONDS`, and the output says so.
+kind of device (:func:`dcutils.environment.device_label`), read from its entry in
+``results/bench.json`` (``{"devices": {"cuda (NVIDIA H200)": {"seconds_per_step":
+0.004, "stacked_speedup": {"1": 0.9, "3": 2.6, "10": 7.1}}}}``; an entry of
+another device is never used), or without one the default
+:data:`DEFAULT_STEP_SECONDS`, and the output says so. Runs that train in
+stacked groups here (:func:`stack_size` > 1, a GPU by default; ``brb.dc``) are
+priced at that step time divided by the measured per-run speed-up of their
+group size.
 
 Nothing here loads a data set or trains: configs come from the settings,
 states from file names, and health from the records of the done runs.
@@ -74,11 +79,12 @@ import pandas as pd
 from dcutils import cache, catalog, executors, experiments, findings, health, paths, runs, statements
 from dcutils.core import RunConfig, get_algorithm
 from dcutils.device import default_device
+from dcutils.environment import device_label
 from dcutils.profiles import PROFILES, SettingsError, check_profile
 
 __all__ = ["STATES", "DEFAULT_STEP_SECONDS", "DEFAULT_STEP_NOTE", "StepTime", "step_time", "bench_file",
            "run_state", "run_health", "record_facts", "calibration", "estimated_steps", "status_table", "report",
-           "main", "MAX_FLAGGED_LISTED", "MIN_CALIBRATION_RUNS", "claim_lines", "CLAIM_WIDTH"]
+           "main", "MAX_FLAGGED_LISTED", "MIN_CALIBRATION_RUNS", "claim_lines", "CLAIM_WIDTH", "stack_size"]
 
 #: The states of a run, in the table's column order.
 STATES = ("done", "running", "failed", "missing")
@@ -99,12 +105,22 @@ DEFAULT_STEP_NOTE = "measured on a 2-core CPU, batch 256, fp32; run make bench f
 
 @dataclass(frozen=True)
 class StepTime:
-    """Seconds per optimizer step, and where the number comes from."""
+    """Seconds per optimizer step, and where the number comes from.
+
+    ``stacked_speedup``: per-run speed-up of a stacked group over a single run, by group size (``make bench``
+    section 5, fp32); empty when not measured.
+    """
 
     seconds: float
     device: str
     measured: bool  # False: :data:`DEFAULT_STEP_SECONDS`
     source: str  # the bench file, or why it was not used
+    stacked_speedup: tuple[tuple[int, float], ...] = ()
+
+    def speedup(self, size: int) -> float:
+        """The measured speed-up per run of the largest measured group not above ``size`` (1.0 when none)."""
+        fits = [(k, v) for k, v in self.stacked_speedup if k <= size]
+        return max(fits)[1] if fits else 1.0
 
     def describe(self) -> str:
         if self.measured:
@@ -113,12 +129,22 @@ class StepTime:
 
 
 def bench_file() -> Path:
-    """``results/bench.json``, where ``make bench`` leaves the step time of this machine."""
+    """``results/bench.json``, where ``make bench`` leaves the step time of each device it ran on."""
     return paths.results_root() / "bench.json"
 
 
-def step_time(path: Path | str | None = None) -> StepTime:
-    """The step time from ``path`` (default :func:`bench_file`), or the default when absent or unusable."""
+def _this_device() -> str:
+    return device_label(default_device())
+
+
+def step_time(path: Path | str | None = None, device: str | None = None) -> StepTime:
+    """The step time of ``device`` (default: this machine's, :func:`dcutils.environment.device_label`) from
+    ``path`` (default :func:`bench_file`), or the default when absent or unusable.
+
+    The file holds one entry per device (``{"devices": {"cuda (NVIDIA H200)": {"seconds_per_step": ...,
+    "stacked_speedup": {"1": ..., "3": ..., "10": ...}}}}``); an entry of another device is never used. A
+    file of the older one-entry form (``{"seconds_per_step": ..., "device": ...}``) is used as it is.
+    """
     path = Path(path) if path is not None else bench_file()
     try:
         data = json.loads(path.read_text())
@@ -126,11 +152,27 @@ def step_time(path: Path | str | None = None) -> StepTime:
         return StepTime(DEFAULT_STEP_SECONDS, "a 2-core CPU", False, f"no {path}")
     except (OSError, ValueError) as err:
         return StepTime(DEFAULT_STEP_SECONDS, "a 2-core CPU", False, f"{path} unreadable: {err}")
+    if isinstance(data, dict) and isinstance(data.get("devices"), dict):
+        device = device or _this_device()
+        if device not in data["devices"]:
+            have = ", ".join(sorted(data["devices"])) or "none"
+            return StepTime(DEFAULT_STEP_SECONDS, "a 2-core CPU", False,
+                            f"{path} has no bench of {device} (it has: {have}); run make bench here")
+        data = data["devices"][device]
     value = data.get("seconds_per_step") if isinstance(data, dict) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         return StepTime(DEFAULT_STEP_SECONDS, "a 2-core CPU", False,
                         f"{path} has no positive seconds_per_step")
-    return StepTime(float(value), str(data.get("device") or "an unnamed device"), True, str(path))
+    speedups = data.get("stacked_speedup") if isinstance(data.get("stacked_speedup"), dict) else {}
+    stacked = tuple(sorted((int(k), float(v)) for k, v in speedups.items()
+                           if str(k).isdigit() and isinstance(v, (int, float)) and math.isfinite(v) and v > 0))
+    return StepTime(float(value), str(data.get("device") or "an unnamed device"), True, str(path), stacked)
+
+
+def stack_size() -> int:
+    """The group size ``make runs`` will use here: ``$DCUTILS_STACK`` when set, else :func:`dcutils.runs.auto_stack`."""
+    given = os.environ.get("DCUTILS_STACK", "auto")
+    return runs.auto_stack() if given == "auto" or not given.isdigit() or int(given) < 1 else int(given)
 
 
 def run_state(cfg: RunConfig) -> str:
@@ -224,13 +266,23 @@ def _configs_per_item(profile: str, items: Iterable[str] | None) -> dict[str, li
             for item in experiments.items_with_runs(items)}
 
 
-def _row(name: str, configs: list[RunConfig], state: dict[RunConfig, str], seconds: float,
-         checks: dict[RunConfig, dict | None], rates: dict[str, tuple[float, int]] | None = None) -> dict:
+def _bench_seconds(cfg: RunConfig, step: StepTime, stack: int) -> float:
+    """Seconds per step of ``cfg`` from the bench: the single step time, divided by the stacked speed-up when
+    its runs train in groups here (``stack`` > 1 and the algorithm stacks ``cfg``)."""
+    if stack > 1 and step.stacked_speedup and runs.stack_key(cfg) is not None:
+        return step.seconds / step.speedup(stack)
+    return step.seconds
+
+
+def _row(name: str, configs: list[RunConfig], state: dict[RunConfig, str], step: StepTime,
+         checks: dict[RunConfig, dict | None], rates: dict[str, tuple[float, int]] | None = None,
+         stack: int = 1) -> dict:
     counts = {s: sum(state[c] == s for c in configs) for s in STATES}
     todo = [c for c in configs if state[c] in ("failed", "missing")]
     steps, unknown = estimated_steps(todo)
     rates = rates or {}
-    secs = sum(estimated_steps([c])[0] * rates.get(c.algorithm, (seconds, 0))[0] for c in todo)
+    secs = sum(estimated_steps([c])[0] * (rates[c.algorithm][0] if c.algorithm in rates
+                                          else _bench_seconds(c, step, stack)) for c in todo)
     flagged = sum(health.is_flagged({"health": checks.get(c)}) for c in configs)
     return {"item": name, "runs": len(configs), **counts, "flagged": flagged, "steps to do": steps,
             "no estimate": unknown, "seconds to do": secs}
@@ -255,12 +307,14 @@ def status_table(profile: str, items: Iterable[str] | None = None,
     checks = {c: f["health"] for c, f in facts.items()}
     todo_algorithms = {c.algorithm for c in distinct if state[c] in ("failed", "missing")}
     rates = calibration(facts) if todo_algorithms else {}
-    table = pd.DataFrame([_row(item, configs, state, step.seconds, checks, rates)
+    stack = stack_size()
+    table = pd.DataFrame([_row(item, configs, state, step, checks, rates, stack)
                           for item, configs in per_item.items()],
                          columns=["item", "runs", *STATES, "flagged", "steps to do", "no estimate",
                                   "seconds to do"])
-    total = _row("total", distinct, state, step.seconds, checks, rates)
+    total = _row("total", distinct, state, step, checks, rates, stack)
     total["rates"] = {a: r for a, r in rates.items() if a in todo_algorithms}
+    total["stack"] = stack
     total["failed_runs"] = [c for c in distinct if state[c] == "failed"]
     total["flagged_runs"] = [(c, h) for c, h in checks.items() if health.is_flagged({"health": h})]
     total["unassessed"] = sum(h is None for h in checks.values())
@@ -346,6 +400,11 @@ def report(profile: str, items: Iterable[str] | None = None, step: StepTime | No
                         f"pretraining included, and any load the machine had); other algorithms: {step.describe()}"]
     else:
         lines += [line, f"step time: {step.describe()}"]
+    if total["stack"] > 1:
+        sp = step.speedup(total["stack"])
+        lines.append(f"stacked: runs of one shape train up to {total['stack']} at a time (compute --stack); "
+                     + (f"measured {sp:.2f}x per run at that size (make bench, section 5)" if step.stacked_speedup
+                        else "their speed-up is not measured on this device (make bench), so none is counted"))
     lines.append(_health_line(total))
     for cfg in total["failed_runs"]:
         marker = executors.read_marker(cfg, "failed") or {}

@@ -11,6 +11,7 @@ running statistics of one mini-batch) and the first epoch.
 from __future__ import annotations
 
 import copy
+import json
 import inspect
 import warnings
 
@@ -250,3 +251,32 @@ def test_executors_hand_a_group_to_one_job_and_keep_its_good_runs_when_it_fails(
         assert cached is not None and "stacked" not in cached.meta
     assert executors.read_marker(mixed[2], "failed") is not None
     assert not list(executors.state_dir("smoke").glob("*.running"))
+
+
+# ----------------------------------------------------------------------------- pricing from the bench
+
+
+def test_status_prices_from_this_devices_bench_and_its_stacked_speedup(results, monkeypatch):
+    from dcutils import bench, environment, items, status
+
+    cfgs = [_tiny(s) for s in range(4)]
+    monkeypatch.setattr(items, "_RUN_LISTS", {"brb/fig01": lambda s: cfgs})
+    here = environment.device_label("cpu")
+    bench.write_bench_entry({"device": "cuda (a fake GPU)", "seconds_per_step": 0.001,
+                             "stacked_speedup": {"1": 0.9, "3": 2.5, "10": 8.0}})
+    step = status.step_time()
+    assert not step.measured and "no bench of " + here in step.source  # another device's numbers are not used
+
+    bench.write_bench_entry({"device": here, "seconds_per_step": 0.5, "stacked_speedup": {"1": 0.8, "3": 2.0}})
+    kept = json.loads((results / "bench.json").read_text())["devices"]
+    assert set(kept) == {"cuda (a fake GPU)", here}  # each device keeps its own entry
+    step = status.step_time()
+    assert step.measured and step.seconds == 0.5 and step.speedup(10) == 2.0 and step.speedup(1) == 0.8
+
+    monkeypatch.setenv("DCUTILS_STACK", "1")
+    _, total = status.status_table("smoke")
+    assert total["seconds to do"] == pytest.approx(4 * tiny.STEPS * 0.5)
+    monkeypatch.setenv("DCUTILS_STACK", "10")  # the tiny runs share one stack key: priced as a group of 3+
+    _, total = status.status_table("smoke")
+    assert total["seconds to do"] == pytest.approx(4 * tiny.STEPS * 0.5 / 2.0)
+    assert "measured 2.00x per run at that size" in status.report("smoke")
