@@ -11,8 +11,8 @@ running statistics of one mini-batch) and the first epoch.
 from __future__ import annotations
 
 import copy
-import json
 import inspect
+import json
 import warnings
 
 import _tiny_algorithms as tiny  # noqa: F401  (registers test.tiny and its group)
