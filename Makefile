@@ -35,7 +35,7 @@ all: figures
 
 help:
 	@echo "make figures [PROFILE=smoke|quick|paper] [-j N]   compute all runs, then run every notebook, outputs in figures/"
-	@echo "make runs [PROFILE=...] [JOBS=N] [EXECUTOR=pool|inprocess|slurm|submitit-local]"
+	@echo "make runs [PROFILE=...] [JOBS=N] [EXECUTOR=pool|inprocess|slurm|submitit-local] [STACK=auto|N] [ITEM=...]"
 	@echo "                                                  only compute (and cache) every run the notebooks need"
 	@echo "make status [PROFILE=...] [ITEM=brb/fig01]        runs done / running / failed / missing per notebook"
 	@echo "make test                                        lint, unit tests, then every notebook at the smoke profile"
@@ -82,9 +82,13 @@ lock:
 # pool (JOBS local workers), inprocess, slurm (one SLURM job array; partition, GPUs, time limit and
 # array size from slurm.toml or DCUTILS_SLURM_*, see dcutils/executors.py) or submitit-local.
 # A failed run is reported with its log and `make runs` again computes only what is missing.
+# STACK: the most runs a job trains together as one stacked model (auto: 10 on a GPU, 1 on a CPU).
+# ITEM=brb/fig01 (repeatable) computes those items' runs only.
 EXECUTOR ?= pool
+STACK ?= auto
 runs: $(STAMP)
-	$(PY) -m dcutils.compute --profile $(PROFILE) --executor $(EXECUTOR) --jobs $(JOBS)
+	$(PY) -m dcutils.compute --profile $(PROFILE) --executor $(EXECUTOR) --jobs $(JOBS) --stack $(STACK) \
+		$(foreach i,$(ITEM),--item $(i))
 
 # Per notebook: runs done / running / failed / missing and the compute left (step time of `make bench`).
 .PHONY: status
@@ -96,7 +100,7 @@ status: $(STAMP)
 # One notebook: its own item's runs first (`compute --notebook`: nothing else), then the notebook itself.
 # `make build/paper/brb/fig01-reclustering-barrier.ipynb PROFILE=paper` computes Figure 1's runs only.
 build/$(PROFILE)/%.ipynb: notebooks/%.ipynb $(SOURCES) $(STAMP)
-	$(PY) -m dcutils.compute --profile $(PROFILE) --executor $(EXECUTOR) --jobs $(JOBS) --notebook $<
+	$(PY) -m dcutils.compute --profile $(PROFILE) --executor $(EXECUTOR) --jobs $(JOBS) --stack $(STACK) --notebook $<
 	$(PY) -m dcutils.execute $< --profile $(PROFILE) --output $@ --timeout $(TIMEOUT)
 
 # Every notebook: one compute step for all their runs (one pool, shared runs once), then the notebooks, in

@@ -345,14 +345,17 @@ STACK_SIZES = (1, 3, 10)
 
 
 def bench_stacked(device: torch.device, sizes: tuple[int, ...] = STACK_SIZES, batch: int = 256,
-                  steps_per_round: int = 5, rounds: int = 5, precisions: tuple[str, ...] = ("fp32", "bf16")) -> dict:
+                  steps_per_round: int = 5, rounds: int = 5, precisions: tuple[str, ...] = ("fp32", "bf16"),
+                  compiled: bool = False) -> dict:
     """Seconds of one IDEC mini-batch step of a single run and per run of a stacked group (section 5).
 
     BRB's autoencoder with BatchNorm (the authors' runs), the batch and its augmented view, fused Adam and
     gradient clipping: the single step as :func:`dcutils.brb.train_clustering` takes it, and the stacked step
     of :func:`dcutils.brb.stacked.train_clustering_group` (:class:`dcutils.stacking.StackedNetworks`) for each
     group size, in each precision, timed in interleaved rounds (median round). ``per_run_seconds`` is a group
-    step's time divided by its size: what one run costs when it trains in that group.
+    step's time divided by its size: what one run costs when it trains in that group. With ``compiled`` the
+    stacked steps are also timed with the loss under ``torch.compile`` (``mode="reduce-overhead"``, i.e.
+    CUDA graphs, on a GPU; inductor's default on a CPU), compilation outside the timing.
     """
     def single(prec: str):
         _, centroids, xb, xa = _step_setup(device, batch)
@@ -370,7 +373,7 @@ def bench_stacked(device: torch.device, sizes: tuple[int, ...] = STACK_SIZES, ba
                 opt.step()
         return run
 
-    def stacked(size: int, prec: str):
+    def stacked(size: int, prec: str, compile_: bool = False):
         parts = [_step_setup(device, batch, seed=r) for r in range(size)]
         torch.manual_seed(0)
         stack = StackedNetworks([brb_autoencoder(784, 10, batch_norm=True).to(device) for _ in range(size)])
@@ -379,11 +382,17 @@ def bench_stacked(device: torch.device, sizes: tuple[int, ...] = STACK_SIZES, ba
         opt = _make_adam([*stack.parameters(), *centroids], "fused")
         stack.train()
 
+        def loss(xb, c, xa):
+            with precision.autocast(device, prec):
+                return stack.map(lambda net, b, cc, a: batch_loss("idec", "entries", "authors", net, b, cc, a),
+                                 xb, c, xa)[0]
+
+        if compile_:
+            loss = torch.compile(loss, mode="reduce-overhead" if device.type == "cuda" else None)
+
         def run():
             for _ in range(steps_per_round):
-                with precision.autocast(device, prec):
-                    total = stack.map(lambda net, b, c, a: batch_loss("idec", "entries", "authors", net, b, c, a),
-                                      xb, torch.stack(centroids), xa)[0]
+                total = loss(xb, torch.stack(centroids), xa)
                 opt.zero_grad(set_to_none=True)
                 total.sum().backward()
                 stack.clip_grad_norms_(BRB_GRAYSCALE.grad_clip)
@@ -395,6 +404,8 @@ def bench_stacked(device: torch.device, sizes: tuple[int, ...] = STACK_SIZES, ba
         fns[f"single {prec}"] = single(prec)
         for size in sizes:
             fns[f"stacked {size} {prec}"] = stacked(size, prec)
+            if compiled:
+                fns[f"compiled {size} {prec}"] = stacked(size, prec, compile_=True)
     with warnings.catch_warnings():  # torch's one-time "no batching rule" notes: their cost is what is measured
         warnings.filterwarnings("ignore", message=".*batching rule.*")
         for f in fns.values():
@@ -411,6 +422,9 @@ def bench_stacked(device: torch.device, sizes: tuple[int, ...] = STACK_SIZES, ba
             "per_run_seconds": {str(k): v / k for k, v in group.items()},
             "speedup_per_run": {str(k): one / (v / k) for k, v in group.items()},
         }
+        if compiled:
+            comp = {size: statistics.median(times[f"compiled {size} {prec}"]) / steps_per_round for size in sizes}
+            out["precisions"][prec]["compiled_speedup_per_run"] = {str(k): one / (v / k) for k, v in comp.items()}
     return out
 
 
@@ -425,6 +439,9 @@ def print_stacked(st: dict) -> None:
         print(f"  {prec:8s} {1e3 * v['single_seconds']:8.2f} "
               + " ".join(f"{1e3 * v['per_run_seconds'][str(k)]:10.2f}" for k in sizes)
               + "   " + ", ".join(f"{v['speedup_per_run'][str(k)]:.2f}x" for k in sizes))
+        if "compiled_speedup_per_run" in v:
+            print(f"  {prec} under torch.compile: speed-up per run at " + ", ".join(
+                f"{k}: {v['compiled_speedup_per_run'][str(k)]:.2f}x" for k in sizes))
 
 
 def print_precision(pr: dict, pk1: dict | None) -> None:
@@ -512,6 +529,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-precision", action="store_true",
                         help="run section 3 only (precision and optimizer); results/bench.json is left as it is")
     parser.add_argument("--resl", action="store_true", help="add section 4 (ReSL's pipeline at three widths)")
+    parser.add_argument("--compile", action="store_true",
+                        help="section 5 also times the stacked steps under torch.compile (CUDA graphs on a GPU); "
+                        "compiling takes ~30 s per variant")
     parser.add_argument("--only-resl", action="store_true",
                         help="run section 4 only (ReSL's pipeline); results/bench.json is left as it is")
     args = parser.parse_args(argv)
@@ -557,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     if "sklearn_s" in km:
         print(f"  scikit-learn KMeans (CPU) : {km['sklearn_s']:.3f} s (inertia {km['sklearn_inertia']:.1f})")
     _precision_section(device, res)
-    res["stacked"] = bench_stacked(device)
+    res["stacked"] = bench_stacked(device, compiled=args.compile)
     print_stacked(res["stacked"])
     if args.resl:
         res["resl"] = bench_resl(device)

@@ -26,6 +26,16 @@ others wait and load it. Records are written atomically
 (:func:`dcutils.cache.write_record`), so results of many jobs meet in the
 cache without a merge step.
 
+Stacked groups
+--------------
+With ``stack`` > 1 (``make(..., stack=10)``; ``compute --stack``), runs that
+share one :func:`dcutils.runs.stack_key` (``brb.dc``: the seeds and variants of
+a cell) go to one job, up to ``stack`` at a time (:func:`run_unit`): it holds
+all their records' locks (in key order), computes the missing ones together
+(:func:`dcutils.runs.get_run_group`) and writes every run's own record and
+markers. When the group raises, its runs are computed one by one in the same
+job, so a diverging run fails alone. Every other run is a job of its own.
+
 State markers
 -------------
 Beside the cache, ``results/<profile>/.state/`` says what is going on, for

@@ -4,7 +4,8 @@ How close "alike" can be: BRB's networks with BatchNorm have a Linear bias befor
 true gradient is 0 (the normalisation removes it); what reaches Adam is rounding noise (~1e-9), which
 Adam (eps 1e-8) turns into steps of a sizeable fraction of the learning rate, so the same single run on
 1 and on 2 CPU threads already drifts apart by points of ACC within a few epochs. The strict comparison
-(final metrics within 1e-4) is therefore made without BatchNorm and at a small learning rate, where the
+(final metrics within 1e-4) is therefore made without BatchNorm, from pretrained networks (separated
+clusters: no sample sits on a tie that rounding could flip) and at a small learning rate, where the
 float noise stays at rounding level; with BatchNorm the step itself is compared (losses, gradients and
 running statistics of one mini-batch) and the first epoch.
 """
@@ -23,7 +24,7 @@ from torch import nn
 
 from dcutils import brb, executors, runs
 from dcutils.brb import run as brb_run
-from dcutils.brb.pretrain import new_model
+from dcutils.brb.pretrain import new_model, pretrain_autoencoder
 from dcutils.brb.stacked import PER_RUN, SHARED, train_clustering_group
 from dcutils.data import load_dataset
 from dcutils.models import FeedForwardAutoencoder
@@ -112,16 +113,29 @@ RUNS = [dict(variant="brb", reset_interval=2, recluster_subsample=256, n_init=3)
         dict(variant="recluster", reset_interval=1, recluster_subsample=256, n_init=3)]
 
 
+#: Reconstruction pretraining of the toy networks: enough for separated clusters (NMI ~0.7-0.8), so no
+#: sample sits on a tie between two centroids that rounding could flip.
+PRETRAIN_EPOCHS = 40
+
+
 @pytest.fixture(scope="module")
 def digits():
     data = load_dataset("optdigits", split="all", seed=0)
-    return data, data.x[:512], data.y[:512]
+    x = data.x[:512]
+    nets = []
+    for s in range(len(RUNS)):
+        net = new_model(data, s, "cpu", batch_norm=False)
+        pretrain_autoencoder(net, x, epochs=PRETRAIN_EPOCHS, batch_size=64,
+                             generator=torch.Generator().manual_seed(s))
+        nets.append(net)
+    return data, x, data.y[:512], nets
 
 
 def _both(digits, method, *, batch_norm=False, epochs=4, lr=1e-4, runs_=RUNS, **extra):
-    data, x, y = digits
+    data, x, y, nets = digits
     kw = dict(method=method, cluster_epochs=epochs, batch_size=64, augment=True, lr=lr, **extra)
-    models = [new_model(data, s, "cpu", batch_norm=batch_norm) for s in range(len(runs_))]
+    models = ([copy.deepcopy(n) for n in nets] if not batch_norm
+              else [new_model(data, s, "cpu", batch_norm=True) for s in range(len(runs_))])
     alone = [brb.train_clustering(copy.deepcopy(m), x, y, generator=torch.Generator().manual_seed(s), **r, **kw)
              for s, (m, r) in enumerate(zip(models, runs_))]
     group = train_clustering_group(models, x, y, [{**r, "generator": torch.Generator().manual_seed(s)}
@@ -129,26 +143,19 @@ def _both(digits, method, *, batch_norm=False, epochs=4, lr=1e-4, runs_=RUNS, **
     return alone, group
 
 
-@pytest.mark.parametrize("method", ["idec", "dcn"])
+@pytest.mark.parametrize("method", ["idec", "dcn", "dec"])
 def test_a_stacked_group_trains_each_run_as_it_trains_alone(digits, method):
     alone, group = _both(digits, method)
     for a, g in zip(alone, group):
         ha, hg = a.history, g.history
+        assert ha["nmi"].iloc[-1] > 0.5  # separated clusters: the comparison is not decided by ties
         assert list(ha["brb"]) == list(hg["brb"])  # each run's own steps (T = 2, none, T = 1)
         for col in ("acc", "nmi", "ari"):
             assert abs(ha[col].iloc[-1] - hg[col].iloc[-1]) <= 1e-4, col
-        for col in ("recon_loss", "cluster_loss"):
+        for col in ("recon_loss", "cluster_loss") if method != "dec" else ("cluster_loss",):
             np.testing.assert_allclose(hg[col].iloc[1:], ha[col].iloc[1:], rtol=1e-4, atol=1e-7, err_msg=col)
         assert torch.allclose(a.centroids, g.centroids, atol=1e-4)
     assert len(group[0].steps) == 1 and len(group[1].steps) == 0 and len(group[2].steps) == 3
-
-
-def test_dec_in_a_group_is_alike(digits):
-    # DEC's Student-t assignments have near-ties: a single sample may flip between stacked and alone
-    alone, group = _both(digits, "dec", epochs=2)
-    for a, g in zip(alone, group):
-        np.testing.assert_allclose(g.history["cluster_loss"].iloc[1:], a.history["cluster_loss"].iloc[1:], rtol=1e-3)
-        assert abs(a.history["acc"].iloc[-1] - g.history["acc"].iloc[-1]) <= 0.01
 
 
 def test_with_batchnorm_a_group_starts_as_alone_and_stays_alike(digits):
@@ -160,7 +167,7 @@ def test_with_batchnorm_a_group_starts_as_alone_and_stays_alike(digits):
 
 
 def test_a_group_refuses_what_it_cannot_share(digits):
-    data, x, y = digits
+    data, x, y, _ = digits
     models = [new_model(data, s, "cpu") for s in range(2)]
     gens = [{"generator": torch.Generator()} for _ in models]
     with pytest.raises(ValueError, match="not stacked"):
@@ -186,7 +193,8 @@ def test_every_brb_dc_parameter_is_shared_or_set_per_run():
 
 
 def _dc(seed: int, **params) -> RunConfig:
-    base = dict(method="idec", pretrain=False, cluster_epochs=2, reset_interval=1, batch_size=64, subsample=512,
+    base = dict(method="idec", pretrain=True, pretrain_epochs=PRETRAIN_EPOCHS, cluster_epochs=2, reset_interval=1,
+                batch_size=64, subsample=512,
                 recluster_subsample=256, kmeans_n_init=2, lr=1e-4, batch_norm=False, metrics_subsample=256)
     return RunConfig.make("brb.dc", "optdigits", seed=seed, profile="smoke", **{**base, **params})
 
@@ -214,10 +222,10 @@ def test_a_group_writes_each_runs_own_record(results):
             assert cached is not None and cached.meta["stacked"] == {"size": 3, "members": [c.key() for c in cfgs]}
             alone = runs.get_run(cfg, recompute=True)
             assert "stacked" not in alone.meta
-            # the plumbing (seed, start, variant, generator) is each run's own: its losses are the single run's
+            # the plumbing (seed, pretrained start, variant, generator) is each run's own
             np.testing.assert_allclose(g.history["recon_loss"].iloc[1:], alone.history["recon_loss"].iloc[1:],
                                        rtol=1e-4)
-            assert abs(alone.final["acc"] - g.final["acc"]) <= 2 / 512  # a near-tie sample may flip
+            assert abs(alone.final["acc"] - g.final["acc"]) <= 1e-4
     with pytest.raises(ValueError, match="do not stack"):
         runs.get_run_group([cfgs[0], _dc(0, lr=1e-3)])
 
