@@ -253,6 +253,21 @@ def _make_adam(params: list, kind: str) -> torch.optim.Adam:
     return precision.adam(params, fused=kind == "fused", **kw)
 
 
+def _idec_steps(device: torch.device, model: nn.Module, centroids: nn.Parameter, xb: torch.Tensor,
+                xa: torch.Tensor, opt: torch.optim.Optimizer, prec: str, clipped: list, steps: int
+                ) -> Callable[[], None]:
+    """``steps`` IDEC training steps of ``model`` (loss under autocast, backward, clipping ``clipped``, Adam)."""
+    def run():
+        for _ in range(steps):
+            with precision.autocast(device, prec):
+                total = brb.clustering_loss("idec", model, xb, centroids, xa)[0]
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            nn.utils.clip_grad_norm_(clipped, BRB_GRAYSCALE.grad_clip)
+            opt.step()
+    return run
+
+
 def bench_precision(device: torch.device, batch: int = 256, steps_per_round: int = 10, rounds: int = 9) -> dict:
     """BRB training steps by precision and Adam implementation, interleaved with the matmul peak.
 
@@ -261,17 +276,8 @@ def bench_precision(device: torch.device, batch: int = 256, steps_per_round: int
     the loss only, backward and the optimizer outside it.
     """
     def idec_steps(model, centroids, xb, xa, opt, prec):
-        params = [*model.parameters(), centroids]
-
-        def run():
-            for _ in range(steps_per_round):
-                with precision.autocast(device, prec):
-                    total = brb.clustering_loss("idec", model, xb, centroids, xa)[0]
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                nn.utils.clip_grad_norm_(params, BRB_GRAYSCALE.grad_clip)
-                opt.step()
-        return run
+        return _idec_steps(device, model, centroids, xb, xa, opt, prec, [*model.parameters(), centroids],
+                           steps_per_round)
 
     def fwd_bwd(model, centroids, xb, xa, prec):
         def run():
@@ -361,17 +367,7 @@ def bench_stacked(device: torch.device, sizes: tuple[int, ...] = STACK_SIZES, ba
         _, centroids, xb, xa = _step_setup(device, batch)
         model = brb_autoencoder(784, 10, batch_norm=True).to(device)
         opt = _make_adam([*model.parameters(), centroids], "fused")
-        clipped = list(model.parameters())
-
-        def run():
-            for _ in range(steps_per_round):
-                with precision.autocast(device, prec):
-                    total = brb.clustering_loss("idec", model, xb, centroids, xa)[0]
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                nn.utils.clip_grad_norm_(clipped, BRB_GRAYSCALE.grad_clip)
-                opt.step()
-        return run
+        return _idec_steps(device, model, centroids, xb, xa, opt, prec, list(model.parameters()), steps_per_round)
 
     def stacked(size: int, prec: str, compile_: bool = False):
         parts = [_step_setup(device, batch, seed=r) for r in range(size)]
