@@ -427,12 +427,11 @@ class _Run:
         check_choice("dcn_centroids", dcn_centroids, DCN_CENTROIDS)
         check_choice("first_clustering", first_clustering, FIRST_CLUSTERING_MODES)
         self.model, self.x, self.method, self.variant = model, x, method, variant
-        self.alpha, self.batch_size, self.recluster_subsample, self.recluster = alpha, batch_size, \
-            recluster_subsample, recluster
-        self.reset_embedding, self.reset_momentum, self.noise_scale, self.n_init = reset_embedding, \
-            reset_momentum, noise_scale, n_init
-        self.dcn_centroids, self.drop_last, self.snapshot, self.generator = dcn_centroids, drop_last, snapshot, \
-            generator
+        self.alpha, self.batch_size, self.recluster = alpha, batch_size, recluster
+        self.recluster_subsample, self.n_init, self.noise_scale = recluster_subsample, n_init, noise_scale
+        self.reset_embedding, self.reset_momentum = reset_embedding, reset_momentum
+        self.dcn_centroids, self.drop_last = dcn_centroids, drop_last
+        self.snapshot, self.generator = snapshot, generator
         device = x.device
         n, k = x.shape[0], int(y.max().item()) + 1
         self.y_np = y.cpu().numpy()
