@@ -24,6 +24,7 @@ matmuls, norms summed in another order): close, not bitwise. ``tests/test_stacki
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -137,7 +138,11 @@ class StackedNetworks:
             full = [None if a is None else next(it) for a in args]
             return functional_call(self._apply, state, (fn, *full))
 
-        return vmap(one, in_dims=(0, *[0] * len(present)), randomness="error")(tensors, *present)
+        with warnings.catch_warnings():
+            # torch notes once per process that an op (e.g. kl_div) has no batching rule and loops over the runs;
+            # the result is the same, its cost is what `make bench` (section 5) measures
+            warnings.filterwarnings("ignore", message=".*batching rule.*")
+            return vmap(one, in_dims=(0, *[0] * len(present)), randomness="error")(tensors, *present)
 
     @torch.no_grad()
     def clip_grad_norms_(self, max_norm: float, extra: Sequence[Sequence[Tensor]] = ()) -> Tensor:
