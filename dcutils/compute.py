@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                         "cache and compare their paired verdicts with the committed records'")
     args = parser.parse_args(argv)
     try:
+        stack = None if args.stack == "auto" else _positive(args.stack, "--stack")
         if args.notebook:
             wanted = [notebook_item(p) for p in args.notebook]
             with_runs = set(items_with_runs())
@@ -220,7 +221,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(todo)} of {len(configs)} run(s) pending at profile {args.profile!r}", file=sys.stderr)
             return 0
         jobs = (auto_jobs() if args.jobs == "auto" else int(args.jobs)) if args.executor == "pool" else 1
-        stack = None if args.stack == "auto" else _positive(args.stack, "--stack")
         failures = compute(args.profile, args.item, jobs, executor=args.executor, stack=stack)
     except (SettingsError, executors.ExecutorError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -288,3 +288,11 @@ def test_status_prices_from_this_devices_bench_and_its_stacked_speedup(results, 
     _, total = status.status_table("smoke")
     assert total["seconds to do"] == pytest.approx(4 * tiny.STEPS * 0.5 / 2.0)
     assert "measured 2.00x per run at that size" in status.report("smoke")
+
+
+def test_compute_refuses_a_group_size_that_is_no_positive_number(capsys):
+    from dcutils import compute
+
+    for bad in ("0", "ten"):
+        assert compute.main(["--profile", "smoke", "--stack", bad, "--list"]) == 2
+        assert "--stack takes a positive number of runs or 'auto'" in capsys.readouterr().err
