@@ -94,7 +94,8 @@ def compute(profile: str, items: Iterable[str] | None = None, jobs: int = 1,
     jobs : worker processes of the ``"pool"`` executor (1: in this process)
     executor : a name of :data:`dcutils.executors.NAMES` or an :class:`~dcutils.executors.Executor`
     stack : the most runs a job trains together as one stacked model (runs of one
-        :func:`dcutils.runs.stack_key`); default :func:`dcutils.runs.auto_stack` (10 on a GPU, 1 on a CPU).
+        :func:`dcutils.runs.stack_key`); default :func:`dcutils.runs.stack_size` (``$DCUTILS_STACK``, else 10 on
+        a GPU and 1 on a CPU).
         Ignored when ``executor`` is an executor object (it has its own).
 
     Returns
@@ -102,7 +103,7 @@ def compute(profile: str, items: Iterable[str] | None = None, jobs: int = 1,
     The :class:`~dcutils.executors.Outcome` of each run that failed (``.config``,
     ``.error``, ``.log`` / ``.details``); the others are in the cache.
     """
-    stack = runs.auto_stack() if stack is None else int(stack)
+    stack = runs.stack_size(stack)
     if isinstance(executor, str) and executor != "pool":
         executor = executors.make(executor, stack=stack)  # before looking at the cache: a missing SLURM is said at once
     todo = _order(pending(configs_for_profile(profile, items)))
@@ -144,17 +145,6 @@ def auto_jobs() -> int:
     return 1 if default_device().type == "cuda" else max(1, min(os.cpu_count() or 1, 8))
 
 
-def _positive(value: str, what: str) -> int:
-    """``value`` as a positive int, or a SettingsError saying what was expected."""
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise SettingsError(f"{what} takes a positive number of runs or 'auto', got {value!r}")
-    return n
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=os.environ.get("DCUTILS_PROFILE") or "quick", choices=sorted(PROFILES))
@@ -185,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                         "cache and compare their paired verdicts with the committed records'")
     args = parser.parse_args(argv)
     try:
-        stack = None if args.stack == "auto" else _positive(args.stack, "--stack")
+        stack = runs.stack_size(args.stack)
         if args.notebook:
             wanted = [notebook_item(p) for p in args.notebook]
             with_runs = set(items_with_runs())

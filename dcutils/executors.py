@@ -260,23 +260,23 @@ def _imports_for(configs: Iterable[RunConfig], extra_imports: Iterable[str] = ()
 def job_spec(cfg: RunConfig, *, extra_imports: Iterable[str] = (), threads: int | None = None,
              raise_errors: bool = False) -> dict[str, Any]:
     """The plain-data description of one job :func:`run_job` takes (picklable, no project objects)."""
-    return {"config": cfg.to_dict(), "imports": [list(i) for i in _imports_for([cfg], extra_imports)],
-            "threads": threads, "raise_errors": raise_errors}
+    return _spec([cfg], [list(i) for i in _imports_for([cfg], extra_imports)], threads, raise_errors)
 
 
-def group_spec(configs: Sequence[RunConfig], *, extra_imports: Iterable[str] = (), threads: int | None = None
-               ) -> dict[str, Any]:
-    """The job of a stacked group (:func:`dcutils.runs.stack_groups`): its configs as dicts, imports, threads."""
-    return {"configs": [c.to_dict() for c in configs],
-            "imports": [list(i) for i in _imports_for(configs, extra_imports)], "threads": threads}
-
-
-def _unit_spec(configs: Sequence[RunConfig], *, extra_imports: Iterable[str] = (), threads: int | None = None,
+def group_spec(configs: Sequence[RunConfig], *, extra_imports: Iterable[str] = (), threads: int | None = None,
                raise_errors: bool = False) -> dict[str, Any]:
-    """:func:`job_spec` for a unit of one config, :func:`group_spec` for more."""
+    """The job of a unit of runs (:func:`run_unit`): one run as :func:`job_spec`, more as a stacked group
+    (:func:`dcutils.runs.stack_groups`; a group's job never raises)."""
+    return _spec(configs, [list(i) for i in _imports_for(configs, extra_imports)], threads, raise_errors)
+
+
+def _spec(configs: Sequence[RunConfig], imports: list, threads: int | None, raise_errors: bool = False
+          ) -> dict[str, Any]:
+    """A single run's job (``config``; it raises on failure when ``raise_errors``) or a group's (``configs``;
+    it never raises)."""
     if len(configs) == 1:
-        return job_spec(configs[0], extra_imports=extra_imports, threads=threads, raise_errors=raise_errors)
-    return group_spec(configs, extra_imports=extra_imports, threads=threads)
+        return {"config": configs[0].to_dict(), "imports": imports, "threads": threads, "raise_errors": raise_errors}
+    return {"configs": [c.to_dict() for c in configs], "imports": imports, "threads": threads}
 
 
 def _set_threads(threads: int | None) -> None:
@@ -387,8 +387,8 @@ def run_unit(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
                 clear_markers(cfg)
     except Exception:  # noqa: BLE001 - every run alone below says what failed
         traceback.print_exc()  # the job's log keeps why the group did not finish
-        singles = [{**spec, "config": d} for d in spec["configs"]]
-        return [run_job({k: v for k, v in one.items() if k != "configs"}) for one in singles]
+        alone = {k: v for k, v in spec.items() if k != "configs"}
+        return [run_job({**alone, "config": d}) for d in spec["configs"]]
     seconds = (time.perf_counter() - started) / len(cfgs)
     return [{"key": c.key(), "ok": True, "error": None, "computed": c.key() in computed, "seconds": seconds,
              "log": log, "job_id": job_id} for c in cfgs]
@@ -458,14 +458,9 @@ class InProcess(Executor):
     def submit_all(self, configs: Sequence[RunConfig], on_done: OnDone | None = None) -> list[Outcome]:
         configs = list(configs)
         outcomes: dict[int, Outcome] = {}
-        imports = [[m, None] for m in self.extra_imports]
+        imports = [[m, None] for m in self.extra_imports]  # the algorithms are registered here already
         for unit in self._units(configs):
-            # The algorithm is registered here already; only extra_imports are imported.
-            if len(unit) == 1:
-                spec: dict[str, Any] = {"config": configs[unit[0]].to_dict(), "imports": imports, "threads": None}
-            else:
-                spec = {"configs": [configs[i].to_dict() for i in unit], "imports": imports, "threads": None}
-            for i, res in zip(unit, run_unit(spec)):
+            for i, res in zip(unit, run_unit(_spec([configs[i] for i in unit], imports, None))):
                 outcomes[i] = _outcome(configs[i], res)
                 if on_done:
                     on_done(outcomes[i])
@@ -518,7 +513,7 @@ class ProcessPool(Executor):
         if not configs:
             return []
         units = self._units(configs)
-        specs = [_unit_spec([configs[i] for i in unit], extra_imports=self.extra_imports, threads=self.threads)
+        specs = [group_spec([configs[i] for i in unit], extra_imports=self.extra_imports, threads=self.threads)
                  for unit in units]
         results: dict[int, Outcome] = {}
         env = {var: str(self.threads) for var in _THREAD_VARS} | {"DCUTILS_QUIET": "1"}
@@ -700,7 +695,7 @@ class Submitit(Executor):
         self.last_folder = folder
         units = self._units(configs)
         threads = self._threads(len(units))
-        specs = [_unit_spec([configs[i] for i in unit], extra_imports=self.extra_imports, threads=threads,
+        specs = [group_spec([configs[i] for i in unit], extra_imports=self.extra_imports, threads=threads,
                             raise_errors=True) for unit in units]
         outcomes: dict[int, Outcome] = {}
         # SLURM throttles the array itself (array parallelism); local jobs would all start at once: waves.
@@ -709,18 +704,17 @@ class Submitit(Executor):
             for start in range(0, len(specs), wave):
                 ex = self._executor(folder)
                 jobs = ex.map_array(run_unit, specs[start:start + wave])
-                self._collect(jobs, [[configs[i] for i in unit] for unit in units[start:start + wave]],
-                              units[start:start + wave], outcomes, on_done)
+                self._collect(jobs, configs, units[start:start + wave], outcomes, on_done)
         return [outcomes[i] for i in range(len(configs))]
 
-    def _collect(self, jobs: list, members: list[list[RunConfig]], units: list[list[int]],
+    def _collect(self, jobs: list, configs: list[RunConfig], units: list[list[int]],
                  outcomes: dict[int, Outcome], on_done: OnDone | None) -> None:
         from submitit.helpers import as_completed
 
         index = {id(job): k for k, job in enumerate(jobs)}
         for job in as_completed(jobs, poll_frequency=self.poll_s):
             k = index[id(job)]
-            for i, out in zip(units[k], self._job_outcomes(job, members[k])):
+            for i, out in zip(units[k], self._job_outcomes(job, [configs[i] for i in units[k]])):
                 outcomes[i] = out
                 if on_done:
                     on_done(out)

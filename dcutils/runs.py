@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -58,6 +59,7 @@ from dcutils.core import (  # noqa: F401  (re-exported: the names notebooks and 
     quiet,
 )
 from dcutils.device import default_device
+from dcutils.profiles import SettingsError
 
 #: Precision recorded for algorithms without a ``precision`` parameter (fp32 everywhere).
 PRECISION = "fp32"
@@ -185,6 +187,18 @@ def auto_stack(device: Any = None) -> int:
     """:data:`AUTO_STACK` for ``device`` (default: the device runs use here)."""
     kind = getattr(device if device is not None else default_device(), "type", str(device))
     return AUTO_STACK.get(kind, 1)
+
+
+def stack_size(value: str | int | None = None, device: Any = None) -> int:
+    """The most runs a job trains together: ``value`` (default ``$DCUTILS_STACK``, else ``"auto"``) as a
+    positive int, or for ``"auto"`` :func:`auto_stack` of ``device``; anything else raises SettingsError."""
+    value = os.environ.get("DCUTILS_STACK") or "auto" if value is None else value
+    if str(value) == "auto":
+        return auto_stack(device)
+    n = int(value) if str(value).isdigit() else 0
+    if n < 1:
+        raise SettingsError(f"--stack (DCUTILS_STACK) takes a positive number of runs or 'auto', got {value!r}")
+    return n
 
 
 def stack_key(cfg: RunConfig) -> tuple | None:

@@ -56,7 +56,7 @@ kind of device (:func:`dcutils.environment.device_label`), read from its entry i
 0.004, "stacked_speedup": {"1": 0.9, "3": 2.6, "10": 7.1}}}}``; an entry of
 another device is never used), or without one the default
 :data:`DEFAULT_STEP_SECONDS`, and the output says so. Runs that train in
-stacked groups here (:func:`stack_size` > 1, a GPU by default; ``brb.dc``) are
+stacked groups here (:func:`dcutils.runs.stack_size` > 1, a GPU by default; ``brb.dc``) are
 priced at that step time divided by the measured per-run speed-up of their
 group size.
 
@@ -84,7 +84,7 @@ from dcutils.profiles import PROFILES, SettingsError, check_profile
 
 __all__ = ["STATES", "DEFAULT_STEP_SECONDS", "DEFAULT_STEP_NOTE", "StepTime", "step_time", "bench_file",
            "run_state", "run_health", "record_facts", "calibration", "estimated_steps", "status_table", "report",
-           "main", "MAX_FLAGGED_LISTED", "MIN_CALIBRATION_RUNS", "claim_lines", "CLAIM_WIDTH", "stack_size"]
+           "main", "MAX_FLAGGED_LISTED", "MIN_CALIBRATION_RUNS", "claim_lines", "CLAIM_WIDTH"]
 
 #: The states of a run, in the table's column order.
 STATES = ("done", "running", "failed", "missing")
@@ -133,10 +133,6 @@ def bench_file() -> Path:
     return paths.results_root() / "bench.json"
 
 
-def _this_device() -> str:
-    return device_label(default_device())
-
-
 def step_time(path: Path | str | None = None, device: str | None = None) -> StepTime:
     """The step time of ``device`` (default: this machine's, :func:`dcutils.environment.device_label`) from
     ``path`` (default :func:`bench_file`), or the default when absent or unusable.
@@ -153,7 +149,7 @@ def step_time(path: Path | str | None = None, device: str | None = None) -> Step
     except (OSError, ValueError) as err:
         return StepTime(DEFAULT_STEP_SECONDS, "a 2-core CPU", False, f"{path} unreadable: {err}")
     if isinstance(data, dict) and isinstance(data.get("devices"), dict):
-        device = device or _this_device()
+        device = device or device_label(default_device())
         if device not in data["devices"]:
             have = ", ".join(sorted(data["devices"])) or "none"
             return StepTime(DEFAULT_STEP_SECONDS, "a 2-core CPU", False,
@@ -167,12 +163,6 @@ def step_time(path: Path | str | None = None, device: str | None = None) -> Step
     stacked = tuple(sorted((int(k), float(v)) for k, v in speedups.items()
                            if str(k).isdigit() and isinstance(v, (int, float)) and math.isfinite(v) and v > 0))
     return StepTime(float(value), str(data.get("device") or "an unnamed device"), True, str(path), stacked)
-
-
-def stack_size() -> int:
-    """The group size ``make runs`` will use here: ``$DCUTILS_STACK`` when set, else :func:`dcutils.runs.auto_stack`."""
-    given = os.environ.get("DCUTILS_STACK", "auto")
-    return runs.auto_stack() if given == "auto" or not given.isdigit() or int(given) < 1 else int(given)
 
 
 def run_state(cfg: RunConfig) -> str:
@@ -307,7 +297,7 @@ def status_table(profile: str, items: Iterable[str] | None = None,
     checks = {c: f["health"] for c, f in facts.items()}
     todo_algorithms = {c.algorithm for c in distinct if state[c] in ("failed", "missing")}
     rates = calibration(facts) if todo_algorithms else {}
-    stack = stack_size()
+    stack = runs.stack_size()  # what `make runs` will use here
     table = pd.DataFrame([_row(item, configs, state, step, checks, rates, stack)
                           for item, configs in per_item.items()],
                          columns=["item", "runs", *STATES, "flagged", "steps to do", "no estimate",

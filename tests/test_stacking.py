@@ -295,4 +295,4 @@ def test_compute_refuses_a_group_size_that_is_no_positive_number(capsys):
 
     for bad in ("0", "ten"):
         assert compute.main(["--profile", "smoke", "--stack", bad, "--list"]) == 2
-        assert "--stack takes a positive number of runs or 'auto'" in capsys.readouterr().err
+        assert "takes a positive number of runs or 'auto'" in capsys.readouterr().err

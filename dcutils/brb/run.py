@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -154,10 +154,10 @@ def run_dc(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     (d1/d2 around the middle BRB step) and meta (substitutes, pretraining,
     timings).
     """
-    data, model, pre_info, pretrain, gen = _start(cfg, ctx)
-    result = train_clustering(model, data.x, data.y, **_shared_args(cfg, data), **_run_args(cfg, pretrain, gen),
+    s = _start(cfg, ctx)
+    result = train_clustering(s.model, s.data.x, s.data.y, **_shared_args(cfg, s.data), **_run_args(cfg, s),
                               ctx=ctx)
-    return _output(cfg, data, result, pre_info)
+    return _output(cfg, s, result)
 
 
 #: ``brb.dc`` parameters a stacked group's runs share (:func:`stack_key`): the data and the shape of the
@@ -191,16 +191,26 @@ def run_dc_group(cfgs: list[RunConfig], ctxs: list[RunContext]) -> list[RunOutpu
     variant and steps; each output is what :func:`run_dc` returns for it, up to floating-point reordering.
     """
     starts = [_start(cfg, ctx) for cfg, ctx in zip(cfgs, ctxs)]
-    data = starts[0][0]
-    results = train_clustering_group([s[1] for s in starts], data.x, data.y,
-                                     [_run_args(cfg, s[3], s[4]) for cfg, s in zip(cfgs, starts)],
+    data = starts[0].data
+    results = train_clustering_group([s.model for s in starts], data.x, data.y,
+                                     [_run_args(cfg, s) for cfg, s in zip(cfgs, starts)],
                                      **_shared_args(cfgs[0], data), ctx=ctxs[0])
-    return [_output(cfg, s[0], result, s[2]) for cfg, s, result in zip(cfgs, starts, results)]
+    return [_output(cfg, s, result) for cfg, s, result in zip(cfgs, starts, results)]
 
 
-def _start(cfg: RunConfig, ctx: RunContext) -> tuple[Dataset, torch.nn.Module, dict, bool, torch.Generator]:
-    """A run's data, starting network (pretrained from the cache, or fresh), pretraining facts, whether it
-    was pretrained, and its generator (seeded first, as every run's draws start from it)."""
+class _Start(NamedTuple):
+    """A run before its clustering phase: its data, starting network (pretrained from the cache, or fresh),
+    pretraining facts, whether it was pretrained, and its generator (seeded first: every draw starts from it)."""
+
+    data: Dataset
+    model: torch.nn.Module
+    pre_info: dict
+    pretrain: bool
+    gen: torch.Generator
+
+
+def _start(cfg: RunConfig, ctx: RunContext) -> _Start:
+    """:class:`_Start` of ``cfg``."""
     if cfg["first_clustering"] not in FIRST_CLUSTERING:
         raise ValueError(f"first_clustering must be one of {FIRST_CLUSTERING}, got {cfg['first_clustering']!r}")
     dev = ctx.device
@@ -220,7 +230,7 @@ def _start(cfg: RunConfig, ctx: RunContext) -> tuple[Dataset, torch.nn.Module, d
     else:
         model = new_model(data, cfg.seed, dev, batch_norm=cfg["batch_norm"], embedding_dim=cfg["embedding_dim"])
         pre_info = {"from_cache": False, "losses": []}
-    return data, model, pre_info, pretrain, gen
+    return _Start(data, model, pre_info, pretrain, gen)
 
 
 def _shared_args(cfg: RunConfig, data: Dataset) -> dict[str, Any]:
@@ -233,18 +243,19 @@ def _shared_args(cfg: RunConfig, data: Dataset) -> dict[str, Any]:
                 precision=cfg["precision"], fused_adam=cfg["fused_adam"])
 
 
-def _run_args(cfg: RunConfig, pretrain: bool, gen: torch.Generator) -> dict[str, Any]:
+def _run_args(cfg: RunConfig, start: _Start) -> dict[str, Any]:
     """The arguments of the clustering loop each run sets for itself (:data:`dcutils.brb.stacked.PER_RUN`)."""
     return dict(variant=cfg["variant"], reset_interval=cfg["reset_interval"], alpha=cfg["alpha"],
                 recluster_subsample=cfg["recluster_subsample"], recluster=cfg["recluster"],
                 reset_embedding=cfg["reset_embedding"], reset_momentum=cfg["reset_momentum"],
                 noise_scale=cfg["noise_scale"], n_init=cfg["kmeans_n_init"], metrics_subsample=cfg["metrics_subsample"],
-                first_clustering="train" if cfg["first_clustering"] == "authors" and not pretrain else "eval",
-                snapshot=bool(cfg["record_embedding"]), generator=gen)
+                first_clustering="train" if cfg["first_clustering"] == "authors" and not start.pretrain else "eval",
+                snapshot=bool(cfg["record_embedding"]), generator=start.gen)
 
 
-def _output(cfg: RunConfig, data: Dataset, result, pre_info: dict) -> RunOutput:
+def _output(cfg: RunConfig, start: _Start, result) -> RunOutput:
     """The record's content of one trained run: history, final metrics, d1/d2 arrays, meta and health."""
+    data = start.data
     h = result.history
     last = h.iloc[-1]
     train_s, brb_s = float(h["epoch_seconds"].sum()), float(h["brb_seconds"].sum())
@@ -261,7 +272,7 @@ def _output(cfg: RunConfig, data: Dataset, result, pre_info: dict) -> RunOutput:
         "substitute": data.info.get("substitute", False),
         "substitute_what": data.info.get("substitute_what"),
         "note": data.info.get("note"),
-        "pretraining": pre_info,
+        "pretraining": start.pre_info,
         # 0-based epochs at whose start a step ran (= epochs trained before it; paper: 20, 40, ...)
         "brb_epochs": [int(e) - 1 for e in h.loc[h["brb"], "epoch"]],
         "metrics_subsample": cfg["metrics_subsample"],

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from dcutils.brb.losses import DCN_CENTROIDS, check_choice, clustering_loss
-from dcutils.brb.train import CLIPS, ClusteringResult, _Run, check_loop_args, train_clustering
+from dcutils.brb.train import ClusteringResult, ClusteringRun, check_loop_args, train_clustering
 from dcutils.core import RunContext
 from dcutils.hparams import BRB_GRAYSCALE as SETUP
 from dcutils.precision import adam, autocast
@@ -90,7 +90,6 @@ def train_clustering_group(
     if len(models) != len(runs) or not models:
         raise ValueError(f"one run's arguments per model: {len(models)} model(s), {len(runs)} run(s)")
     check_choice("dcn_centroids", dcn_centroids, DCN_CENTROIDS)
-    check_choice("clip", clip, CLIPS)
     if dcn_centroids == "eq7":
         raise ValueError("DCN's Eq. 7 update after every step (dcn_centroids='eq7') is not stacked; train such "
                          "runs alone with train_clustering")
@@ -102,11 +101,11 @@ def train_clustering_group(
         if not isinstance(r.get("generator"), torch.Generator):
             raise ValueError(f"run {i} needs its own torch.Generator under 'generator'")
     augmenter = check_loop_args(x, y, method=method, cluster_epochs=cluster_epochs, lr=lr, batch_size=batch_size,
-                                augment=augment, dcn_loss_mean=dcn_loss_mean, drop_last=drop_last,
+                                augment=augment, dcn_loss_mean=dcn_loss_mean, drop_last=drop_last, clip=clip,
                                 interpolation=interpolation, view_passes=view_passes, precision=precision)
     stack = StackedNetworks(models)  # before the first clustering: its train-mode pass writes into the stack
     defaults = {k: p.default for k, p in inspect.signature(train_clustering).parameters.items() if k in PER_RUN}
-    states = [_Run(view, x, y, method=method, cluster_epochs=cluster_epochs, batch_size=batch_size,
+    states = [ClusteringRun(view, x, y, method=method, cluster_epochs=cluster_epochs, batch_size=batch_size,
                    dcn_centroids=dcn_centroids, drop_last=drop_last, **{**defaults, **r})
               for view, r in zip(stack.views, runs)]
     own = [s.trained_centroids() for s in states]

@@ -66,9 +66,8 @@ from dcutils.precision import adam, autocast, check_precision
 from dcutils.timing import Stopwatch
 
 __all__ = ["VARIANTS", "CLIPS", "INTERPOLATIONS", "FIRST_CLUSTERING_MODES", "HISTORY_COLUMNS", "METRICS_SUBSAMPLE",
-           "reset_epochs",
-           "ClusteringResult", "train_clustering", "step_for_variant", "affine_view", "clustering_augmenter",
-           "batches_per_epoch", "cluster_sizes"]
+           "reset_epochs", "ClusteringResult", "ClusteringRun", "check_loop_args", "train_clustering",
+           "step_for_variant", "affine_view", "clustering_augmenter", "batches_per_epoch", "cluster_sizes"]
 
 #: BRB step kinds: what each variant does every T epochs.
 VARIANTS = ("none", "brb", "recluster", "reset", "perturb_only", "gaussian", "noise", "disentangled")
@@ -317,18 +316,15 @@ def train_clustering(
     ------
     NonFiniteLossError when a loss becomes NaN or infinite.
     """
-    check_choice("method", method, METHODS)
-    check_choice("dcn_centroids", dcn_centroids, DCN_CENTROIDS)
-    check_choice("clip", clip, CLIPS)
     augmenter = check_loop_args(x, y, method=method, cluster_epochs=cluster_epochs, lr=lr, batch_size=batch_size,
-                                augment=augment, dcn_loss_mean=dcn_loss_mean, drop_last=drop_last,
+                                augment=augment, dcn_loss_mean=dcn_loss_mean, drop_last=drop_last, clip=clip,
                                 interpolation=interpolation, view_passes=view_passes, precision=precision)
     if generator is None:
         generator = torch.Generator().manual_seed(0)
     device = x.device
     timer = Stopwatch(device)
     n = x.shape[0]
-    run = _Run(model, x, y, method=method, variant=variant, cluster_epochs=cluster_epochs,
+    run = ClusteringRun(model, x, y, method=method, variant=variant, cluster_epochs=cluster_epochs,
                reset_interval=reset_interval, alpha=alpha, batch_size=batch_size,
                recluster_subsample=recluster_subsample, recluster=recluster, reset_embedding=reset_embedding,
                reset_momentum=reset_momentum, noise_scale=noise_scale, n_init=n_init,
@@ -376,7 +372,7 @@ def train_clustering(
 
 
 def check_loop_args(x: Tensor, y: Tensor, *, method: str, cluster_epochs: int, lr: float, batch_size: int,
-                    augment, dcn_loss_mean: str, drop_last: bool, interpolation: str, view_passes: str,
+                    augment, dcn_loss_mean: str, drop_last: bool, clip: str, interpolation: str, view_passes: str,
                     precision: str) -> Callable[[Tensor, torch.Generator], Tensor] | None:
     """Validate what the whole loop shares (every run of a stacked group too); return the augmenter or None.
 
@@ -385,6 +381,7 @@ def check_loop_args(x: Tensor, y: Tensor, *, method: str, cluster_epochs: int, l
     """
     check_choice("method", method, METHODS)
     check_choice("dcn_loss_mean", dcn_loss_mean, DCN_LOSS_MEANS)
+    check_choice("clip", clip, CLIPS)
     check_choice("interpolation", interpolation, INTERPOLATIONS)
     check_choice("view_passes", view_passes, VIEW_PASSES)
     check_training_args(cluster_epochs, lr, batch_size)
@@ -406,7 +403,7 @@ def check_loop_args(x: Tensor, y: Tensor, *, method: str, cluster_epochs: int, l
     return affine_view(SETUP, 0.0, image_shape, interpolation)
 
 
-class _Run:
+class ClusteringRun:
     """One run's own part of the clustering loop: what :func:`train_clustering` keeps per run.
 
     Its network (``model``; in a stacked group a view whose tensors alias one row of the stack), centroids
