@@ -41,6 +41,22 @@ def test_every_quick_run_has_its_committed_record():
     assert QUICK_CONFIGS and missing == []
 
 
+def test_every_committed_quick_record_is_one_a_notebook_asks_for():
+    """Records of old code or old settings are pruned, not kept: no table can read them, and a reader of
+    ``results/quick/`` (or a check of the committed runs' losses) would take them for current results."""
+    from dcutils.compute import stale_records
+
+    root = paths.results_dir("quick")
+    listed = subprocess.run(["git", "ls-files", "-z", "."], cwd=root, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout: which records are committed is unknown")
+    committed = {root / f for f in listed.stdout.split("\0") if f}  # a researcher's own quick runs are not checked
+    stale = [str(p.relative_to(root)) for p in stale_records("quick") if p in committed]
+    assert stale == [], (f"{len(stale)} committed quick record(s) no notebook asks for, e.g. {stale[:3]}: "
+                         "remove them with `python -m dcutils.compute --profile quick --prune` "
+                         "(git history keeps them)")
+
+
 def test_an_item_marked_as_awaiting_its_quick_runs_does_miss_some():
     """The status "partial: quick runs not computed yet" must go once the records are committed."""
     for item in items_awaiting_runs():
