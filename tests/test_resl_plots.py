@@ -331,3 +331,44 @@ def test_grid_findings_name_the_flagged_runs_they_rest_on():
     verdict, reason, values, text = rp.sp_grid_findings(fin, s)
     assert "runs are flagged unhealthy" in text and findings.unchecked_numbers(text, values) == []
     assert "flagged unhealthy" not in rp.sp_grid_findings(fin.assign(flagged=False), s)[3]
+
+
+def test_table3_shows_what_the_runs_use_beside_the_paper():
+    table = rp.selflabel_hyperparameters("quick").set_index("parameter")
+    # the run's self-labeling defaults come from the table's own object, so the paper profile follows those rows
+    for row in ("Confidence threshold", "Epochs", "Batch size", "Learning rate", "Weight decay",
+                "Apply class balancing"):
+        assert table.loc[row, "as the paper"], row
+    quick, run = "ours, quick profile (FMNIST)", rs.RUNS["quick"]["run"]
+    assert table.loc["Confidence threshold", quick] == f"{run['threshold']:g}"
+    assert table.loc["Epochs", quick] == str(run["sl_epochs"])
+    # per data set: STL10's 96-px crop and 32-px cutout, CIFAR's 32 and 16; FMNIST's 28 px and 14
+    assert table.loc["Length", "ours, paper profile"] == "16 (CIFAR10), 16 (CIFAR-20 / 100), 32 (STL10)"
+    assert table.loc["Length", quick] == "14"
+    # the normalisation is computed from the data, not SCAN's constants: said, not hidden
+    assert not table.loc["Normalize std", "as the paper"]
+    assert "ours, paper profile" in rp.selflabel_hyperparameters("paper").columns
+    assert not any(c.startswith("ours, quick") for c in rp.selflabel_hyperparameters("paper").columns)
+    with pytest.raises(ValueError, match="unknown profile"):
+        rp.selflabel_hyperparameters("fast")
+
+
+def test_table3_marks_a_default_that_leaves_the_paper(monkeypatch):
+    import dataclasses
+
+    from dcutils import core
+
+    algo = core.get_algorithm("resl.selflabel")
+    monkeypatch.setitem(core.ALGORITHMS, "resl.selflabel",
+                        dataclasses.replace(algo, defaults={**algo.defaults, "sl_lr": 1e-3}))
+    table = rp.selflabel_hyperparameters("paper").set_index("parameter")
+    assert not table.loc["Learning rate", "as the paper"] and table.loc["Epochs", "as the paper"]
+    verdict, _, values, text = rp.hyperparameter_findings(table.reset_index())
+    assert verdict == findings.NOT_TESTABLE and "Learning rate (Optimizer)" in text
+    assert findings.unchecked_numbers(text, values) == []
+
+
+def test_table3_findings_cite_every_number_and_name_the_profile_changes():
+    _, _, values, text = rp.hyperparameter_findings(rp.selflabel_hyperparameters("quick"))
+    assert findings.unchecked_numbers(text, values) == []
+    assert "Confidence threshold (General training) 0.99 → 0.9" in text and values["changed"] >= 4

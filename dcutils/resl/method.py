@@ -44,6 +44,7 @@ import pandas as pd
 from dcutils import health
 from dcutils.core import RunConfig, RunContext, RunOutput, algorithm
 from dcutils.device import seed_everything
+from dcutils.hparams import RESL_SELF_LABELING
 from dcutils.precision import check_precision
 from dcutils.resl.pretext import base_network, cutout_length, load_splits
 from dcutils.resl.selflabel import HISTORY_COLUMNS, check_pseudo_label_bn, self_label
@@ -52,6 +53,10 @@ from dcutils.resl.strategies import HareTortoise, NoReset, PlasticityInjection, 
 __all__ = ["STRATEGIES", "make_run_strategy", "selflabel_steps", "run_selflabel"]
 
 STRATEGIES = ("none", "sp", "sp*", "ht", "pi")
+
+#: ReSL's Table 3 (SCAN's self-labeling setup), the source of the self-labeling defaults below: its optimizer,
+#: confidence threshold, class balancing, epochs and batch are the same for every data set of the table.
+_SL = RESL_SELF_LABELING["CIFAR10"]
 
 
 def make_run_strategy(cfg: RunConfig) -> ResetStrategy:
@@ -102,15 +107,15 @@ def selflabel_steps(cfg: RunConfig) -> int:
     scan_batch=128,
     scan_lr=1e-4,
     entropy_weight=5.0,
-    weight_decay=1e-4,
+    weight_decay=_SL.weight_decay,
     n_ops=4,
     cutout=None,
     strategy="none",
-    sl_epochs=200,
-    sl_batch=1000,
-    sl_lr=1e-4,
-    threshold=0.99,
-    balance=True,
+    sl_epochs=_SL.epochs,
+    sl_batch=_SL.batch_size,
+    sl_lr=_SL.lr,
+    threshold=_SL.confidence_threshold,
+    balance=_SL.class_balancing,
     alpha=0.8,
     every=20,
     momentum=0.995,

@@ -9,7 +9,7 @@ name of them, so ``from dcutils.resl import plots`` keeps working:
   ``ht_best_cell``), the notes on figures and tables (``protocol_note``, ``dataset_labels``,
   ``missing_text``, ``smoke_coincidence``) and ``injection_provenance``.
 - :mod:`dcutils.resl.tables`: Tables 1 and 4-6 (``results_table``, ``wide_table``) and Table 2
-  (``nmi_match_table``), paper vs reproduced.
+  (``nmi_match_table``), paper vs reproduced; Table 3 beside what the runs use (``selflabel_hyperparameters``).
 - :mod:`dcutils.resl.figures`: ``curve_figure`` and ``heatmap_figure``.
 - :mod:`dcutils.resl.verdicts`: the paired comparisons and their rule (``paired_vs_scan``,
   ``precondition``, ``baseline_change``, ``gate``, ``verdict_of``, ``verdict_and_reason``), the texts'
@@ -51,8 +51,10 @@ from dcutils.resl.frames import (
     smoke_coincidence,
 )
 from dcutils.resl.tables import (
+    TABLE3_DATASETS,
     nmi_match_table,
     results_table,
+    selflabel_hyperparameters,
     wide_table,
 )
 from dcutils.resl.verdicts import (
@@ -72,6 +74,7 @@ from dcutils.resl.verdicts import (
     fig04_findings,
     gate,
     ht_grid_findings,
+    hyperparameter_findings,
     injection_findings,
     nmi_match_findings,
     num,

@@ -1,7 +1,8 @@
 """ReSL's tables from cached runs, paper vs reproduced (the layer above the runs and settings).
 
 Tables 1 and 4-6 (:func:`results_table`: paper avg / max beside ours and the paired difference to
-SCAN+SL; :func:`wide_table`: the paper's layout) and Table 2 (:func:`nmi_match_table`). The paper's
+SCAN+SL; :func:`wide_table`: the paper's layout), Table 2 (:func:`nmi_match_table`) and Table 3, SCAN's
+self-labeling setup beside the values the runs use (:func:`selflabel_hyperparameters`). The paper's
 numbers come from :mod:`dcutils.paper_data` (``resl_tables``); ours only from runs, labelled by
 :mod:`dcutils.resl.frames`; the paired comparison is :func:`dcutils.resl.verdicts.paired_vs_scan`.
 """
@@ -12,10 +13,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from dcutils import claims, health, paper_data
+from dcutils import claims, data, health, hparams, paper_data
+from dcutils.core import get_algorithm
 from dcutils.profiles import Settings
 from dcutils.resl import settings as rs
 from dcutils.resl.frames import _PAPER_STRATEGY, PAPER_LABELS, VARIANTS, _by_seed, chosen_cells
+from dcutils.resl.pretext import cutout_length
 from dcutils.resl.verdicts import paired_vs_scan
 
 
@@ -102,3 +105,76 @@ def nmi_match_table(hist: pd.DataFrame, settings: Settings) -> pd.DataFrame:
                     row["note"] = "substitute data set: no paper value"
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------
+# Table 3: SCAN's self-labeling setup beside what resl.selflabel runs
+
+#: The paper's Table 3 columns (:data:`dcutils.hparams.RESL_SELF_LABELING`) and the data set each stands for.
+TABLE3_DATASETS = {"CIFAR10": "cifar10", "CIFAR-20 / 100": "cifar100-20", "STL10": "stl10"}
+
+
+def _by_side(values: dict[str, str]) -> str:
+    """One value per data set, written once when all agree: ``{"CIFAR10": "16", "STL10": "32"}`` ->
+    ``"16 (CIFAR10), 32 (STL10)"``."""
+    if len(set(values.values())) == 1:
+        return next(iter(values.values()))
+    return ", ".join(f"{v} ({k})" for k, v in values.items())
+
+
+def _selflabel_values(run: dict, dataset: str) -> dict[tuple[str, str], str]:
+    """Table 3's (section, parameter) -> the value ``resl.selflabel`` runs with on ``dataset`` (a canonical key),
+    from its parameters ``run`` (the algorithm's defaults updated by a profile's ``run``)."""
+    side = int(data.DATASETS[dataset].shape[-1])
+    width = float(run["width"])
+    subset = "the training subset's, per channel"
+    return {
+        ("General training", "Confidence threshold"): f"{run['threshold']:g}",
+        ("General training", "Criterion"): "Confidence cross entropy",
+        ("General training", "Apply class balancing"): str(bool(run["balance"])),
+        ("General training", "Epochs"): str(run["sl_epochs"]),
+        ("General training", "Batch size"): str(run["sl_batch"]),
+        ("Model", "Backbone"): "resnet18" + ("" if width == 1 else f" (width {width:g})"),
+        ("Model", "Number of heads"): "1",
+        ("Augmentations (train)", "Augmentation strategy"): "SCAN" + ("" if run["n_ops"] == 4 else
+                                                                      f" ({run['n_ops']} operations, SCAN's 4)"),
+        ("Augmentations (train)", "Crop size"): str(side),
+        ("Augmentations (train)", "Normalize mean"): subset,
+        ("Augmentations (train)", "Normalize std"): subset,
+        ("Cutout", "Num of holes"): "1",
+        ("Cutout", "Length"): str(cutout_length(side, run["cutout"])),
+        ("Cutout", "Random"): "True",
+        ("Transformations (validation)", "Crop size"): str(side),
+        ("Optimizer", "Type"): "Adam",
+        ("Optimizer", "Learning rate"): f"{run['sl_lr']:g}",
+        ("Optimizer", "Weight decay"): f"{run['weight_decay']:g}",
+    }
+
+
+def selflabel_hyperparameters(profile: str) -> pd.DataFrame:
+    """Table 3 (SCAN's self-labeling setup per data set) beside what ``resl.selflabel`` runs with.
+
+    Returns
+    -------
+    DataFrame, one row per row of the paper's table: ``section``, ``parameter``, the paper's columns
+    (:data:`TABLE3_DATASETS`, from :data:`dcutils.hparams.RESL_SELF_LABELING`); ``ours, paper profile``:
+    the run's defaults with the paper profile's ``run``, on the data set of each paper column (one value
+    when they agree); ``ours, <profile> profile (<its data sets>)`` when ``profile`` is not "paper"; and
+    ``as the paper``: whether the paper profile's value equals the paper's in every column.
+    """
+    if profile not in rs.RUNS:
+        raise ValueError(f"unknown profile {profile!r}; the resl profiles are {', '.join(map(repr, rs.RUNS))}")
+    defaults = get_algorithm("resl.selflabel").defaults
+    table = hparams.compare_setups({name: setup.rows() for name, setup in hparams.RESL_SELF_LABELING.items()})
+    keys = list(zip(table["section"], table["parameter"]))
+    paper_run = {**defaults, **rs.RUNS["paper"]["run"]}
+    per_column = {col: _selflabel_values(paper_run, d) for col, d in TABLE3_DATASETS.items()}
+    table["ours, paper profile"] = [_by_side({col: v[k] for col, v in per_column.items()}) for k in keys]
+    if profile != "paper":
+        run = {**defaults, **rs.RUNS[profile]["run"]}
+        per_data = {data.DATASETS[d].display: _selflabel_values(run, d) for d in rs.RUNS[profile]["datasets"]}
+        table[f"ours, {profile} profile ({', '.join(per_data)})"] = [_by_side({d: v[k] for d, v in per_data.items()})
+                                                                      for k in keys]
+    table["as the paper"] = [all(per_column[col][k] == str(table.at[i, col]) for col in TABLE3_DATASETS)
+                             for i, k in enumerate(keys)]
+    return table
