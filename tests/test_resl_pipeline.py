@@ -299,6 +299,35 @@ def test_load_splits_is_balanced_and_disjoint():
     assert float(s.x_train.min()) >= 0 and float(s.x_train.max()) <= 1
 
 
+def test_load_splits_normalises_with_the_subset_or_with_scans_constants(monkeypatch):
+    from dcutils.resl import pretext
+
+    s = load_splits("fmnist", n_train=100, n_test=50)
+    assert torch.allclose(s.mean, s.x_train.mean(dim=(0, 2, 3))) and s.info["normalization"] == "subset"
+    with pytest.raises(ValueError, match="normalization='subset'"):  # SCAN has no FMNIST constants
+        load_splits("fmnist", n_train=100, n_test=50, normalization="scan")
+    with pytest.raises(ValueError, match="unknown normalization"):
+        load_splits("fmnist", n_train=100, n_test=50, normalization="zscore")
+    monkeypatch.setitem(pretext.SCAN_NORMALIZATION, "fmnist", ((0.25,), (0.5,)))
+    scan = load_splits("fmnist", n_train=100, n_test=50, normalization="scan")
+    assert scan.mean.tolist() == [0.25] and scan.std.tolist() == [0.5] and torch.equal(scan.x_train, s.x_train)
+    # the paper's data sets: SCAN's constants as ReSL's Table 3 prints them
+    assert pretext.SCAN_NORMALIZATION["cifar10"] == ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))
+    assert set(pretext.SCAN_NORMALIZATION) >= {"cifar10", "cifar100-20", "cifar100", "stl10"}
+
+
+def test_a_cached_network_keeps_its_key_under_subset_normalisation_and_gets_another_under_scans():
+    import dcutils.runs  # noqa: F401  (registers resl.selflabel)
+    from dcutils import items
+    from dcutils.resl.pretext import BASE_PARAMS, _key_params
+
+    cfg = items.config("resl.selflabel", "fmnist", 0, "smoke")
+    assert _key_params(cfg, BASE_PARAMS) == {k: cfg[k] for k in BASE_PARAMS}  # what the key was before
+    assert cfg.replace(normalization="subset").key() == cfg.key()  # added later: the record keys stay
+    assert _key_params(cfg.replace(normalization="scan"), BASE_PARAMS)["normalization"] == "scan"
+    assert cfg.replace(normalization="scan").key() != cfg.key()
+
+
 def test_base_network_is_trained_once_and_loaded_from_the_cache(results):
     import dcutils.runs  # noqa: F401  (registers resl.selflabel)
     from dcutils import items

@@ -204,12 +204,13 @@ def test_deviation_run_list_holds_each_other_value_once_per_seed_and_shares_scan
         tab01 = experiments.configs_for(_deviation_settings(value, "resl/tab01"))
         scan_sl = [c for c in tab01 if c["strategy"] == "none"]
         assert scan_sl and set(scan_sl) <= set(configs)  # the very runs of tab01: computed once
-        assert len(configs) == len(scan_sl) + len(rs.DEVIATIONS) * len(s.seeds)
+        assert len(configs) == len(scan_sl) + sum(len(rs.deviation_datasets(s, row)) for row in rs.DEVIATIONS) * len(
+            s.seeds)
         for row in rs.DEVIATIONS:
             mine, other = rs.deviation_values(s, row)
             assert mine == s["run"][row["param"]] and {mine, other} == set(row["values"])  # read from the profile
             switched = [c for c in configs if c[row["param"]] == other]
-            assert sorted(c.seed for c in switched) == list(s.seeds)
+            assert sorted(c.seed for c in switched) == list(s.seeds) * len(rs.deviation_datasets(s, row))
             assert all(c["strategy"] == "none" and c.replace(**{row["param"]: mine}) in scan_sl for c in switched)
 
 
@@ -303,7 +304,7 @@ def test_deviations_with_one_seed_or_no_runs_decide_nothing():
     out = dp.deviations_findings(one, s)
     assert "no standard error" in out["text"] and findings.unchecked_numbers(out["text"], out["values"]) == []
     empty = dp.deviations_table(pd.DataFrame(), pd.DataFrame(), s)
-    assert dp.deviations_findings(empty, s)["text"] == "No runs to compare."
+    assert dp.deviations_findings(empty, s)["text"].startswith("No runs to compare.\n- **Input normalisation**")
 
 
 def test_deviations_figure_draws_both_values_and_hides_no_series():
@@ -345,8 +346,9 @@ def test_table3_shows_what_the_runs_use_beside_the_paper():
     # per data set: STL10's 96-px crop and 32-px cutout, CIFAR's 32 and 16; FMNIST's 28 px and 14
     assert table.loc["Length", "ours, paper profile"] == "16 (CIFAR10), 16 (CIFAR-20 / 100), 32 (STL10)"
     assert table.loc["Length", quick] == "14"
-    # the normalisation is computed from the data, not SCAN's constants: said, not hidden
-    assert not table.loc["Normalize std", "as the paper"]
+    # the paper profile normalises with SCAN's constants; quick's FMNIST has none, so its column says what it uses
+    assert table["as the paper"].all()
+    assert table.loc["Normalize std", quick] == "the training subset's, per channel"
     assert "ours, paper profile" in rp.selflabel_hyperparameters("paper").columns
     assert not any(c.startswith("ours, quick") for c in rp.selflabel_hyperparameters("paper").columns)
     with pytest.raises(ValueError, match="unknown profile"):
@@ -372,3 +374,22 @@ def test_table3_findings_cite_every_number_and_name_the_profile_changes():
     _, _, values, text = rp.hyperparameter_findings(rp.selflabel_hyperparameters("quick"))
     assert findings.unchecked_numbers(text, values) == []
     assert "Confidence threshold (General training) 0.99 → 0.9" in text and values["changed"] >= 4
+
+
+def test_the_normalisation_row_runs_both_ways_at_the_paper_profile_and_quick_says_it_does_not():
+    from dcutils import experiments
+    from dcutils.resl import deviations_plots as dp
+
+    row = next(r for r in rs.DEVIATIONS if r["param"] == "normalization")
+    paper = notebook_settings("resl/deviations", "paper", {})
+    assert rs.deviation_values(paper, row) == ("scan", "subset")
+    assert rs.deviation_datasets(paper, row) == ["stl10", "cifar10", "cifar100-20", "cifar100"]
+    configs = experiments.configs_for(paper)
+    switched = [c for c in configs if c["normalization"] == "subset"]
+    assert len(switched) == len(paper.seeds) * 4 and {c.dataset for c in switched} == set(row["datasets"])
+    quick = notebook_settings("resl/deviations", "quick", {})
+    assert rs.deviation_datasets(quick, row) == [] and rs.deviation_values(quick, row) == ("subset", "scan")
+    assert all(c["normalization"] == "subset" for c in experiments.configs_for(quick))
+    (line,) = dp.not_run_text(quick)
+    assert "not run at quick" in line and "CIFAR10" in line and "STL10" in line and "`subset`" in line
+    assert dp.not_run_text(paper) == []

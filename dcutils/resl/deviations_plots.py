@@ -32,7 +32,7 @@ from dcutils.resl import settings as rs
 from dcutils.resl.settings import DEVIATIONS
 
 __all__ = ["SIDES", "profile_values", "side_values", "side_frames", "deviations_table", "plot_deviations",
-           "deviations_provenance", "deviations_summary", "deviations_findings"]
+           "deviations_provenance", "not_run_text", "deviations_summary", "deviations_findings"]
 
 #: The two sides of a row: the profile's value and the row's other value.
 SIDES = ("profile", "other")
@@ -115,8 +115,9 @@ def _keeps(values: Mapping[str, Any], columns: Mapping[str, Any]) -> str:
 
 
 def deviations_table(fin: pd.DataFrame, hist: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Per row of :data:`dcutils.resl.settings.DEVIATIONS` and data set the profile runs: the profile's value vs
-    the other, SCAN+SL paired over seeds.
+    """Per row of :data:`dcutils.resl.settings.DEVIATIONS` and data set the profile runs it on
+    (:func:`dcutils.resl.settings.deviation_datasets`): the profile's value vs the other, SCAN+SL paired over
+    seeds. A row with no such data set has no table row (:func:`not_run_text` says so).
 
     Parameters
     ----------
@@ -143,7 +144,7 @@ def deviations_table(fin: pd.DataFrame, hist: pd.DataFrame, settings: Settings) 
     for row in DEVIATIONS:
         profile, other = rs.deviation_values(settings, row)
         values = {"profile": profile, "other": other}
-        for d in rs.run_datasets(settings):
+        for d in rs.deviation_datasets(settings, row):
             out: dict[str, Any] = {"choice": row["choice"], "dataset": d, "param": row["param"],
                                    "profile_value": profile, "other_value": other,
                                    "profile_text": row["values"][profile], "other_text": row["values"][other]}
@@ -174,7 +175,7 @@ def plot_deviations(fin: pd.DataFrame, hist: pd.DataFrame, settings: Settings):
     gives a confident target per epoch (epoch 0: one pass before training). Each seed thin, their mean bold.
     Returns the figure."""
     plotting.style()
-    panels = [(row, d) for row in DEVIATIONS for d in rs.run_datasets(settings)] or [(DEVIATIONS[0], None)]
+    panels = [(row, d) for row in DEVIATIONS for d in rs.deviation_datasets(settings, row)] or [(DEVIATIONS[0], None)]
     fig, axes = plt.subplots(len(panels), 3, figsize=(10.2, 2.9 * len(panels)), squeeze=False)
     for (row, d), (acc_ax, conf_ax, target_ax) in zip(panels, axes):
         name = rp.PAPER_LABELS.get(d, d) if d else "no data set run"
@@ -267,11 +268,27 @@ def _conclusion(cite: Cite, k: str, r: Mapping) -> str:
             f"{cite('rule/k', 2)} SE): {runs_it}.")
 
 
+def not_run_text(settings: Settings) -> list[str]:
+    """One Markdown line per row of :data:`DEVIATIONS` that the profile runs on none of its data sets: where the
+    choice exists, and that the paper profile runs it both ways."""
+    lines = []
+    for row in DEVIATIONS:
+        if rs.deviation_datasets(settings, row):
+            continue
+        where = ", ".join(rp.PAPER_LABELS.get(d, d) for d in row.get("datasets", ()))
+        mine, other = rs.deviation_values(settings, row)
+        lines.append(f"- **{row['choice']}** (`{row['param']}`): not run at {settings.profile}. The choice exists on "
+                     f"{where} only, none of which this profile runs; it runs `{mine}` ({row['values'][mine]}), and "
+                     f"the paper profile runs both values, paired. The other: `{other}` ({row['values'][other]}).")
+    return lines
+
+
 def deviations_summary(table: pd.DataFrame, settings: Settings, cite: Cite | None = None) -> str:
-    """Markdown 'what we see' of :func:`deviations_table`, every number from it (cited through ``cite``)."""
+    """Markdown 'what we see' of :func:`deviations_table`, every number from it (cited through ``cite``), then
+    the choices this profile does not run (:func:`not_run_text`)."""
     cite = Cite() if cite is None else cite
     if table.empty or not (table["profile_sl_minus_scan_n"].gt(0) | table["pairs"].gt(0)).any():
-        return "No runs to compare."
+        return "\n".join(["No runs to compare.", *not_run_text(settings)])
     run = settings["run"]
     lines = [f"SCAN+SL without resets, {cite('sl_epochs', run['sl_epochs'])} self-labeling epochs from the shared "
              f"SCAN network, each choice run with the profile's value and with the other (verdicts at "
@@ -307,7 +324,7 @@ def deviations_summary(table: pd.DataFrame, settings: Settings, cite: Cite | Non
                      f"{cite(f'{k}/pairs', pairs)} paired seed(s). The profile's "
                      f"{_side_words(cite, k, 'profile', r)}; the other, {_side_words(cite, k, 'other', r)}; "
                      f"{paired}. {start}{flagged} {_conclusion(cite, k, r)}")
-    return "\n".join(lines)
+    return "\n".join(lines + not_run_text(settings))
 
 
 def deviations_findings(table: pd.DataFrame, settings: Settings) -> dict:

@@ -16,7 +16,9 @@ after R, 2R, ... epochs), ``ht_update`` ("step": the EMA after every optimizer s
 theta' from PyTorch's default Linear initialiser). ``pseudo_label_bn`` ("train", SCAN's code; or
 "eval"): BatchNorm mode of the pass that computes the targets (:mod:`dcutils.resl.selflabel`).
 ``cutout`` (None: SCAN's value for the image side, 14 at 28 px): Cutout's largest side
-(:func:`dcutils.resl.pretext.cutout_length`).
+(:func:`dcutils.resl.pretext.cutout_length`). ``normalization`` ("subset": the training subset's per-channel
+mean and std; "scan": SCAN's constants, ReSL's Table 3, for the data sets SCAN has them for): added after
+version 2's records existed, so a config holding "subset" keeps its key (``added_later``).
 
 Final metrics: ``acc``, ``nmi``, ``ari`` of the evaluated model (HT: the tortoise) after the last
 epoch on the evaluation split, ``acc_scan`` / ``nmi_scan`` / ``ari_scan`` of the SCAN network before
@@ -92,6 +94,7 @@ def selflabel_steps(cfg: RunConfig) -> int:
     "resl.selflabel",
     version=2,
     steps=selflabel_steps,
+    added_later={"normalization": "subset"},
     split="all",
     n_train=3000,
     n_test=2000,
@@ -137,7 +140,7 @@ def run_selflabel(cfg: RunConfig, ctx: RunContext) -> RunOutput:
     check_pseudo_label_bn(cfg["pseudo_label_bn"])
     dev = ctx.device
     s = load_splits(cfg.dataset, split=cfg["split"], n_train=cfg["n_train"], n_test=cfg["n_test"],
-                    data_seed=cfg["data_seed"], device=dev)
+                    data_seed=cfg["data_seed"], device=dev, normalization=cfg["normalization"])
     model, base_rows, base = base_network(cfg, s, dev, ctx.progress)
     generator = seed_everything(cfg.seed)
     strategy = make_run_strategy(cfg)

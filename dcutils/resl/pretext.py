@@ -24,7 +24,9 @@ the paper starts all its runs from SCAN's released models.
 
 :func:`load_splits`: the training subset (balanced: the same number of images per class, drawn with
 ``data_seed``) and the evaluation subset (balanced likewise from the test split), in [0, 1], with
-the per-channel mean and std of the training subset used for normalisation.
+the per-channel mean and std used for normalisation: the training subset's (``normalization="subset"``,
+computed), or SCAN's constants for the data sets SCAN has them for (``"scan"``, :data:`SCAN_NORMALIZATION`,
+ReSL's Table 3: what the runs behind the paper's numbers used).
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from dcutils import cache, metrics, precision
 from dcutils.core import NonFiniteLossError, RunConfig
 from dcutils.data import load_dataset
 from dcutils.device import seed_everything
+from dcutils.hparams import RESL_SELF_LABELING
 from dcutils.resl.augment import normalize, simclr_augment, strong_augment
 from dcutils.resl.losses import nt_xent, scan_loss
 from dcutils.resl.mining import mine_neighbours, neighbour_accuracy
@@ -50,7 +53,8 @@ from dcutils.timing import Stopwatch
 
 __all__ = ["BASE_VERSION", "SIMCLR_VERSION", "SCAN_CUTOUT",
            "BASE_PARAMS", "TRAIN_SIZES", "Splits", "load_splits", "batches", "train_simclr",
-           "train_scan", "embed", "predict", "pretrained_simclr", "base_network", "cutout_length", "SIMCLR_PARAMS"]
+           "train_scan", "embed", "predict", "pretrained_simclr", "base_network", "cutout_length", "SIMCLR_PARAMS",
+           "SCAN_NORMALIZATION", "NORMALIZATIONS"]
 
 #: Version of the cached SimCLR + SCAN networks; bump it when stage 1 or 2 changes its numbers.
 #: 2: SCAN's strong augmentation exactly (no padded crop, Cutout of random side, PIL's equalize,
@@ -63,6 +67,15 @@ SIMCLR_VERSION = 1
 #: SCAN's Cutout ``length`` (largest side) by image side, from its configs: 16 at 32 px (CIFAR),
 #: 32 at 96 px (STL10).
 SCAN_CUTOUT = {32: 16, 96: 32}
+
+#: SCAN's normalisation constants (its configs; ReSL's Table 3) per data set: (mean, std) per channel, for
+#: ``normalization="scan"``. CIFAR100 shares CIFAR100-20's images and constants; SCAN has none for FMNIST.
+SCAN_NORMALIZATION = {key: (setup.normalize_mean, setup.normalize_std) for key, setup in (
+    ("cifar10", RESL_SELF_LABELING["CIFAR10"]), ("cifar100-20", RESL_SELF_LABELING["CIFAR-20 / 100"]),
+    ("cifar100", RESL_SELF_LABELING["CIFAR-20 / 100"]), ("stl10", RESL_SELF_LABELING["STL10"]))}
+#: How inputs are normalised: "subset" (the training subset's per-channel mean and std, computed) or "scan"
+#: (:data:`SCAN_NORMALIZATION`, where SCAN gives them).
+NORMALIZATIONS = ("subset", "scan")
 
 #: ``resl.selflabel`` parameters that determine the SimCLR network (its cache key).
 SIMCLR_PARAMS = ("split", "n_train", "n_test", "data_seed", "width", "base_seed", "simclr_epochs", "simclr_batch",
@@ -104,10 +117,19 @@ def _balanced(y: Tensor, n: int | None, n_classes: int, generator: torch.Generat
 
 
 def load_splits(dataset: str, *, split: str = "all", n_train: int | None, n_test: int | None, data_seed: int = 0,
-                device: torch.device | str = "cpu") -> Splits:
-    """The training and evaluation subsets of ``dataset`` (module docstring); ``split`` must be "all"."""
+                device: torch.device | str = "cpu", normalization: str = "subset") -> Splits:
+    """The training and evaluation subsets of ``dataset`` (module docstring); ``split`` must be "all".
+
+    ``normalization``: "subset" (default) normalises with the training subset's per-channel mean and std;
+    "scan" with SCAN's constants (:data:`SCAN_NORMALIZATION`), a ValueError for a data set SCAN gives none.
+    """
     if split != "all":
         raise ValueError(f"resl loads the 'all' split and separates train and test itself, got split={split!r}")
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization {normalization!r}; choose one of {NORMALIZATIONS}")
+    if normalization == "scan" and dataset.lower() not in SCAN_NORMALIZATION:
+        raise ValueError(f"SCAN gives normalisation constants for {sorted(SCAN_NORMALIZATION)}, not {dataset!r}: "
+                         "use normalization='subset'")
     data = load_dataset(dataset, split="all", preprocess="raw")
     key = dataset.lower()
     if key not in TRAIN_SIZES:
@@ -118,11 +140,13 @@ def load_splits(dataset: str, *, split: str = "all", n_train: int | None, n_test
     tr = _balanced(y[:n_tr], n_train, k, gen)
     te = _balanced(y[n_tr:], n_test, k, gen) + n_tr
     x_train, x_test = x[tr].contiguous(), x[te].contiguous()
-    mean = x_train.mean(dim=(0, 2, 3))
-    std = x_train.std(dim=(0, 2, 3))
+    if normalization == "scan":
+        mean, std = (torch.tensor(v, dtype=x_train.dtype) for v in SCAN_NORMALIZATION[key])
+    else:
+        mean, std = x_train.mean(dim=(0, 2, 3)), x_train.std(dim=(0, 2, 3))
     info = {"dataset": data.info.get("display_name", dataset), "fingerprint": data.info.get("fingerprint"),
             "n_train": int(tr.numel()), "n_test": int(te.numel()), "train_of": n_tr, "test_of": int(y.numel() - n_tr),
-            "image_shape": list(x.shape[1:])}
+            "image_shape": list(x.shape[1:]), "normalization": normalization}
     return Splits(x_train.to(device), y[tr].to(device), x_test.to(device), y[te].to(device), mean.to(device),
                   std.to(device), k, info)
 
@@ -245,6 +269,15 @@ def _net_path(dataset: str, key_obj: dict[str, Any], prefix: str = "resl") -> tu
 _load = cache.load_network
 
 
+def _key_params(cfg: RunConfig, names: tuple[str, ...]) -> dict[str, Any]:
+    """A cached network's parameters: ``names``, and ``normalization`` when it is not "subset" (the value every
+    network had before the parameter existed, so their keys stay)."""
+    out = {k: cfg[k] for k in names}
+    if cfg.get("normalization", "subset") != "subset":
+        out["normalization"] = cfg["normalization"]
+    return out
+
+
 def pretrained_simclr(cfg: RunConfig, s: Splits, device, progress: Callable = lambda it: it
                       ) -> tuple[ContrastiveModel, list[dict[str, Any]], dict[str, Any]]:
     """Stage 1 of ``cfg`` (SimCLR), loaded from or saved to ``results/pretrained/<dataset>/simclr-<key>.pt``.
@@ -254,7 +287,7 @@ def pretrained_simclr(cfg: RunConfig, s: Splits, device, progress: Callable = la
     """
     key_obj = {"kind": "resl-simclr", "version": SIMCLR_VERSION, "dataset": cfg.dataset,
                "data_fingerprint": cfg.data_fingerprint or s.info.get("fingerprint") or "",
-               "params": {k: cfg[k] for k in SIMCLR_PARAMS}}
+               "params": _key_params(cfg, SIMCLR_PARAMS)}
     path, key = _net_path(cfg.dataset, key_obj, "simclr")
     channels = s.x_train.shape[1]
     with cache.file_lock(path):
@@ -286,7 +319,7 @@ def base_network(cfg: RunConfig, s: Splits, device, progress: Callable = lambda 
     """
     key_obj = {"kind": "resl-simclr-scan", "version": BASE_VERSION, "dataset": cfg.dataset,
                "data_fingerprint": cfg.data_fingerprint or s.info.get("fingerprint") or "",
-               "params": {k: cfg[k] for k in BASE_PARAMS}}
+               "params": _key_params(cfg, BASE_PARAMS)}
     path, key = _net_path(cfg.dataset, key_obj)
     channels = s.x_train.shape[1]
     with cache.file_lock(path):

@@ -55,6 +55,13 @@ one cluster a single confident target), with "eval" none did. Quick runs "eval";
 is the deviation row, although its ACC was higher, which the notebook shows. Nothing else reads which
 value is the profile's: every run list and text takes it from ``run`` (:func:`deviation_values`).
 
+**Input normalisation** (``normalization``). SCAN, whose code and released networks the paper's runs
+started from, normalises with fixed per-channel constants per data set (ReSL's Table 3); the paper profile
+does too ("scan"). SCAN has no constants for FMNIST, so smoke and quick normalise with the training
+subset's mean and std ("subset", the only value there was before the parameter). The other value is a row
+of :data:`DEVIATIONS` on the data sets SCAN has constants for (:func:`deviation_datasets`): the paper
+profile runs it both ways; smoke and quick have none of them and say so.
+
 Profiles (``RUNS``): smoke: a few hundred FMNIST images, the narrowest ResNet18 here (width 1/16),
 one seed, seconds. quick: FMNIST 3,000 balanced training images and 2,000 balanced test images,
 width 1/8 (``make bench``), bf16 autocast, 3 seeds for everything but plasticity injection (one
@@ -69,10 +76,11 @@ from dcutils import items  # dcutils.resl, imported first, registers resl.selfla
 from dcutils.core import RunConfig, get_algorithm
 from dcutils.items import register_item, run_list
 from dcutils.profiles import Settings
+from dcutils.resl.pretext import SCAN_NORMALIZATION
 
 __all__ = ["RUNS", "PAPER_STEPS", "PAPER_EPOCHS", "PAPER_DATASETS", "ITEMS", "available", "steps_per_run",
            "scaled_every", "scaled_momentum", "injection_epochs", "selflabel_config", "strategy_configs",
-           "grid_cells", "run_datasets", "DEVIATIONS", "deviation_values", "deviation_configs"]
+           "grid_cells", "run_datasets", "DEVIATIONS", "deviation_datasets", "deviation_values", "deviation_configs"]
 
 #: Self-labeling in the paper: 200 epochs; CIFAR10/100 at batch 1000 = 50 steps per epoch.
 PAPER_EPOCHS = 200
@@ -95,15 +103,15 @@ RUNS: dict[str, dict] = {
     "smoke": {**_COMMON, "seeds": [0], "pi_seeds": [0], "datasets": ["fmnist"],
               "run": {"n_train": 200, "n_test": 100, "width": 0.0625, "simclr_epochs": 1, "simclr_batch": 64,
                       "scan_epochs": 1, "scan_batch": 64, "scan_lr": 1e-3, "sl_epochs": 4, "sl_batch": 20,
-                      "threshold": 0.15, "precision": "bf16", "pseudo_label_bn": "train"}},
+                      "threshold": 0.15, "precision": "bf16", "pseudo_label_bn": "train", "normalization": "subset"}},
     "quick": {**_COMMON, "seeds": [0, 1, 2], "pi_seeds": [0], "datasets": ["fmnist"],
               "run": {"n_train": 3000, "n_test": 2000, "width": 0.125, "simclr_epochs": 80, "simclr_batch": 512,
                       "scan_epochs": 30, "scan_batch": 128, "scan_lr": 1e-3, "sl_epochs": 20, "sl_batch": 250,
-                      "threshold": 0.9, "precision": "bf16", "pseudo_label_bn": "eval"}},
+                      "threshold": 0.9, "precision": "bf16", "pseudo_label_bn": "eval", "normalization": "subset"}},
     "paper": {**_COMMON, "seeds": list(range(5)), "pi_seeds": list(range(5)), "datasets": list(PAPER_DATASETS),
               "run": {"n_train": None, "n_test": None, "width": 1.0, "simclr_epochs": 500, "simclr_batch": 512,
                       "scan_epochs": 100, "scan_batch": 128, "scan_lr": 1e-4, "sl_epochs": 200, "sl_batch": 1000,
-                      "precision": "fp32", "pseudo_label_bn": "train"}},
+                      "precision": "fp32", "pseudo_label_bn": "train", "normalization": "scan"}},
 }
 
 
@@ -250,7 +258,17 @@ DEVIATIONS: list[dict] = [
                          "update the running ones",
                 "eval": "eval mode: the running statistics, which our SCAN stage fitted to strong views; nothing "
                         "updated"}},
+    {"choice": "Input normalisation", "param": "normalization",
+     "values": {"scan": "SCAN's per-channel constants (ReSL's Table 3), what the runs behind the paper used",
+                "subset": "the training subset's per-channel mean and std, computed"},
+     "datasets": tuple(SCAN_NORMALIZATION)},
 ]
+
+
+def deviation_datasets(s: Settings, row: dict) -> list[str]:
+    """The profile's data sets on which ``row`` of :data:`DEVIATIONS` is run both ways: all of them, or those of
+    the row's ``datasets`` (a choice that exists only there: SCAN's normalisation constants)."""
+    return [d for d in run_datasets(s) if "datasets" not in row or d in row["datasets"]]
 
 
 def deviation_values(s: Settings, row: dict) -> tuple:
@@ -278,5 +296,5 @@ def deviation_configs(s: Settings) -> list[RunConfig]:
     for row in DEVIATIONS:
         _, other = deviation_values(s, row)
         out += [selflabel_config(s, d, seed, **{**strategy_params(s, "none"), row["param"]: other})
-                for d in run_datasets(s) for seed in s.seeds]
+                for d in deviation_datasets(s, row) for seed in s.seeds]
     return list(dict.fromkeys(out))

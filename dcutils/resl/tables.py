@@ -18,7 +18,7 @@ from dcutils.core import get_algorithm
 from dcutils.profiles import Settings
 from dcutils.resl import settings as rs
 from dcutils.resl.frames import _PAPER_STRATEGY, PAPER_LABELS, VARIANTS, _by_seed, chosen_cells
-from dcutils.resl.pretext import cutout_length
+from dcutils.resl.pretext import SCAN_NORMALIZATION, cutout_length
 from dcutils.resl.verdicts import paired_vs_scan
 
 
@@ -127,7 +127,10 @@ def _selflabel_values(run: dict, dataset: str) -> dict[tuple[str, str], str]:
     from its parameters ``run`` (the algorithm's defaults updated by a profile's ``run``)."""
     side = int(data.DATASETS[dataset].shape[-1])
     width = float(run["width"])
-    subset = "the training subset's, per channel"
+    if run["normalization"] == "scan":  # SCAN's constants, written as the table writes them
+        mean, std = (str(list(v)) for v in SCAN_NORMALIZATION[dataset])
+    else:
+        mean = std = "the training subset's, per channel"
     return {
         ("General training", "Confidence threshold"): f"{run['threshold']:g}",
         ("General training", "Criterion"): "Confidence cross entropy",
@@ -139,8 +142,8 @@ def _selflabel_values(run: dict, dataset: str) -> dict[tuple[str, str], str]:
         ("Augmentations (train)", "Augmentation strategy"): "SCAN" + ("" if run["n_ops"] == 4 else
                                                                       f" ({run['n_ops']} operations, SCAN's 4)"),
         ("Augmentations (train)", "Crop size"): str(side),
-        ("Augmentations (train)", "Normalize mean"): subset,
-        ("Augmentations (train)", "Normalize std"): subset,
+        ("Augmentations (train)", "Normalize mean"): mean,
+        ("Augmentations (train)", "Normalize std"): std,
         ("Cutout", "Num of holes"): "1",
         ("Cutout", "Length"): str(cutout_length(side, run["cutout"])),
         ("Cutout", "Random"): "True",
