@@ -226,6 +226,10 @@ RESL_SELF_LABELING: dict[str, SelfLabelingSetup] = {
     "CIFAR-20 / 100": SelfLabelingSetup(32, (0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761), 16),
     "STL10": SelfLabelingSetup(96, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 32),
 }
+#: The data sets (canonical keys) each column of :data:`RESL_SELF_LABELING` stands for; CIFAR100 and CIFAR100-20
+#: share their images and the column "CIFAR-20 / 100".
+RESL_SELF_LABELING_DATASETS: dict[str, tuple[str, ...]] = {
+    "CIFAR10": ("cifar10",), "CIFAR-20 / 100": ("cifar100-20", "cifar100"), "STL10": ("stl10",)}
 
 
 @dataclass(frozen=True)
@@ -284,5 +288,6 @@ def compare_setups(columns: dict[str, list[tuple[str, str, str]]]) -> pd.DataFra
 __all__ = [
     "Affine", "ColorAugmentation", "BRBAutoencoderSetup", "BRB_GRAYSCALE", "BRB_GTSRB",
     "BRBContrastiveSetup", "BRB_CONTRASTIVE", "SelfLabelingSetup", "RESL_SELF_LABELING",
+    "RESL_SELF_LABELING_DATASETS",
     "RDCSetup", "RDC", "as_table", "compare_setups",
 ]

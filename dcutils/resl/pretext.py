@@ -44,7 +44,7 @@ from dcutils import cache, metrics, precision
 from dcutils.core import NonFiniteLossError, RunConfig
 from dcutils.data import load_dataset
 from dcutils.device import seed_everything
-from dcutils.hparams import RESL_SELF_LABELING
+from dcutils.hparams import RESL_SELF_LABELING, RESL_SELF_LABELING_DATASETS
 from dcutils.resl.augment import normalize, simclr_augment, strong_augment
 from dcutils.resl.losses import nt_xent, scan_loss
 from dcutils.resl.mining import mine_neighbours, neighbour_accuracy
@@ -70,9 +70,8 @@ SCAN_CUTOUT = {32: 16, 96: 32}
 
 #: SCAN's normalisation constants (its configs; ReSL's Table 3) per data set: (mean, std) per channel, for
 #: ``normalization="scan"``. CIFAR100 shares CIFAR100-20's images and constants; SCAN has none for FMNIST.
-SCAN_NORMALIZATION = {key: (setup.normalize_mean, setup.normalize_std) for key, setup in (
-    ("cifar10", RESL_SELF_LABELING["CIFAR10"]), ("cifar100-20", RESL_SELF_LABELING["CIFAR-20 / 100"]),
-    ("cifar100", RESL_SELF_LABELING["CIFAR-20 / 100"]), ("stl10", RESL_SELF_LABELING["STL10"]))}
+SCAN_NORMALIZATION = {key: (RESL_SELF_LABELING[col].normalize_mean, RESL_SELF_LABELING[col].normalize_std)
+                      for col, keys in RESL_SELF_LABELING_DATASETS.items() for key in keys}
 #: How inputs are normalised: "subset" (the training subset's per-channel mean and std, computed) or "scan"
 #: (:data:`SCAN_NORMALIZATION`, where SCAN gives them).
 NORMALIZATIONS = ("subset", "scan")

@@ -110,8 +110,8 @@ def nmi_match_table(hist: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 # ----------------------------------------------------------------------------
 # Table 3: SCAN's self-labeling setup beside what resl.selflabel runs
 
-#: The paper's Table 3 columns (:data:`dcutils.hparams.RESL_SELF_LABELING`) and the data set each stands for.
-TABLE3_DATASETS = {"CIFAR10": "cifar10", "CIFAR-20 / 100": "cifar100-20", "STL10": "stl10"}
+#: The paper's Table 3 columns (:data:`dcutils.hparams.RESL_SELF_LABELING`) and the data set each is shown on.
+TABLE3_DATASETS = {col: keys[0] for col, keys in hparams.RESL_SELF_LABELING_DATASETS.items()}
 
 
 def _by_side(values: dict[str, str]) -> str:
@@ -131,6 +131,8 @@ def _selflabel_values(run: dict, dataset: str) -> dict[tuple[str, str], str]:
         mean, std = (str(list(v)) for v in SCAN_NORMALIZATION[dataset])
     else:
         mean = std = "the training subset's, per channel"
+    # criterion, heads, Cutout's holes and random side, and the optimizer are fixed by the implementation
+    # (dcutils.resl.selflabel, network.ClusteringModel, augment.cutout), not run parameters
     return {
         ("General training", "Confidence threshold"): f"{run['threshold']:g}",
         ("General training", "Criterion"): "Confidence cross entropy",
